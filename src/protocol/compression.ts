@@ -1,0 +1,128 @@
+// Compression as py2p 0.2 names it. "gzip" is py2p's flag name, but the bytes
+// are zlib.compress() output (RFC 1950); on receipt py2p uses
+// zlib.decompress(data, MAX_WBITS | 32), which takes a zlib OR a gzip (RFC 1952)
+// wrapper and ignores bytes after the end of the stream.
+//
+// bz2 and lzma are NOT supported by this build, so they are not advertised:
+// - lzma (xz container): the maintained option that installs without scripts,
+//   @napi-rs/lzma, only has one-shot decompress(), with no streaming and no
+//   output cap, so a small xz bomb would be inflated in full before any check.
+//   Pure-JS xz decoders are decode-only; lzma-native needs an install script.
+// - bz2: no maintained npm library; compressjs (last release 2015) and the
+//   decode-only unbzip2-stream/seek-bzip are not "well kept", and none is native.
+// py2p negotiates: a peer only compresses with a method we advertised, so the
+// cost is the golden vectors that use bz2/lzma (see spec/protocol).
+import {
+  ZStream,
+  Z_BUF_ERROR,
+  Z_NO_FLUSH,
+  Z_OK,
+  Z_STREAM_END,
+  deflate,
+  zlibInflate,
+  zlibInflateEnd,
+  zlibInflateInit2,
+} from 'pako';
+import {
+  DecompressedTooLargeError,
+  DecompressionFailedError,
+  UnknownCompressionError,
+  UnsupportedCompressionError,
+} from './errors.js';
+
+export { getUTC, intersect, getLanIp, getLanIp as get_lan_ip } from './utils.js';
+
+/** Methods this build supports, in order of preference (py2p prefers gzip, bz2, lzma). */
+export const compression: readonly string[] = Object.freeze(['gzip']);
+
+/** Every method py2p 0.2 defines, in its order of preference. */
+export const py2pCompressionMethods: readonly string[] = Object.freeze(['gzip', 'bz2', 'lzma']);
+
+const UNSUPPORTED_REASON: Readonly<Record<string, string>> = {
+  bz2: 'no maintained npm bzip2 library with a bounded (streaming) decoder',
+  lzma: '@napi-rs/lzma has no bounded (streaming) decoder, so an xz bomb could not be refused early',
+};
+
+/** Default cap on decompressed output, as `defaultLimits.maxDecompressedBytes`. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
+
+export interface DecompressOptions {
+  /** Largest output accepted; beyond it DecompressedTooLargeError. Default 16 MiB. */
+  maxBytes?: number;
+}
+
+/** Throws UnknownCompressionError or UnsupportedCompressionError unless this build can use `method`. */
+export function assertSupported(method: string): void {
+  if (method === 'gzip') return;
+  if (Object.prototype.hasOwnProperty.call(UNSUPPORTED_REASON, method)) {
+    throw new UnsupportedCompressionError(method, UNSUPPORTED_REASON[method]!);
+  }
+  throw new UnknownCompressionError(method);
+}
+
+/** Compresses like py2p's compress(): "gzip" gives a zlib stream at the default level. */
+export function compress(data: Uint8Array, method: string): Buffer {
+  assertSupported(method);
+  // legacyHash: the classic zlib match finder, so output tends to equal CPython's zlib.
+  const out = deflate(data, { level: 6, legacyHash: true });
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Decompresses like py2p's decompress(), but stops as soon as the output exceeds maxBytes. */
+export function decompress(data: Uint8Array, method: string, opts: DecompressOptions = {}): Buffer {
+  assertSupported(method);
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  if (!(maxBytes >= 0)) throw new RangeError(`maxBytes must be >= 0, got ${maxBytes}`);
+  return inflateBounded(data, maxBytes, method);
+}
+
+const MIN_CHUNK = 16 * 1024;
+const MAX_CHUNK = 4 * 1024 * 1024;
+
+function inflateBounded(data: Uint8Array, maxBytes: number, method: string): Buffer {
+  const strm = new ZStream();
+  // 15 | 32: zlib or gzip header, detected automatically (py2p's MAX_WBITS | 32).
+  if (zlibInflateInit2(strm, 15 + 32) !== Z_OK) throw new DecompressionFailedError(method, 'inflateInit2 failed');
+  strm.input = data;
+  strm.next_in = 0;
+  strm.avail_in = data.length;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let chunkSize = Math.min(Math.max(data.length * 4, MIN_CHUNK), 256 * 1024);
+  try {
+    for (;;) {
+      // Never allocate more than one byte past the cap: that byte proves the overflow.
+      const size = Math.max(1, Math.min(chunkSize, maxBytes + 1 - total));
+      const output = new Uint8Array(size);
+      strm.output = output;
+      strm.next_out = 0;
+      strm.avail_out = size;
+      const inBefore = strm.avail_in;
+      const status = zlibInflate(strm, Z_NO_FLUSH);
+      const produced = strm.next_out;
+      if (produced > 0) {
+        chunks.push(produced === size ? output : output.subarray(0, produced));
+        total += produced;
+        if (total > maxBytes) throw new DecompressedTooLargeError(method, maxBytes);
+      }
+      if (status === Z_STREAM_END) break; // trailing input is ignored, as zlib.decompress does
+      if (status !== Z_OK && status !== Z_BUF_ERROR) {
+        throw new DecompressionFailedError(method, strm.msg || `inflate status ${status}`);
+      }
+      if (strm.avail_in === 0 && strm.avail_out > 0) {
+        throw new DecompressionFailedError(method, 'incomplete or truncated stream');
+      }
+      if (produced === 0 && strm.avail_in === inBefore) {
+        throw new DecompressionFailedError(method, 'no progress');
+      }
+      if (chunkSize < MAX_CHUNK) chunkSize *= 2;
+    }
+  } finally {
+    zlibInflateEnd(strm);
+  }
+  if (chunks.length === 1) {
+    const only = chunks[0]!;
+    return Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+  }
+  return Buffer.concat(chunks, total);
+}

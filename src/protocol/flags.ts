@@ -1,0 +1,18 @@
+/** py2p 0.2 protocol flags. On the wire a flag is its ASCII bytes. */
+export const flags = {
+  broadcast: 'broadcast',
+  waterfall: 'waterfall',
+  whisper: 'whisper',
+  renegotiate: 'renegotiate',
+  handshake: 'handshake',
+  request: 'request',
+  response: 'response',
+  resend: 'resend',
+  peers: 'peers',
+  compression: 'compression',
+  gzip: 'gzip',
+  bz2: 'bz2',
+  lzma: 'lzma',
+} as const;
+
+export type Flag = (typeof flags)[keyof typeof flags];

@@ -1,0 +1,171 @@
+// The wire framing: every message travels as a 4-byte big-endian length and
+// that many body bytes. The Deframer is a two-state parser (size header, body)
+// in the style of ws's Receiver: the limit is checked as soon as the 4 header
+// bytes are known, before any body byte is buffered, and memory only grows
+// with bytes actually received (a peer announcing 16 MiB and sending 10 bytes
+// costs 10 bytes, not 16 MiB).
+import { FrameTooLargeError, NotBytesError, ProtocolError, describeType } from './errors.js';
+
+/** Largest length a 4-byte header can state. */
+export const MAX_WIRE_FRAME_BYTES = 0xffffffff;
+
+/** Prefixes `body` with its 4-byte big-endian length. */
+export function encodeFrame(body: Uint8Array): Buffer {
+  if (body.length > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(body.length, MAX_WIRE_FRAME_BYTES);
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  out.set(body, 4);
+  return out;
+}
+
+/** The 4-byte big-endian length header for a body of `length` bytes. */
+export function encodeLength(length: number): Buffer {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_WIRE_FRAME_BYTES) {
+    throw new RangeError(`length ${length} does not fit a 4-byte header`);
+  }
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(length, 0);
+  return out;
+}
+
+export interface DeframerOptions {
+  /** Largest body (excluding the 4-byte header) accepted; a larger header raises FrameTooLargeError. */
+  maxFrameBytes: number;
+  /**
+   * Copy every frame into its own buffer. By default a frame that lies whole
+   * inside one pushed chunk is returned as a view of that chunk (zero-copy;
+   * Node socket chunks are never reused); set this if the caller reuses or
+   * mutates chunks after push(). Frames split across chunks are always copies.
+   */
+  copyFrames?: boolean;
+}
+
+const enum State {
+  SizeHeader,
+  Body,
+  Failed,
+}
+
+export class Deframer {
+  readonly maxFrameBytes: number;
+  readonly #copy: boolean;
+  #state: State = State.SizeHeader;
+  readonly #header = Buffer.alloc(4);
+  #headerFill = 0;
+  #expected = 0;
+  // Partial body: grown by doubling up to the announced size, so memory tracks
+  // the bytes received and no view of a caller's chunk is held across pushes.
+  #body: Buffer | null = null;
+  #bodyFill = 0;
+  #error: ProtocolError | undefined;
+
+  constructor(opts: DeframerOptions) {
+    const max = opts?.maxFrameBytes;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_WIRE_FRAME_BYTES) {
+      throw new RangeError(`maxFrameBytes must be an integer in 0..${MAX_WIRE_FRAME_BYTES}, got ${max}`);
+    }
+    this.maxFrameBytes = max;
+    this.#copy = opts.copyFrames ?? false;
+  }
+
+  /** Bytes held for the frame in progress (partial header or body). */
+  get buffered(): number {
+    return this.#state === State.Body ? 4 + this.#bodyFill : this.#headerFill;
+  }
+
+  /** True after an error: every later push() throws it again. */
+  get failed(): boolean {
+    return this.#state === State.Failed;
+  }
+
+  /** Bytes still needed to complete the frame in progress (a header when idle). */
+  get needed(): number {
+    if (this.#state === State.Body) return this.#expected - this.#bodyFill;
+    if (this.#state === State.SizeHeader) return 4 - this.#headerFill;
+    return 0;
+  }
+
+  /** Consumes a chunk and returns the frame bodies it completes, in order (without headers). */
+  push(chunk: Uint8Array): Buffer[] {
+    if (this.#state === State.Failed) throw this.#error!;
+    if (!(chunk instanceof Uint8Array)) throw this.#fail(new NotBytesError(describeType(chunk)));
+    const frames: Buffer[] = [];
+    let off = 0;
+    const len = chunk.length;
+    while (off < len) {
+      if (this.#state === State.SizeHeader) {
+        if (this.#headerFill === 0 && len - off >= 4) {
+          this.#expected = readU32(chunk, off);
+          off += 4;
+        } else {
+          const take = Math.min(4 - this.#headerFill, len - off);
+          this.#header.set(chunk.subarray(off, off + take), this.#headerFill);
+          this.#headerFill += take;
+          off += take;
+          if (this.#headerFill < 4) break;
+          this.#expected = this.#header.readUInt32BE(0);
+          this.#headerFill = 0;
+        }
+        if (this.#expected > this.maxFrameBytes) {
+          throw this.#fail(new FrameTooLargeError(this.#expected, this.maxFrameBytes));
+        }
+        if (this.#expected === 0) {
+          frames.push(Buffer.alloc(0));
+          continue;
+        }
+        this.#state = State.Body;
+      }
+      // State.Body
+      const want = this.#expected - this.#bodyFill;
+      const avail = len - off;
+      if (this.#bodyFill === 0 && avail >= want) {
+        frames.push(this.#view(chunk, off, off + want));
+        off += want;
+        this.#state = State.SizeHeader;
+        continue;
+      }
+      const take = Math.min(want, avail);
+      this.#append(chunk.subarray(off, off + take));
+      off += take;
+      if (this.#bodyFill === this.#expected) {
+        const body = this.#body!;
+        this.#body = null;
+        this.#bodyFill = 0;
+        this.#state = State.SizeHeader;
+        frames.push(body.length === this.#expected ? body : body.subarray(0, this.#expected));
+      }
+    }
+    return frames;
+  }
+
+  #append(piece: Uint8Array): void {
+    const need = this.#bodyFill + piece.length;
+    let body = this.#body;
+    if (body === null || body.length < need) {
+      const cap = Math.min(this.#expected, Math.max(need, body === null ? 64 * 1024 : body.length * 2));
+      const grown = Buffer.allocUnsafe(cap);
+      if (body !== null) body.copy(grown, 0, 0, this.#bodyFill);
+      this.#body = body = grown;
+    }
+    body.set(piece, this.#bodyFill);
+    this.#bodyFill = need;
+  }
+
+  #view(chunk: Uint8Array, start: number, end: number): Buffer {
+    if (this.#copy) return Buffer.from(chunk.subarray(start, end));
+    return Buffer.from(chunk.buffer, chunk.byteOffset + start, end - start);
+  }
+
+  #fail(err: ProtocolError): ProtocolError {
+    this.#state = State.Failed;
+    this.#error = err;
+    this.#body = null;
+    this.#bodyFill = 0;
+    this.#headerFill = 0;
+    return err;
+  }
+}
+
+function readU32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) >>> 0) + (b[off + 1]! << 16) + (b[off + 2]! << 8) + b[off + 3]!;
+}

@@ -1,0 +1,380 @@
+// py2p 0.2's pathfinding_message: the unit on the wire.
+//
+//   [4-byte body length] [n x 4-byte packet length] [packet 1] ... [packet n]
+//
+// packets = [msg_type, sender, id, time_58, ...payload]; the body may be
+// compressed as a whole. id = base_58(SHA-384(payload concatenated ‖ time_58)):
+// type, sender, packet boundaries and compression do not enter it. On receipt
+// py2p ignores the id packet (it recomputes it) and re-encodes the time.
+//
+// Encoding and decoding mirror each other: the constructor and its getters
+// (id, packets, string) are the encoder; feedString = sanitizeString ->
+// decompressString -> processString -> fromPackets is the decoder.
+import { createHash } from 'node:crypto';
+import { fromBase58, toBase58 } from './base58.js';
+import { assertSupported, compress, compression, decompress, getUTC, intersect } from './compression.js';
+import {
+  BadPacketHeaderError,
+  BadSizeHeaderError,
+  DecompressionFailedError,
+  FrameTooLargeError,
+  MalformedMessageError,
+  NotBytesError,
+  TooManyPacketsError,
+  describeType,
+} from './errors.js';
+import { MAX_WIRE_FRAME_BYTES } from './framing.js';
+import type { Protocol } from './protocol.js';
+
+/** Bounds applied when decoding untrusted bytes. */
+export interface CodecLimits {
+  /** Largest body (wire message without its 4-byte header). */
+  maxFrameBytes: number;
+  /** Largest body after decompression (decompression-bomb guard). */
+  maxDecompressedBytes: number;
+  /** Most packets in one message (type, sender, id and time included). */
+  maxPackets: number;
+}
+
+export const defaultLimits: Readonly<CodecLimits> = Object.freeze({
+  maxFrameBytes: 16 * 1024 * 1024,
+  maxDecompressedBytes: 16 * 1024 * 1024,
+  maxPackets: 10_000,
+});
+
+/** A packet as callers give it: text is UTF-8 encoded (as py2p does with str). */
+export type PacketInput = string | Uint8Array;
+
+/** Turns a packet into a Buffer without copying bytes that already are bytes. */
+export function toPacket(value: PacketInput): Buffer {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new NotBytesError(describeType(value));
+}
+
+function resolveLimits(limits: Partial<CodecLimits> | undefined): CodecLimits {
+  if (limits === undefined || limits === defaultLimits) return defaultLimits;
+  return { ...defaultLimits, ...limits };
+}
+
+function toTime(time: bigint | number): bigint {
+  if (typeof time === 'bigint') {
+    if (time < 0n) throw new RangeError('message time must be >= 0');
+    return time;
+  }
+  if (!Number.isSafeInteger(time) || time < 0) throw new RangeError(`message time must be a non-negative integer, got ${time}`);
+  return BigInt(time);
+}
+
+/** First method of this build's preference order that `compressions` names (py2p's compression_used). */
+export function negotiateCompression(compressions: readonly string[] | null | undefined): string | null {
+  return intersect(compression, compressions)[0] ?? null;
+}
+
+let presetId: (msg: PathfindingMessage, id: string) => void;
+
+export class PathfindingMessage {
+  readonly protocol: Protocol;
+  /** The msg_type packet as sent. */
+  readonly msgTypeBytes: Buffer;
+  /** The sender packet as sent. */
+  readonly senderBytes: Buffer;
+  /** Unix seconds. A bigint because py2p's time is an unbounded int. */
+  readonly time: bigint;
+  /** The methods this message may be under (the connection's list), as given. Do not mutate. */
+  readonly compression: string[];
+  /** The payload packets. Do not mutate the array or the Buffers: id and string are cached. */
+  readonly payload: Buffer[];
+  /** Method used to compress `.string`, or null: see negotiateCompression(). */
+  readonly compressionUsed: string | null;
+  /** Set by feedString: methods were given but none decompressed the body, which parsed as plaintext. */
+  compressionFail = false;
+
+  #time58: string | undefined;
+  #id: string | undefined;
+  #packets: Buffer[] | undefined;
+  #string: Buffer | undefined;
+
+  static {
+    presetId = (msg, id) => {
+      msg.#id = id;
+    };
+  }
+
+  constructor(
+    protocol: Protocol,
+    msgType: PacketInput,
+    sender: PacketInput,
+    payload: readonly PacketInput[],
+    compressions?: readonly string[] | null,
+    time?: bigint | number,
+  ) {
+    if (!Array.isArray(payload)) throw new NotBytesError(describeType(payload));
+    this.protocol = protocol;
+    this.msgTypeBytes = toPacket(msgType);
+    this.senderBytes = toPacket(sender);
+    this.payload = payload.map(toPacket);
+    this.time = time === undefined ? BigInt(getUTC()) : toTime(time);
+    this.compression = compressions ? [...compressions] : [];
+    this.compressionUsed = negotiateCompression(this.compression);
+  }
+
+  /** The msg_type, decoded as latin1 so that any bytes round-trip (flags are ASCII). */
+  get msgType(): string {
+    return this.msgTypeBytes.toString('latin1');
+  }
+
+  /** The sender id, decoded as latin1 so that any bytes round-trip (ids are ASCII). */
+  get sender(): string {
+    return this.senderBytes.toString('latin1');
+  }
+
+  get time58(): string {
+    return (this.#time58 ??= toBase58(this.time));
+  }
+
+  /** base_58(SHA-384(payload ‖ time_58)), cached. */
+  get id(): string {
+    if (this.#id === undefined) {
+      const h = createHash('sha384');
+      for (const p of this.payload) h.update(p);
+      h.update(this.time58, 'latin1');
+      this.#id = toBase58(h.digest());
+    }
+    return this.#id;
+  }
+
+  /** [msg_type, sender, id, time_58, ...payload] (no length headers). */
+  get packets(): Buffer[] {
+    return (this.#packets ??= [
+      this.msgTypeBytes,
+      this.senderBytes,
+      Buffer.from(this.id, 'latin1'),
+      Buffer.from(this.time58, 'latin1'),
+      ...this.payload,
+    ]);
+  }
+
+  /** The body before compression: packet length headers and packets. */
+  get plainBody(): Buffer {
+    return this.compressionUsed === null ? this.string.subarray(4) : serializePackets(this.packets, 0);
+  }
+
+  /** The whole wire message: 4-byte length header and (compressed) body. Cached. */
+  get string(): Buffer {
+    if (this.#string === undefined) {
+      if (this.compressionUsed === null) {
+        this.#string = serializePackets(this.packets, 4);
+      } else {
+        const body = compress(serializePackets(this.packets, 0), this.compressionUsed);
+        const out = Buffer.allocUnsafe(4 + body.length);
+        out.set(body, 4);
+        this.#string = out;
+      }
+      const bodyLength = this.#string.length - 4;
+      if (bodyLength > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(bodyLength, MAX_WIRE_FRAME_BYTES);
+      this.#string.writeUInt32BE(bodyLength, 0);
+    }
+    return this.#string;
+  }
+
+  /** The body as sent (compressed if compressionUsed), without the length header. */
+  get nonLenString(): Buffer {
+    return this.string.subarray(4);
+  }
+
+  /** Body length after compression (py2p's len(msg)). */
+  get length(): number {
+    return this.string.length - 4;
+  }
+
+  /** The 4-byte length header. */
+  get len(): Buffer {
+    return Buffer.from(this.string.subarray(0, 4));
+  }
+
+  /**
+   * The same message (type, sender, payload, time, id) for a connection with
+   * another compression list; hashing is not repeated.
+   */
+  withCompressions(compressions: readonly string[] | null): PathfindingMessage {
+    const copy = new PathfindingMessage(this.protocol, this.msgTypeBytes, this.senderBytes, this.payload, compressions, this.time);
+    if (this.#id !== undefined) presetId(copy, this.#id);
+    return copy;
+  }
+
+  toString(): string {
+    return `pathfinding_message(type=${this.msgType}, sender=${this.sender}, time=${this.time}, payload=${this.payload.length} packets)`;
+  }
+
+  // --- encoding fast path -------------------------------------------------
+
+  /**
+   * Wire bytes of a message in one call. `compressionUsed` must be a method
+   * this build supports (or null); unlike the constructor it is not negotiated.
+   */
+  static encode(
+    protocol: Protocol,
+    msgType: PacketInput,
+    sender: PacketInput,
+    payload: readonly PacketInput[],
+    compressionUsed: string | null,
+    time?: bigint | number,
+  ): Buffer {
+    if (compressionUsed !== null) assertSupported(compressionUsed);
+    return new PathfindingMessage(protocol, msgType, sender, payload, compressionUsed === null ? [] : [compressionUsed], time).string;
+  }
+
+  /**
+   * Builds a message from known parts without re-hashing when `id` is given
+   * (the caller vouches that it is this payload's and time's id), e.g. when
+   * re-sending a waterfall with its original sender and time.
+   */
+  static fromParts(parts: {
+    protocol: Protocol;
+    msgType: PacketInput;
+    sender: PacketInput;
+    payload: readonly PacketInput[];
+    time: bigint | number;
+    compressions?: readonly string[] | null;
+    id?: string;
+  }): PathfindingMessage {
+    const msg = new PathfindingMessage(parts.protocol, parts.msgType, parts.sender, parts.payload, parts.compressions, parts.time);
+    if (parts.id !== undefined) presetId(msg, parts.id);
+    return msg;
+  }
+
+  // --- decoding -----------------------------------------------------------
+
+  /**
+   * Parses a wire message, as py2p's feed_string. A string is UTF-8 encoded
+   * first (as py2p does with a str); any other non-bytes value raises
+   * NotBytesError. The id packet on the wire is ignored and recomputed, and
+   * the time is re-encoded (leading "1"s vanish).
+   */
+  static feedString(
+    protocol: Protocol,
+    string: Uint8Array | string,
+    sizeless = false,
+    compressions: readonly string[] | null = null,
+    limits?: Partial<CodecLimits>,
+  ): PathfindingMessage {
+    const lim = resolveLimits(limits);
+    const body = PathfindingMessage.sanitizeString(string, sizeless, lim);
+    const [plain, compressionFail] = PathfindingMessage.decompressString(body, compressions, lim);
+    const packets = PathfindingMessage.processString(plain, lim);
+    const msg = PathfindingMessage.fromPackets(protocol, packets, compressions);
+    msg.compressionFail = compressionFail;
+    return msg;
+  }
+
+  /** Checks and strips the 4-byte size header (unless sizeless). Returns a view, not a copy. */
+  static sanitizeString(string: Uint8Array | string, sizeless = false, limits?: Partial<CodecLimits>): Buffer {
+    const lim = resolveLimits(limits);
+    let buf: Buffer;
+    if (typeof string === 'string') buf = Buffer.from(string, 'utf8');
+    else if (string instanceof Uint8Array) buf = toPacket(string);
+    else throw new NotBytesError(describeType(string));
+    if (!sizeless) {
+      if (buf.length < 4) throw new BadSizeHeaderError(`size header needs 4 bytes, got ${buf.length}`);
+      const stated = buf.readUInt32BE(0);
+      if (stated !== buf.length - 4) {
+        throw new BadSizeHeaderError(`size header says ${stated} bytes, body has ${buf.length - 4}`);
+      }
+      buf = buf.subarray(4);
+    }
+    if (buf.length > lim.maxFrameBytes) throw new FrameTooLargeError(buf.length, lim.maxFrameBytes);
+    return buf;
+  }
+
+  /**
+   * Tries the methods of `compressions` that this build supports, in the
+   * order given; the first that succeeds wins. A body no method decompresses
+   * comes back unchanged with `true` (py2p's compression_fail). Unknown names
+   * are skipped, as py2p's intersect() skips them. A bomb is never treated as
+   * a failure: DecompressedTooLargeError propagates.
+   */
+  static decompressString(
+    string: Uint8Array,
+    compressions: readonly string[] | null | undefined,
+    limits?: Partial<CodecLimits>,
+  ): [Buffer, boolean] {
+    const lim = resolveLimits(limits);
+    const body = toPacket(string);
+    let failed = false;
+    for (const method of intersect(compressions, compression)) {
+      try {
+        return [decompress(body, method, { maxBytes: lim.maxDecompressedBytes }), false];
+      } catch (e) {
+        if (!(e instanceof DecompressionFailedError)) throw e;
+        failed = true;
+      }
+    }
+    return [body, failed];
+  }
+
+  /**
+   * Splits a plaintext body into packets (views, no copies), with py2p 0.2's
+   * rule: length headers are read until they and the lengths they announce
+   * add up to the body exactly. Anything else is BadPacketHeaderError.
+   */
+  static processString(string: Uint8Array, limits?: Partial<CodecLimits>): Buffer[] {
+    const lim = resolveLimits(limits);
+    const buf = toPacket(string);
+    const total = buf.length;
+    const lengths: number[] = [];
+    let headerEnd = 0; // py2p's `processed`
+    let expected = total; // py2p's `expected`: total minus the announced lengths
+    while (headerEnd !== expected) {
+      if (headerEnd + 4 > total) {
+        throw new BadPacketHeaderError(`packet length header at offset ${headerEnd} runs past the body (${total} bytes)`);
+      }
+      if (lengths.length >= lim.maxPackets) throw new TooManyPacketsError(lim.maxPackets);
+      const n = buf.readUInt32BE(headerEnd);
+      lengths.push(n);
+      headerEnd += 4;
+      expected -= n;
+      // py2p would keep reading "headers" until it ran off the end; the outcome is the same.
+      if (headerEnd > expected) {
+        throw new BadPacketHeaderError(`packet lengths announce more than the body holds (${total} bytes)`);
+      }
+    }
+    const packets = new Array<Buffer>(lengths.length);
+    let off = headerEnd;
+    for (let i = 0; i < lengths.length; i++) {
+      const end = off + lengths[i]!;
+      packets[i] = buf.subarray(off, end);
+      off = end;
+    }
+    return packets;
+  }
+
+  /**
+   * Builds a message from parsed packets (the last step of feedString):
+   * at least 4 packets, time decoded from base_58, id recomputed.
+   */
+  static fromPackets(protocol: Protocol, packets: readonly Buffer[], compressions: readonly string[] | null = null): PathfindingMessage {
+    if (packets.length < 4) {
+      throw new MalformedMessageError(`a message needs at least 4 packets (type, sender, id, time), got ${packets.length}`);
+    }
+    const time = fromBase58(packets[3]!);
+    return new PathfindingMessage(protocol, packets[0]!, packets[1]!, packets.slice(4), compressions, time);
+  }
+}
+
+/** [n x uint32be length][packets...], optionally after `headroom` spare bytes. */
+function serializePackets(packets: readonly Buffer[], headroom: number): Buffer {
+  let size = headroom + 4 * packets.length;
+  for (const p of packets) size += p.length;
+  const out = Buffer.allocUnsafe(size);
+  let h = headroom;
+  let d = headroom + 4 * packets.length;
+  for (const p of packets) {
+    out.writeUInt32BE(p.length, h);
+    h += 4;
+    out.set(p, d);
+    d += p.length;
+  }
+  return out;
+}
