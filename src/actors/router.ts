@@ -1,0 +1,674 @@
+import { createHash } from 'node:crypto';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { interval, map, merge, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
+import { flags } from '../protocol/flags.js';
+import { fromBase58, toBase58 } from '../protocol/base58.js';
+import { getUTC, intersect } from '../protocol/compression.js';
+import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
+import { Message, type MessageServer } from '../protocol/user-message.js';
+import type { Protocol } from '../protocol/protocol.js';
+import { isProtocolError } from '../protocol/errors.js';
+import { pyJsonDumps } from '../protocol/pyjson.js';
+import { Connection, type ConnectionEvent } from '../streams/connection.js';
+import type { ParsedFrame } from '../streams/parse.js';
+import { get_socket } from '../streams/tls.js';
+import {
+  ConnectionClosedError, ConnectionLimitError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
+  MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
+  TooManyRequestsError, UnknownFlagError,
+} from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { WaterfallCache } from './waterfall-cache.js';
+
+export type Packet = string | Uint8Array;
+
+/** What the router tells the world. */
+export type MeshEvent =
+  | { type: 'peer-connected'; id: string; addr: [string, number]; outgoing: boolean }
+  | { type: 'peer-disconnected'; id: string; addr: [string, number] | undefined; outgoing: boolean }
+  | { type: 'error'; error: Error; peer?: string };
+
+/** Requests to the router from the socket's public methods. */
+export type RouterCommand =
+  | { type: 'send'; packets: Packet[]; subflag: string; flag: string; done: (ok: boolean) => void }
+  | { type: 'connect'; host: string; port: number; id?: string; done: Settle<boolean> }
+  | { type: 'whisper'; id: string; packets: Packet[]; done: Settle<void> }
+  | { type: 'waterfall'; msg: PathfindingMessage; done: (isNew: boolean) => void }
+  | { type: 'handle-request'; msg: PathfindingMessage; done: (handled: boolean) => void }
+  | { type: 'close' };
+
+interface Settle<T> { resolve: (v: T) => void; reject: (e: Error) => void }
+
+type RouterInput =
+  | ConnectionEvent
+  | { type: 'accepted'; socket: net.Socket }
+  | { type: 'tick' }
+  | { type: 'command'; command: RouterCommand };
+
+interface PendingRequest {
+  target: string;
+  packets: Packet[];
+  expiresAt: number;
+  done: Settle<void>;
+}
+
+export interface RouterStats {
+  framesIn: number;
+  framesOut: number;
+  delivered: number;
+  duplicates: number;
+  expired: number;
+  retimedDuplicates: number;
+  queueDropped: number;
+  connectionsRefused: number;
+  errors: Record<string, number>;
+}
+
+export interface RouterHost {
+  readonly protocol: Protocol;
+  readonly options: ResolvedOptions;
+  readonly supported: readonly string[];
+  readonly id: () => string;
+  readonly outAddr: () => [string, number];
+  readonly accepted$: Observable<net.Socket>;
+  readonly server: MessageServer;
+  deliver(message: Message): void;
+  emit(event: MeshEvent): void;
+  print(level: number, ...args: unknown[]): void;
+}
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+const CONTENT_TRACK_LIMIT = 64 * 1024;
+
+/**
+ * The router actor: the one owner of the routing table, the connections awaiting a
+ * handshake, the pending requests and the waterfall cache. It consumes one merged
+ * stream (connection events, accepted sockets, commands, housekeeping ticks) and
+ * handles each input to the end before the next: no other module touches its state.
+ */
+export class Router {
+  readonly routingTable = new Map<string, Connection>();
+  readonly awaiting = new Set<Connection>();
+  readonly requests = new Map<string, PendingRequest>();
+  readonly waterfalls: WaterfallCache;
+  private readonly contents: WaterfallCache;
+  readonly stats: RouterStats = {
+    framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0,
+    queueDropped: 0, connectionsRefused: 0, errors: {},
+  };
+  private readonly dials = new Map<string, Promise<boolean>>();
+  private readonly connectWaiters = new Map<Connection, Settle<boolean>[]>();
+  private readonly connections$ = new Subject<Connection>();
+  private readonly commands$ = new Subject<RouterCommand>();
+  private readonly limits: CodecLimits;
+  private readonly subscription: Subscription;
+  private readonly live = new Set<Connection>();
+  private requestSerial = 0;
+  private closing = false;
+
+  constructor(private readonly host: RouterHost) {
+    const o = host.options;
+    this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds);
+    this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
+    const inputs$: Observable<RouterInput> = merge(
+      this.connections$.pipe(mergeMap((conn) => conn.events$)),
+      host.accepted$.pipe(map((socket) => ({ type: 'accepted' as const, socket }))),
+      this.commands$.pipe(map((command) => ({ type: 'command' as const, command }))),
+      interval(o.sweepIntervalMs, o.scheduler).pipe(map(() => ({ type: 'tick' as const }))),
+    );
+    this.subscription = inputs$.subscribe((input) => this.handle(input));
+  }
+
+  /** Hands a command to the actor (handled synchronously, in order). */
+  command(command: RouterCommand): void {
+    if (this.closing && command.type !== 'close') {
+      const err = new SocketClosedError();
+      switch (command.type) {
+        case 'send': return command.done(false);
+        case 'waterfall': return command.done(false);
+        case 'handle-request': return command.done(false);
+        default: return command.done.reject(err);
+      }
+    }
+    this.commands$.next(command);
+  }
+
+  get connectionCount(): number {
+    return this.live.size;
+  }
+
+  /** Ids of handshaken peers this node dialled. */
+  get outgoing(): string[] {
+    return [...this.routingTable].filter(([, c]) => c.outgoing).map(([id]) => id);
+  }
+
+  /** Ids of handshaken peers that dialled this node. */
+  get incoming(): string[] {
+    return [...this.routingTable].filter(([, c]) => !c.outgoing).map(([id]) => id);
+  }
+
+  /** Resolves once every connection has closed. */
+  async closed(): Promise<void> {
+    await Promise.all([...this.live].map((c) => (c.socket.destroyed && c.socket.closed ? undefined : new Promise<void>((r) => c.socket.once('close', () => r())))));
+  }
+
+  private now(): number {
+    return this.host.options.scheduler.now();
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private handle(input: RouterInput): void {
+    switch (input.type) {
+      case 'frame': return this.onFrame(input.conn, input.frame);
+      case 'fault': return this.onFault(input.conn, input.error);
+      case 'closed': return this.onClosed(input.conn);
+      case 'accepted': return this.onAccepted(input.socket);
+      case 'tick': return this.onTick();
+      case 'command': return this.onCommand(input.command);
+    }
+  }
+
+  private onCommand(c: RouterCommand): void {
+    switch (c.type) {
+      case 'send': return c.done(this.broadcastFromHere(c.packets, c.subflag, c.flag));
+      case 'connect': return this.dial(c.host, c.port, c.id, c.done);
+      case 'whisper': return this.whisper(c.id, c.packets, c.done);
+      case 'waterfall': return c.done(this.flood(c.msg, undefined));
+      case 'handle-request': return c.done(this.handleSubflag(c.msg, undefined, true));
+      case 'close': return this.shutdown();
+    }
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private onAccepted(socket: net.Socket): void {
+    const o = this.host.options;
+    if (this.closing) return void socket.destroy();
+    if (this.awaiting.size >= o.maxAwaiting || this.live.size >= o.maxConnections) {
+      this.stats.connectionsRefused++;
+      this.recordError(new ConnectionLimitError(this.awaiting.size >= o.maxAwaiting ? 'awaiting handshake' : 'connection', this.awaiting.size >= o.maxAwaiting ? o.maxAwaiting : o.maxConnections), `${socket.remoteAddress}:${socket.remotePort}`);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.host.print(1, `Incoming connection from ${socket.remoteAddress}:${socket.remotePort}`);
+    this.adopt(socket, false);
+  }
+
+  private adopt(socket: net.Socket, outgoing: boolean, expectedId?: string): Connection {
+    const o = this.host.options;
+    const conn = new Connection(socket, {
+      protocol: this.host.protocol,
+      limits: this.limits,
+      maxSendBufferBytes: o.maxSendBufferBytes,
+      advertised: o.compression,
+      supported: this.host.supported,
+      outgoing,
+      now: () => this.now(),
+    });
+    conn.id = expectedId;
+    this.live.add(conn);
+    this.awaiting.add(conn);
+    this.connections$.next(conn);
+    // Both sides send their handshake at once, uncompressed (the peer's list is unknown yet).
+    this.sendTo(conn, flags.whisper, [
+      flags.handshake, this.host.id(), this.host.protocol.id,
+      pyJsonDumps(this.host.outAddr()), pyJsonDumps(o.compression),
+    ]);
+    return conn;
+  }
+
+  private dial(host: string, port: number, id: string | undefined, done: Settle<boolean>): void {
+    const o = this.host.options;
+    const [myHost, myPort] = this.host.outAddr();
+    if (id !== undefined && (id === this.host.id() || this.routingTable.has(id))) return done.resolve(false);
+    if (port === myPort && (host === myHost || isLoopbackPair(host, myHost))) return done.resolve(false);
+    for (const c of this.routingTable.values()) {
+      if (c.addr && c.addr[0] === host && c.addr[1] === port) return done.resolve(false);
+    }
+    for (const c of this.awaiting) {
+      if (id !== undefined && c.id === id) return void this.waitFor(c, done);
+    }
+    const key = `${host}:${port}`;
+    const pending = this.dials.get(key);
+    if (pending) return void pending.then(done.resolve, done.reject);
+    if (this.live.size >= o.maxConnections) return done.reject(new ConnectionLimitError('connection', o.maxConnections));
+    this.host.print(1, `Attempting connection to ${host}:${port}`);
+    const socket = this.host.protocol.encryption === 'SSL'
+      ? tls.connect({ host, port, ...get_socket(false) })
+      : net.connect({ host, port });
+    const conn = this.adopt(socket, true, id);
+    const promise = new Promise<boolean>((resolve, reject) => this.waitFor(conn, { resolve, reject }));
+    this.dials.set(key, promise);
+    const forget = () => { this.dials.delete(key); };
+    promise.then(forget, forget);
+    promise.then(done.resolve, done.reject);
+  }
+
+  private waitFor(conn: Connection, settle: Settle<boolean>): void {
+    const list = this.connectWaiters.get(conn);
+    if (list) list.push(settle);
+    else this.connectWaiters.set(conn, [settle]);
+  }
+
+  private settleWaiters(conn: Connection, result: boolean | Error): void {
+    const list = this.connectWaiters.get(conn);
+    if (!list) return;
+    this.connectWaiters.delete(conn);
+    for (const w of list) (result instanceof Error ? w.reject(result) : w.resolve(result));
+  }
+
+  private onFault(conn: Connection, error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    // The router's own reasons for dropping a peer were recorded when it dropped it.
+    if (!conn.closed || isProtocolError(err)) this.recordError(err, conn.id ?? conn.remote);
+    conn.destroy();
+    this.settleWaiters(conn, err);
+  }
+
+  private onClosed(conn: Connection): void {
+    this.live.delete(conn);
+    this.awaiting.delete(conn);
+    conn.destroy();
+    this.settleWaiters(conn, new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
+    if (conn.id !== undefined && this.routingTable.get(conn.id) === conn) {
+      this.routingTable.delete(conn.id);
+      this.host.print(1, `Connection to node ${conn.id} has been closed`);
+      this.host.emit({ type: 'peer-disconnected', id: conn.id, addr: conn.addr, outgoing: conn.outgoing });
+      if (!this.closing && this.outgoingCount() < this.host.options.maxOutgoing) this.requestPeers();
+    }
+  }
+
+  /** py2p's request_peers: ask every peer for its routing table. */
+  private requestPeers(): void {
+    for (const c of this.routingTable.values()) this.sendTo(c, flags.whisper, [flags.request, '*']);
+  }
+
+  private outgoingCount(): number {
+    let n = 0;
+    for (const c of this.live) if (c.outgoing) n++;
+    return n;
+  }
+
+  private onTick(): void {
+    const o = this.host.options;
+    const now = this.now();
+    for (const c of this.awaiting) {
+      if (now - c.openedAt > o.handshakeTimeoutMs) this.drop(c, new HandshakeTimeoutError(o.handshakeTimeoutMs));
+    }
+    for (const c of this.live) {
+      if (c.partialSince && now - c.partialSince > o.frameTimeoutMs) this.drop(c, new FrameTimeoutError(o.frameTimeoutMs));
+    }
+    for (const [rid, r] of this.requests) {
+      if (now > r.expiresAt) {
+        this.requests.delete(rid);
+        r.done.reject(new RequestTimeoutError(r.target, o.requestTimeoutMs));
+      }
+    }
+    const utc = getUTC();
+    this.waterfalls.expire(utc);
+    this.contents.expire(utc);
+  }
+
+  /** Closes a connection for a reason worth recording. */
+  private drop(conn: Connection, error: Error): void {
+    this.recordError(error, conn.id ?? conn.remote);
+    this.settleWaiters(conn, error);
+    conn.destroy();
+  }
+
+  private recordError(error: Error, peer?: string): void {
+    const code = (error as { code?: string }).code ?? error.name;
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+    this.host.print(0, `${peer ?? ''} ${error.message}`);
+    this.host.emit({ type: 'error', error, peer });
+  }
+
+  private shutdown(): void {
+    if (this.closing) return;
+    this.closing = true;
+    for (const c of this.live) c.destroy();
+    for (const list of this.connectWaiters.values()) for (const w of list) w.reject(new SocketClosedError());
+    this.connectWaiters.clear();
+    for (const r of this.requests.values()) r.done.reject(new SocketClosedError());
+    this.requests.clear();
+    this.subscription.unsubscribe();
+    // Sockets are destroyed; their close events no longer reach the actor, so tidy here.
+    this.routingTable.clear();
+    this.awaiting.clear();
+    this.waterfalls.clear();
+    this.contents.clear();
+    this.connections$.complete();
+    this.commands$.complete();
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private sendTo(conn: Connection, msgType: string, payload: Packet[], sender = this.host.id(), time?: bigint): PathfindingMessage {
+    const msg = conn.send(msgType, payload, sender, time);
+    this.stats.framesOut++;
+    if (msgType === flags.whisper || msgType === flags.broadcast) conn.lastSent = msg;
+    return msg;
+  }
+
+  /** Writes msg (as msgType) to every given peer, encoding once per compression method. */
+  private fanOut(targets: Iterable<Connection>, msgType: string, source: PathfindingMessage): boolean {
+    const encoded = new Map<string | null, Buffer>();
+    let below = true;
+    for (const conn of targets) {
+      const method = conn.compressionUsed;
+      let frame = encoded.get(method);
+      if (!frame) {
+        frame = new PathfindingMessage(this.host.protocol, msgType, source.sender, source.payload, method ? [method] : [], source.time).string;
+        encoded.set(method, frame);
+      }
+      if (!conn.write(frame)) below = false;
+      this.stats.framesOut++;
+      if (msgType === flags.broadcast) conn.lastSent = source;
+    }
+    return below;
+  }
+
+  private broadcastFromHere(packets: Packet[], subflag: string, flag: string): boolean {
+    const msg = new PathfindingMessage(this.host.protocol, flag, this.host.id(), [subflag, ...packets], [], getUTC());
+    // Our own id goes in the cache so the copies our peers flood back are dropped.
+    if (flag === flags.broadcast) this.waterfalls.add(msg.id, Number(msg.time));
+    return this.fanOut(this.routingTable.values(), flag, msg);
+  }
+
+  private whisper(target: string, packets: Packet[], done: Settle<void>): void {
+    const conn = this.routingTable.get(target);
+    if (conn) {
+      this.sendTo(conn, flags.whisper, [flags.whisper, ...packets]);
+      return done.resolve();
+    }
+    const o = this.host.options;
+    if (this.requests.size >= o.maxPendingRequests) return done.reject(new TooManyRequestsError(o.maxPendingRequests));
+    this.host.print(0, "You aren't connected to the original sender. This reply is not guaranteed, but we're trying to make a connection and put the message through.");
+    const digest = createHash('sha384').update(target).update(this.host.id()).update(String(getUTC())).update(String(++this.requestSerial)).digest();
+    const requestId = toBase58(digest);
+    this.requests.set(requestId, { target, packets, expiresAt: this.now() + o.requestTimeoutMs, done });
+    this.broadcastFromHere([requestId, target], flags.request, flags.broadcast);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private onFrame(conn: Connection, frame: ParsedFrame): void {
+    if (conn.closed) return;
+    this.stats.framesIn++;
+    if (!frame.ok) return this.onUndecodable(conn, frame.error);
+    conn.decodeFailures = 0;
+    const msg = frame.msg;
+    const type = msg.msgType;
+    if (!conn.handshaken) {
+      // Until the peer has said who it is, only its handshake is read.
+      if (type === flags.whisper && msg.payload.length > 0 && latin1(msg.payload[0]!) === flags.handshake) this.onHandshake(conn, msg);
+      return;
+    }
+    switch (type) {
+      case flags.broadcast:
+      case flags.waterfall:
+        if (!this.flood(msg, conn)) return;
+        this.handleSubflag(msg, conn, false);
+        return;
+      case flags.whisper:
+        this.handleSubflag(msg, conn, false);
+        return;
+      case flags.renegotiate:
+        return this.onRenegotiate(conn, msg);
+      default:
+        this.recordError(new UnknownFlagError(type), conn.id);
+    }
+  }
+
+  /**
+   * A frame whose packets do not add up: py2p's answer is to ask the peer to stop
+   * compressing and to send its last message again. This node stops compressing to
+   * that peer first, so both frames arrive readable and the exchange converges.
+   */
+  private onUndecodable(conn: Connection, error: Error): void {
+    const o = this.host.options;
+    this.recordError(error, conn.id ?? conn.remote);
+    if (++conn.decodeFailures > o.maxDecodeFailures) return this.drop(conn, new TooManyDecodeFailuresError(o.maxDecodeFailures));
+    if (!conn.handshaken) return;
+    conn.stopCompressing();
+    this.sendTo(conn, flags.renegotiate, [flags.compression, '[]']);
+    this.sendTo(conn, flags.renegotiate, [flags.resend]);
+  }
+
+  private onHandshake(conn: Connection, msg: PathfindingMessage): void {
+    const p = msg.payload;
+    if (p.length < 5) return this.drop(conn, new MalformedHandshakeError(`${p.length} packets, 5 expected`));
+    const id = latin1(p[1]!);
+    const protocolId = latin1(p[2]!);
+    if (protocolId !== this.host.protocol.id) return this.drop(conn, new ProtocolMismatchError(this.host.protocol.id, protocolId));
+    let addr: [string, number];
+    let methods: string[];
+    try {
+      addr = parseAddr(JSON.parse(p[3]!.toString()));
+      methods = parseMethods(JSON.parse(p[4]!.toString()));
+      fromBase58(id);
+      if (id.length === 0 || id.length > 128) throw new Error('bad node id');
+    } catch (err) {
+      return this.drop(conn, new MalformedHandshakeError((err as Error).message));
+    }
+    if (id === this.host.id()) {
+      this.awaiting.delete(conn);
+      this.settleWaiters(conn, false);
+      conn.destroy();
+      return;
+    }
+    const existing = this.routingTable.get(id);
+    conn.id = id;
+    conn.addr = addr;
+    conn.setPeerCompression(methods);
+    conn.handshaken = true;
+    this.awaiting.delete(conn);
+    if (existing && existing !== conn) {
+      // Both nodes dialled each other. Keep the connection dialled by the node with the
+      // larger id, as py2p does, so that both ends keep the same one.
+      const keepExisting = (fromBase58(this.host.id()) > fromBase58(id)) !== conn.outgoing;
+      this.host.print(1, `Resolving peer conflict on id ${id}`);
+      if (keepExisting) {
+        this.settleWaiters(conn, false);
+        conn.destroy();
+        return;
+      }
+      this.settleWaiters(existing, false);
+      this.routingTable.delete(id);
+      existing.destroy();
+    }
+    this.routingTable.set(id, conn);
+    this.sendTo(conn, flags.whisper, [flags.peers, this.peerListJson()]);
+    this.host.emit({ type: 'peer-connected', id, addr, outgoing: conn.outgoing });
+    this.settleWaiters(conn, true);
+  }
+
+  private peerListJson(): string {
+    const list: Array<[[string, number], string]> = [];
+    for (const [id, c] of this.routingTable) if (c.addr) list.push([c.addr, id]);
+    for (let i = list.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [list[i], list[j]] = [list[j]!, list[i]!];
+    }
+    return pyJsonDumps(list);
+  }
+
+  /**
+   * De-duplicates and floods a broadcast or waterfall: a message older than the age
+   * limit, or whose id was seen, is dropped; a new one goes on to every other peer as
+   * a waterfall that keeps the original sender and time, hence the same id.
+   */
+  private flood(msg: PathfindingMessage, from: Connection | undefined): boolean {
+    const now = getUTC();
+    const time = Number(msg.time);
+    const o = this.host.options;
+    if (time < now - o.maxMessageAgeSeconds) {
+      this.stats.expired++;
+      this.host.print(2, 'Waterfall expired');
+      return false;
+    }
+    if (!this.waterfalls.add(msg.id, now)) {
+      this.stats.duplicates++;
+      this.host.print(3, 'Not rebroadcasting');
+      return false;
+    }
+    if (o.retimedDuplicateWindowSeconds > 0 && !this.checkContent(msg, time)) {
+      this.stats.retimedDuplicates++;
+      return false;
+    }
+    const targets: Connection[] = [];
+    for (const c of this.routingTable.values()) if (c !== from && c.id !== msg.sender) targets.push(c);
+    if (targets.length) this.fanOut(targets, flags.waterfall, msg);
+    return true;
+  }
+
+  /** False for a py2p re-timed copy of a message already seen (see retimedDuplicateWindowSeconds). */
+  private checkContent(msg: PathfindingMessage, time: number): boolean {
+    let size = 0;
+    for (const p of msg.payload) size += p.length;
+    if (size > CONTENT_TRACK_LIMIT) return true;
+    const h = createHash('sha1').update(msg.sender);
+    for (const p of msg.payload) h.update(String(p.length)).update(':').update(p);
+    const key = h.digest('base64');
+    const seenAt = this.contents.get(key);
+    if (seenAt !== undefined && msg.msgType === flags.waterfall && Math.abs(time - seenAt) <= this.host.options.retimedDuplicateWindowSeconds) return false;
+    if (seenAt === undefined) this.contents.add(key, time);
+    return true;
+  }
+
+  /** Subflag-level handling (py2p handle_msg): automated subflags, else to the user. */
+  private handleSubflag(msg: PathfindingMessage, conn: Connection | undefined, onlyRequests: boolean): boolean {
+    const p = msg.payload;
+    if (p.length === 0) return false;
+    const subflag = latin1(p[0]!);
+    switch (subflag) {
+      case flags.handshake:
+        if (onlyRequests) return false;
+        return true; // a repeated or flooded handshake changes nothing
+      case flags.peers:
+        if (onlyRequests) return false;
+        if (conn) this.onPeers(conn, p);
+        return true;
+      case flags.request:
+        this.onRequest(conn, p);
+        return true;
+      case flags.response:
+        this.onResponse(p, conn);
+        return true;
+      default:
+        if (onlyRequests) return false;
+        this.stats.delivered++;
+        this.host.deliver(new Message(msg, this.host.server));
+        return true;
+    }
+  }
+
+  private onPeers(conn: Connection, p: Buffer[]): void {
+    const o = this.host.options;
+    let list: unknown;
+    try {
+      list = JSON.parse(p[1]?.toString() ?? '');
+      if (!Array.isArray(list)) throw new Error('not a list');
+    } catch (err) {
+      return this.recordError(new MalformedControlError('peers list', (err as Error).message), conn.id);
+    }
+    let considered = 0;
+    for (const entry of list) {
+      if (considered++ >= o.maxPeersList) break;
+      if (this.outgoingCount() >= o.maxOutgoing) break;
+      let addr: [string, number];
+      let id: string;
+      try {
+        if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== 'string') throw new Error('bad entry');
+        addr = parseAddr(entry[0]);
+        id = entry[1];
+      } catch {
+        continue;
+      }
+      if (id === this.host.id() || this.routingTable.has(id)) continue;
+      this.dial(addr[0], addr[1], id, { resolve: () => undefined, reject: () => undefined });
+    }
+  }
+
+  private onRequest(conn: Connection | undefined, p: Buffer[]): void {
+    if (!conn || p.length < 2) return;
+    const requestId = latin1(p[1]!);
+    if (requestId === '*') {
+      this.sendTo(conn, flags.whisper, [flags.peers, this.peerListJson()]);
+      return;
+    }
+    if (p.length < 3) return;
+    const target = latin1(p[2]!);
+    const addr = target === this.host.id() ? this.host.outAddr() : this.routingTable.get(target)?.addr;
+    if (addr) this.sendTo(conn, flags.broadcast, [flags.response, requestId, pyJsonDumps([addr, target])]);
+  }
+
+  private onResponse(p: Buffer[], conn: Connection | undefined): void {
+    if (p.length < 3) return;
+    const requestId = latin1(p[1]!);
+    const pending = this.requests.get(requestId);
+    if (!pending) return;
+    let addr: [string, number];
+    let id: string;
+    try {
+      const body = JSON.parse(p[2]!.toString()) as unknown;
+      if (!Array.isArray(body) || body.length !== 2 || typeof body[1] !== 'string') throw new Error('not [addr, id]');
+      addr = parseAddr(body[0]);
+      id = body[1];
+    } catch (err) {
+      return this.recordError(new MalformedControlError('response', (err as Error).message), conn?.id);
+    }
+    if (id !== pending.target) return;
+    this.host.print(1, `Response received for request id ${requestId}`);
+    this.requests.delete(requestId);
+    // Once connected, the reply goes through the actor's input like any other command.
+    const send = () => this.command({ type: 'whisper', id, packets: pending.packets, done: pending.done });
+    this.dial(addr[0], addr[1], id, { resolve: send, reject: pending.done.reject });
+  }
+
+  private onRenegotiate(conn: Connection, msg: PathfindingMessage): void {
+    const p = msg.payload;
+    if (p.length === 0) return;
+    const what = latin1(p[0]!);
+    if (what === flags.compression) {
+      let methods: string[];
+      try {
+        methods = parseMethods(JSON.parse(p[1]?.toString() ?? ''));
+      } catch (err) {
+        return this.recordError(new MalformedControlError('renegotiation', (err as Error).message), conn.id);
+      }
+      const changed = methods.length !== conn.compression.length || methods.some((m, i) => m !== conn.compression[i]);
+      conn.setPeerCompression(methods);
+      this.host.print(2, `Compression methods changed to: ${JSON.stringify(methods)}`);
+      if (changed) this.sendTo(conn, flags.renegotiate, [flags.compression, pyJsonDumps(intersect(this.host.options.compression, methods))]);
+    } else if (what === flags.resend) {
+      const last = conn.lastSent;
+      if (last) this.fanOut([conn], last.msgType, last);
+    }
+  }
+}
+
+function parseAddr(v: unknown): [string, number] {
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || v[0].length === 0 || v[0].length > 255
+    || !Number.isInteger(v[1]) || v[1] < 0 || v[1] > 65535) {
+    throw new Error('address must be [host, port]');
+  }
+  return [v[0], v[1]];
+}
+
+function parseMethods(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length > 16 || v.some((m) => typeof m !== 'string' || m.length > 32)) {
+    throw new Error('compression must be a short list of names');
+  }
+  return v as string[];
+}
+
+function isLoopbackPair(a: string, b: string): boolean {
+  const loop = (h: string) => h === 'localhost' || h === '::1' || h.startsWith('127.');
+  return loop(a) && loop(b);
+}
+

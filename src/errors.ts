@@ -1,0 +1,71 @@
+// Mesh-level errors: what can go wrong with peers, connections and the socket itself.
+// Codec errors (bad frames, bad compression, ...) are the ProtocolError family in
+// src/protocol/errors.ts. Callers branch on the class or on `code`, never on text.
+
+export class MeshError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The peer's handshake named another protocol id (subnet, encryption or version differ). */
+export class ProtocolMismatchError extends MeshError {
+  constructor(readonly expected: string, readonly received: string) {
+    super('ERR_PROTOCOL_MISMATCH', `peer speaks protocol ${received}, this node ${expected}`);
+  }
+}
+/** A connection did not complete its handshake in time. */
+export class HandshakeTimeoutError extends MeshError {
+  constructor(ms: number) { super('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${ms} ms`); }
+}
+/** A peer sent part of a frame and then nothing for too long (slowloris). */
+export class FrameTimeoutError extends MeshError {
+  constructor(ms: number) { super('ERR_FRAME_TIMEOUT', `an unfinished frame waited over ${ms} ms`); }
+}
+/** A handshake that cannot be read: bad JSON, wrong packet count, bad address. */
+export class MalformedHandshakeError extends MeshError {
+  constructor(detail: string) { super('ERR_MALFORMED_HANDSHAKE', `malformed handshake: ${detail}`); }
+}
+/** A peers list, response or renegotiation payload that cannot be read. */
+export class MalformedControlError extends MeshError {
+  constructor(what: string, detail: string) { super('ERR_MALFORMED_CONTROL', `malformed ${what}: ${detail}`); }
+}
+/** A frame whose main flag this node does not know. */
+export class UnknownFlagError extends MeshError {
+  constructor(flag: string) { super('ERR_UNKNOWN_FLAG', `unknown message type ${JSON.stringify(flag.slice(0, 32))}`); }
+}
+/** A peer that does not read: its unsent backlog passed the per-connection bound. */
+export class SendBufferOverflowError extends MeshError {
+  constructor(bytes: number, limit: number) { super('ERR_SEND_BUFFER_OVERFLOW', `peer backlog of ${bytes} bytes passed ${limit}`); }
+}
+/** Too many undecodable frames in a row on one connection. */
+export class TooManyDecodeFailuresError extends MeshError {
+  constructor(limit: number) { super('ERR_TOO_MANY_DECODE_FAILURES', `more than ${limit} undecodable frames in a row`); }
+}
+/** A limit on connections was reached: the new one is refused. */
+export class ConnectionLimitError extends MeshError {
+  constructor(what: string, limit: number) { super('ERR_CONNECTION_LIMIT', `${what} limit of ${limit} reached`); }
+}
+/** A reply through request/response got no answer in time. */
+export class RequestTimeoutError extends MeshError {
+  constructor(target: string, ms: number) { super('ERR_REQUEST_TIMEOUT', `no route to ${target} found within ${ms} ms`); }
+}
+/** The pending request table is full. */
+export class TooManyRequestsError extends MeshError {
+  constructor(limit: number) { super('ERR_TOO_MANY_REQUESTS', `pending request limit of ${limit} reached`); }
+}
+/** The socket was closed while the operation was pending, or used after close. */
+export class SocketClosedError extends MeshError {
+  constructor() { super('ERR_SOCKET_CLOSED', 'the mesh socket is closed'); }
+}
+/** A peer closed or lost the connection before the operation finished. */
+export class ConnectionClosedError extends MeshError {
+  constructor(detail = 'connection closed') { super('ERR_CONNECTION_CLOSED', detail); }
+}
+/** A caller passed something the API cannot use. */
+export class InvalidArgumentError extends MeshError {
+  constructor(detail: string) { super('ERR_INVALID_ARGUMENT', detail); }
+}

@@ -1,0 +1,407 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { fromEvent, Subject, type Observable } from 'rxjs';
+import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
+import { flags } from './protocol/flags.js';
+import { nodeId } from './protocol/ids.js';
+import type { PathfindingMessage } from './protocol/message.js';
+import { Protocol } from './protocol/protocol.js';
+import type { Message, MessageServer } from './protocol/user-message.js';
+import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
+import type { Connection } from './streams/connection.js';
+import { get_socket } from './streams/tls.js';
+import { InvalidArgumentError, SocketClosedError } from './errors.js';
+import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
+
+/** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
+export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
+
+/** The seed's `type` override for send(): the subflag, and (rarely) the main flag. */
+export interface SendOptions {
+  type?: string;
+  flag?: string;
+}
+
+export type { MeshEvent, Packet, RouterStats };
+
+interface RecvWaiter {
+  quantity: number;
+  resolve: (messages: Message[]) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * A py2p 0.2 mesh socket. Listens on (addr, port), joins peers with connect(),
+ * floods broadcasts with de-duplication, whispers to peers, and hands messages to the
+ * user as the hot stream `messages$` and through `recv()`.
+ *
+ * ```ts
+ * const node = await new MeshSocket('127.0.0.1', 0).ready;
+ * node.messages$.subscribe((m) => console.log(m.sender, m.packets));
+ * await node.connect('127.0.0.1', 4444);
+ * node.send('hello');
+ * await node.close();
+ * ```
+ */
+export class MeshSocket implements MessageServer {
+  readonly protocol: Protocol;
+  readonly options: ResolvedOptions;
+  /** Resolves (to this socket) once it listens and its id is known. */
+  readonly ready: Promise<this>;
+  /** Every user-visible message, once, in arrival order. Hot: no replay. Completes on close(). */
+  readonly messages$: Observable<Message>;
+  /** Peer connected / disconnected, and every error met (typed). Completes on close(). */
+  readonly events$: Observable<MeshEvent>;
+  debug_level: number;
+
+  private readonly server: net.Server;
+  private readonly router: Router;
+  private readonly messageSubject = new Subject<Message>();
+  private readonly eventSubject = new Subject<MeshEvent>();
+  private readonly received: Message[] = [];
+  private receivedHead = 0;
+  private readonly waiters: RecvWaiter[] = [];
+  private readonly recentErrors: Error[] = [];
+  private nodeIdValue = '';
+  private outAddrValue: [string, number];
+  private closedPromise: Promise<void> | undefined;
+
+  /**
+   * @param addr the address to bind ('0.0.0.0' advertises the LAN address)
+   * @param port the port to bind; 0 picks a free one (the id is computed from the bound port)
+   * @param options options, or the seed's positional `prot` (then `out_addr`, `debug_level`)
+   */
+  constructor(addr: string, port: number, options?: MeshOptions | Protocol, out_addr?: [string, number], debug_level?: number) {
+    const opts: MeshOptions = options instanceof Protocol
+      ? { protocol: options, outAddr: out_addr, debugLevel: debug_level }
+      : { ...(options ?? {}) };
+    if (typeof addr !== 'string' || !addr) throw new InvalidArgumentError('addr must be a host name or address');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('port must be an integer 0..65535');
+    this.options = resolveOptions(opts);
+    this.protocol = opts.protocol ?? opts.prot ?? meshDefaultProtocol;
+    if (!(this.protocol instanceof Protocol)) throw new InvalidArgumentError('protocol must be a Protocol');
+    this.debug_level = this.options.debugLevel;
+    this.outAddrValue = this.options.outAddr ?? [addr === '0.0.0.0' ? get_lan_ip() : addr, port];
+    this.messages$ = this.messageSubject.asObservable();
+    this.events$ = this.eventSubject.asObservable();
+
+    const ssl = this.protocol.encryption === 'SSL';
+    this.server = ssl
+      ? tls.createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
+      : net.createServer();
+    if (ssl) {
+      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+        this.onEvent({ type: 'error', error, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+      });
+    }
+    const accepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
+    this.router = new Router({
+      protocol: this.protocol,
+      options: this.options,
+      supported: supportedCompression,
+      id: () => this.nodeIdValue,
+      outAddr: () => this.outAddrValue,
+      accepted$,
+      server: this,
+      deliver: (m) => this.deliver(m),
+      emit: (e) => this.onEvent(e),
+      print: (level, ...args) => this.print(level, ...args),
+    });
+    this.ready = new Promise<this>((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.router.command({ type: 'close' });
+        reject(err);
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, addr, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (error: Error) => this.onEvent({ type: 'error', error }));
+        const bound = this.server.address() as net.AddressInfo;
+        if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], bound.port];
+        this.nodeIdValue = nodeId(this.outAddrValue, this.protocol.id);
+        resolve(this);
+      });
+    });
+    // A failed listen is reported through `ready`; keep it from counting as unhandled
+    // when the caller never awaits ready.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Creates a socket and waits until it listens. */
+  static async create(addr: string, port: number, options?: MeshOptions): Promise<MeshSocket> {
+    return new MeshSocket(addr, port, options).ready;
+  }
+
+  // ---------------------------------------------------------------- identity
+
+  /** This node's id (base_58 of SHA-384); '' until `ready` resolves. */
+  get id(): string {
+    return this.nodeIdValue;
+  }
+
+  /** The [host, port] this node advertises. */
+  get out_addr(): [string, number] {
+    return this.outAddrValue;
+  }
+  get outAddr(): [string, number] {
+    return this.outAddrValue;
+  }
+
+  /** The address and port actually bound. */
+  get address(): net.AddressInfo | undefined {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a : undefined;
+  }
+
+  // ---------------------------------------------------------------- py2p state views
+
+  /** The handshaken peers, {id: connection} (a read-only snapshot view). */
+  get routing_table(): ReadonlyMap<string, Connection> {
+    return this.router.routingTable;
+  }
+  get routingTable(): ReadonlyMap<string, Connection> {
+    return this.router.routingTable;
+  }
+  /** Connections awaiting a handshake. */
+  get awaiting_ids(): Connection[] {
+    return [...this.router.awaiting];
+  }
+  get awaitingIds(): Connection[] {
+    return this.awaiting_ids;
+  }
+  /** Ids of handshaken peers this node dialled. */
+  get outgoing(): string[] {
+    return this.router.outgoing;
+  }
+  /** Ids of handshaken peers that dialled this node. */
+  get incoming(): string[] {
+    return this.router.incoming;
+  }
+  /** Replies waiting for a route: {request_id: packets}. */
+  get requests(): Map<string, Packet[]> {
+    return new Map([...this.router.requests].map(([rid, r]) => [rid, [flags.whisper, flags.whisper, ...r.packets]]));
+  }
+  /** Recently flooded message ids with their times, oldest first (py2p's waterfalls deque). */
+  get waterfalls(): Array<[string, number]> {
+    return this.router.waterfalls.entries();
+  }
+  /** Messages waiting for recv(), oldest first. */
+  get queue(): Message[] {
+    return this.received.slice(this.receivedHead);
+  }
+  /** 'Nominal', or the recent errors (at most maxErrors) when there were any. */
+  get status(): 'Nominal' | Error[] {
+    return this.recentErrors.length ? [...this.recentErrors] : 'Nominal';
+  }
+  /** Counters: frames, deliveries, duplicates dropped, errors by code. */
+  get stats(): RouterStats {
+    return this.router.stats;
+  }
+
+  // ---------------------------------------------------------------- user API
+
+  /**
+   * Broadcasts one message, each argument a packet (string as UTF-8, or bytes). A last
+   * argument `{ type }` overrides the subflag (default 'broadcast'), as py2p's `type=`.
+   * Returns false when some peer's send buffer is above its high-water mark (wait for
+   * `drained()` before sending more if you want backpressure).
+   */
+  send(...args: Array<Packet | SendOptions>): boolean {
+    const { packets, options } = splitArgs(args);
+    this.assertOpen();
+    let result = false;
+    this.router.command({
+      type: 'send', packets, subflag: options.type ?? flags.broadcast, flag: options.flag ?? flags.broadcast,
+      done: (ok) => { result = ok; },
+    });
+    return result;
+  }
+
+  /** Resolves when every peer's send buffer is below its high-water mark. */
+  async drained(): Promise<void> {
+    const busy = [...this.router.routingTable.values()].filter((c) => c.socket.writableNeedDrain && !c.closed);
+    await Promise.all(busy.map((c) => new Promise<void>((r) => {
+      const done = () => { c.socket.off('drain', done); c.socket.off('close', done); r(); };
+      c.socket.on('drain', done);
+      c.socket.on('close', done);
+    })));
+  }
+
+  /**
+   * Connects to another node; resolves true once the handshake is done, false if
+   * already connected (or if it is this node). Rejects with a typed error if the
+   * peer refuses, speaks another protocol, or closes first.
+   */
+  connect(addr: string, port: number, id?: string): Promise<boolean> {
+    if (typeof addr !== 'string' || !addr) return Promise.reject(new InvalidArgumentError('addr must be a host name or address'));
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) return Promise.reject(new InvalidArgumentError('port must be an integer 1..65535'));
+    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: addr, port, id, done: { resolve, reject } }));
+  }
+
+  /**
+   * Sends a whisper to node `id`: directly when connected, otherwise through py2p's
+   * request/response route (a broadcast request, then a connection to the address the
+   * response names). Rejects with RequestTimeoutError if no route turns up.
+   */
+  whisper(id: string, ...packets: Packet[]): Promise<void> {
+    checkPackets(packets);
+    return new Promise<void>((resolve, reject) => this.router.command({ type: 'whisper', id, packets, done: { resolve, reject } }));
+  }
+
+  /** message.reply(): a whisper to the message's original sender. */
+  replyTo(msg: Message, packets: Packet[]): Promise<void> {
+    return this.whisper(msg.sender, ...packets);
+  }
+
+  /**
+   * Resolves when `quantity` messages are queued, with them, oldest first; on timeout
+   * (or close) with what there is. recv() and recv(1) resolve to one message (or
+   * undefined), as py2p's recv(); any other quantity to a list.
+   */
+  recv(): Promise<Message | undefined>;
+  recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
+  recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
+  recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
+    if (!Number.isInteger(quantity) || quantity < 0) return Promise.reject(new InvalidArgumentError('quantity must be an integer >= 0'));
+    const shape = (list: Message[]) => (quantity === 1 ? list[0] : list);
+    const available = this.received.length - this.receivedHead;
+    if (available >= quantity || this.closedPromise) return Promise.resolve(shape(this.take(Math.min(quantity, available))));
+    return new Promise((resolve) => {
+      const waiter: RecvWaiter = { quantity, resolve: (list) => resolve(shape(list)), timer: undefined };
+      if (timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve(this.take(Math.min(waiter.quantity, this.received.length - this.receivedHead)));
+        }, timeoutMs);
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Floods a received message on to this node's peers; false if it was seen already. */
+  waterfall(msg: Message | PathfindingMessage): boolean {
+    let isNew = false;
+    this.router.command({ type: 'waterfall', msg: 'msg' in msg ? msg.msg : msg, done: (v) => { isNew = v; } });
+    return isNew;
+  }
+
+  /** Runs the request/response handling on a message; true if it was one. */
+  handle_request(msg: Message): boolean {
+    let handled = false;
+    this.router.command({ type: 'handle-request', msg: msg.msg, done: (v) => { handled = v; } });
+    return handled;
+  }
+  handleRequest(msg: Message): boolean {
+    return this.handle_request(msg);
+  }
+
+  /** Prints debug output to stderr when level < debug_level (py2p's rule). A last `{ level }` argument sets the level. */
+  __print__(...args: unknown[]): void {
+    const last = args[args.length - 1];
+    if (last && typeof last === 'object' && 'level' in last && Object.keys(last).length === 1) {
+      args.pop();
+      this.print((last as { level: number }).level, ...args);
+    } else {
+      this.print(0, ...args);
+    }
+  }
+
+  private print(level: number, ...args: unknown[]): void {
+    if (level < this.debug_level) console.error(`[rx2p ${this.nodeIdValue.slice(0, 8)}]`, ...args);
+  }
+
+  /**
+   * Closes the server and every connection, completes both streams, settles every
+   * pending call and clears every timer. Resolves when all sockets are closed; after
+   * it nothing of this socket keeps the process alive.
+   */
+  close(): Promise<void> {
+    this.closedPromise ??= (async () => {
+      await this.ready.catch(() => undefined);
+      this.router.command({ type: 'close' });
+      const serverClosed = new Promise<void>((r) => this.server.close(() => r()));
+      await Promise.all([serverClosed, this.router.closed()]);
+      for (const w of this.waiters.splice(0)) {
+        if (w.timer) clearTimeout(w.timer);
+        w.resolve(this.take(Math.min(w.quantity, this.received.length - this.receivedHead)));
+      }
+      this.messageSubject.complete();
+      this.eventSubject.complete();
+    })();
+    return this.closedPromise;
+  }
+
+  get closed(): boolean {
+    return this.closedPromise !== undefined;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private assertOpen(): void {
+    if (this.closedPromise) throw new SocketClosedError();
+  }
+
+  private deliver(message: Message): void {
+    const o = this.options;
+    const queued = this.received.length - this.receivedHead;
+    if (queued >= o.maxQueue && this.waiters.length === 0) {
+      this.router.stats.queueDropped++;
+      if (o.queuePolicy === 'drop-newest') {
+        this.messageSubject.next(message);
+        return;
+      }
+      this.receivedHead++;
+    }
+    this.received.push(message);
+    this.messageSubject.next(message);
+    while (this.waiters.length && this.received.length - this.receivedHead >= this.waiters[0]!.quantity) {
+      const w = this.waiters.shift()!;
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve(this.take(w.quantity));
+    }
+  }
+
+  private take(n: number): Message[] {
+    const out = this.received.slice(this.receivedHead, this.receivedHead + n);
+    this.receivedHead += n;
+    if (this.receivedHead > 1024 && this.receivedHead * 2 > this.received.length) {
+      this.received.splice(0, this.receivedHead);
+      this.receivedHead = 0;
+    }
+    return out;
+  }
+
+  private onEvent(event: MeshEvent): void {
+    if (event.type === 'error') {
+      this.recentErrors.push(event.error);
+      if (this.recentErrors.length > this.options.maxErrors) this.recentErrors.shift();
+    }
+    this.eventSubject.next(event);
+  }
+}
+
+/** The seed's name for MeshSocket. */
+export const mesh_socket = MeshSocket;
+
+function checkPackets(packets: unknown[]): asserts packets is Packet[] {
+  for (const p of packets) {
+    if (typeof p !== 'string' && !(p instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`a packet must be a string or a Uint8Array, got ${p === null ? 'null' : typeof p}`);
+    }
+  }
+}
+
+function splitArgs(args: Array<Packet | SendOptions>): { packets: Packet[]; options: SendOptions } {
+  const last = args[args.length - 1];
+  let options: SendOptions = {};
+  let packets = args;
+  if (last !== undefined && typeof last === 'object' && !(last instanceof Uint8Array)) {
+    options = last as SendOptions;
+    packets = args.slice(0, -1);
+    for (const k of ['type', 'flag'] as const) {
+      if (options[k] !== undefined && (typeof options[k] !== 'string' || options[k] === '')) throw new InvalidArgumentError(`send option ${k} must be a non-empty string`);
+    }
+  }
+  checkPackets(packets);
+  return { packets: packets as Packet[], options };
+}

@@ -1,0 +1,182 @@
+import type { SchedulerLike } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
+import { compression as supportedCompression } from './protocol/compression.js';
+import { defaultLimits } from './protocol/message.js';
+import type { Protocol } from './protocol/protocol.js';
+import type { CertificatePair } from './streams/tls.js';
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * Every option of a MeshSocket, with its default. The seed's own names (`prot`,
+ * `out_addr`, `debug_level`) are accepted beside the TypeScript ones.
+ */
+export interface MeshOptions {
+  /** The protocol (subnet + encryption). Default: mesh default_protocol, ('mesh', 'Plaintext'). */
+  protocol?: Protocol;
+  prot?: Protocol;
+  /** The [host, port] this node advertises, when it differs from the bound address. */
+  outAddr?: [string, number];
+  out_addr?: [string, number];
+  /** Debug verbosity: a line of level L prints when L < debugLevel. Default 0 (silent). */
+  debugLevel?: number;
+  debug_level?: number;
+  /** Connections this node opens by itself from peers lists (py2p max_outgoing). Default 4. */
+  maxOutgoing?: number;
+  /** Compression methods advertised, in order of preference. Default: all this build supports. [] turns compression off. */
+  compression?: string[];
+  /** Largest frame accepted, checked from its size header before allocation. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Largest body a compressed frame may inflate to. Default 16 MiB. */
+  maxDecompressedBytes?: number;
+  /** Most packets in one message. Default 10,000. */
+  maxPackets?: number;
+  /** A connection that has not handshaken by then is closed. Default 10,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A connection holding an unfinished frame this long is closed (py2p: 60 s). Default 60,000 ms. */
+  frameTimeoutMs?: number;
+  /** Connections accepted but not yet handshaken, at most. Default 64. */
+  maxAwaiting?: number;
+  /** Connections of all kinds, at most. Default 256. */
+  maxConnections?: number;
+  /** Entries of one received peers list that are considered. Default 64. */
+  maxPeersList?: number;
+  /** Message ids kept for de-duplication, at most (oldest evicted first). Default 100,000. */
+  waterfallCacheSize?: number;
+  /** Broadcasts and waterfalls older than this are dropped. Default 60 s. */
+  maxMessageAgeSeconds?: number;
+  /**
+   * py2p 0.2 re-sends a waterfall with a new time, hence a new id. A waterfall whose
+   * sender and payload match a message seen with a time this close is dropped as such
+   * a copy. 0 turns the check off. Default 2 s. Only messages up to 64 KiB are tracked.
+   */
+  retimedDuplicateWindowSeconds?: number;
+  /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
+  maxSendBufferBytes?: number;
+  /** Messages held for recv(), at most. Default 10,000. */
+  maxQueue?: number;
+  /** What happens to a message arriving at a full queue. Default 'drop-oldest'. */
+  queuePolicy?: 'drop-oldest' | 'drop-newest';
+  /** Replies waiting for a route, at most. Default 1,000. */
+  maxPendingRequests?: number;
+  /** A reply waiting for a route fails after this long. Default 30,000 ms. */
+  requestTimeoutMs?: number;
+  /** Undecodable frames in a row before a peer is dropped. Default 8. */
+  maxDecodeFailures?: number;
+  /** Errors kept for `status`, at most. Default 100. */
+  maxErrors?: number;
+  /** Period of the housekeeping sweep (timeouts, expiry). Default 1,000 ms. */
+  sweepIntervalMs?: number;
+  /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
+  tls?: CertificatePair;
+  /** Scheduler for the sweep (tests may pass a virtual one). Default asyncScheduler. */
+  scheduler?: SchedulerLike;
+}
+
+export interface ResolvedOptions {
+  outAddr: [string, number] | undefined;
+  debugLevel: number;
+  maxOutgoing: number;
+  compression: string[];
+  maxFrameBytes: number;
+  maxDecompressedBytes: number;
+  maxPackets: number;
+  handshakeTimeoutMs: number;
+  frameTimeoutMs: number;
+  maxAwaiting: number;
+  maxConnections: number;
+  maxPeersList: number;
+  waterfallCacheSize: number;
+  maxMessageAgeSeconds: number;
+  retimedDuplicateWindowSeconds: number;
+  maxSendBufferBytes: number;
+  maxQueue: number;
+  queuePolicy: 'drop-oldest' | 'drop-newest';
+  maxPendingRequests: number;
+  requestTimeoutMs: number;
+  maxDecodeFailures: number;
+  maxErrors: number;
+  sweepIntervalMs: number;
+  tls: CertificatePair | undefined;
+  scheduler: SchedulerLike;
+}
+
+export const defaultOptions = {
+  debugLevel: 0,
+  maxOutgoing: 4,
+  maxFrameBytes: defaultLimits.maxFrameBytes,
+  maxDecompressedBytes: defaultLimits.maxDecompressedBytes,
+  maxPackets: defaultLimits.maxPackets,
+  handshakeTimeoutMs: 10_000,
+  frameTimeoutMs: 60_000,
+  maxAwaiting: 64,
+  maxConnections: 256,
+  maxPeersList: 64,
+  waterfallCacheSize: 100_000,
+  maxMessageAgeSeconds: 60,
+  retimedDuplicateWindowSeconds: 2,
+  maxSendBufferBytes: 64 * 1024 * 1024,
+  maxQueue: 10_000,
+  queuePolicy: 'drop-oldest' as const,
+  maxPendingRequests: 1_000,
+  requestTimeoutMs: 30_000,
+  maxDecodeFailures: 8,
+  maxErrors: 100,
+  sweepIntervalMs: 1_000,
+};
+
+function count(name: string, value: number | undefined, fallback: number, min = 0): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || !Number.isInteger(v) || v < min) {
+    throw new InvalidArgumentError(`option ${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return v;
+}
+
+function checkAddr(addr: unknown): [string, number] | undefined {
+  if (addr === undefined) return undefined;
+  if (!Array.isArray(addr) || addr.length !== 2 || typeof addr[0] !== 'string' || !Number.isInteger(addr[1]) || addr[1] < 0 || addr[1] > 65535) {
+    throw new InvalidArgumentError('option outAddr must be [host: string, port: 0..65535]');
+  }
+  return [addr[0], addr[1]];
+}
+
+export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
+  const d = defaultOptions;
+  const methods = o.compression ?? [...supportedCompression];
+  if (!Array.isArray(methods) || methods.some((m) => typeof m !== 'string')) {
+    throw new InvalidArgumentError('option compression must be a list of method names');
+  }
+  const unsupported = methods.filter((m) => !supportedCompression.includes(m));
+  if (unsupported.length) {
+    throw new InvalidArgumentError(`compression methods not supported by this build: ${unsupported.join(', ')} (supported: ${supportedCompression.join(', ')})`);
+  }
+  const policy = o.queuePolicy ?? d.queuePolicy;
+  if (policy !== 'drop-oldest' && policy !== 'drop-newest') throw new InvalidArgumentError(`option queuePolicy must be 'drop-oldest' or 'drop-newest'`);
+  return {
+    outAddr: checkAddr(o.outAddr ?? o.out_addr),
+    debugLevel: count('debugLevel', o.debugLevel ?? o.debug_level, d.debugLevel),
+    maxOutgoing: count('maxOutgoing', o.maxOutgoing, d.maxOutgoing),
+    compression: [...new Set(methods)],
+    maxFrameBytes: count('maxFrameBytes', o.maxFrameBytes, d.maxFrameBytes, 64),
+    maxDecompressedBytes: count('maxDecompressedBytes', o.maxDecompressedBytes, d.maxDecompressedBytes, 64),
+    maxPackets: count('maxPackets', o.maxPackets, d.maxPackets, 5),
+    handshakeTimeoutMs: count('handshakeTimeoutMs', o.handshakeTimeoutMs, d.handshakeTimeoutMs, 1),
+    frameTimeoutMs: count('frameTimeoutMs', o.frameTimeoutMs, d.frameTimeoutMs, 1),
+    maxAwaiting: count('maxAwaiting', o.maxAwaiting, d.maxAwaiting, 1),
+    maxConnections: count('maxConnections', o.maxConnections, d.maxConnections, 1),
+    maxPeersList: count('maxPeersList', o.maxPeersList, d.maxPeersList),
+    waterfallCacheSize: count('waterfallCacheSize', o.waterfallCacheSize, d.waterfallCacheSize, 1),
+    maxMessageAgeSeconds: count('maxMessageAgeSeconds', o.maxMessageAgeSeconds, d.maxMessageAgeSeconds, 1),
+    retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
+    maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
+    maxQueue: count('maxQueue', o.maxQueue, d.maxQueue, 1),
+    queuePolicy: policy,
+    maxPendingRequests: count('maxPendingRequests', o.maxPendingRequests, d.maxPendingRequests, 1),
+    requestTimeoutMs: count('requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, 1),
+    maxDecodeFailures: count('maxDecodeFailures', o.maxDecodeFailures, d.maxDecodeFailures),
+    maxErrors: count('maxErrors', o.maxErrors, d.maxErrors, 1),
+    sweepIntervalMs: count('sweepIntervalMs', o.sweepIntervalMs, d.sweepIntervalMs, 1),
+    tls: o.tls,
+    scheduler: o.scheduler ?? asyncScheduler,
+  };
+}

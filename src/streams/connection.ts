@@ -1,0 +1,157 @@
+import { catchError, concat, map, of, type Observable } from 'rxjs';
+import type { Socket } from 'node:net';
+import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
+import type { Protocol } from '../protocol/protocol.js';
+import { SendBufferOverflowError } from '../errors.js';
+import { socketBytes$ } from './socket-bytes.js';
+import { deframe } from './deframe.js';
+import { inflate } from './inflate.js';
+import { parseMessage, type ParsedFrame } from './parse.js';
+
+export type ConnectionEvent =
+  | { type: 'frame'; conn: Connection; frame: ParsedFrame }
+  | { type: 'fault'; conn: Connection; error: unknown }
+  | { type: 'closed'; conn: Connection };
+
+export interface ConnectionOptions {
+  protocol: Protocol;
+  limits: CodecLimits;
+  /** A peer whose unread backlog passes this many bytes is disconnected. */
+  maxSendBufferBytes: number;
+  /** The compression methods this node advertised, in its order of preference. */
+  advertised: readonly string[];
+  /** The methods this build can decompress (tried after the negotiated ones). */
+  supported: readonly string[];
+  outgoing: boolean;
+  now: () => number;
+}
+
+let serial = 0;
+
+/**
+ * One peer connection: a socket, its receive pipeline as an Observable of events
+ * (bytes → frames → decompressed → pathfinding messages), and the send side.
+ * Its protocol fields (id, addr, compression, lastSent) are written by the router
+ * actor only.
+ */
+export class Connection {
+  readonly serial = ++serial;
+  readonly outgoing: boolean;
+  readonly openedAt: number;
+  readonly events$: Observable<ConnectionEvent>;
+  /** The peer's node id: known after its handshake, or expected when dialled with one. */
+  id: string | undefined;
+  /** The peer's outward-facing [host, port], from its handshake. */
+  addr: [string, number] | undefined;
+  handshaken = false;
+  /** The methods the peer advertised (or renegotiated). */
+  private peerMethods: string[] = [];
+  private sendMethod: string | null = null;
+  private receiveMethods: string[];
+  /** The last whisper or broadcast sent here, for a py2p `resend` request. */
+  lastSent: PathfindingMessage | undefined;
+  /** When an unfinished frame started waiting (ms), or 0 if none is buffered. */
+  partialSince = 0;
+  decodeFailures = 0;
+  private corked = false;
+  private closing = false;
+
+  constructor(readonly socket: Socket, private readonly options: ConnectionOptions) {
+    this.outgoing = options.outgoing;
+    this.openedAt = options.now();
+    this.receiveMethods = [...options.supported];
+    socket.setNoDelay(true);
+    const frames$ = socketBytes$(socket).pipe(
+      deframe({
+        maxFrameBytes: options.limits.maxFrameBytes,
+        onBuffered: (bytes) => {
+          if (bytes === 0) this.partialSince = 0;
+          else if (this.partialSince === 0) this.partialSince = options.now();
+        },
+      }),
+      inflate(() => this.receiveMethods, options.limits),
+      parseMessage(options.protocol, options.limits),
+      map((frame): ConnectionEvent => ({ type: 'frame', conn: this, frame })),
+      catchError((error: unknown) => of<ConnectionEvent>({ type: 'fault', conn: this, error })),
+    );
+    this.events$ = concat(frames$, of<ConnectionEvent>({ type: 'closed', conn: this }));
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** The compression list the peer advertised. */
+  get compression(): readonly string[] {
+    return this.peerMethods;
+  }
+
+  /** The method frames to this peer are compressed with, or null. */
+  get compressionUsed(): string | null {
+    return this.sendMethod;
+  }
+
+  /**
+   * Sets the peer's list. Sending uses the first method of this node's own preference
+   * that the peer named; receiving tries the peer's methods first, then every method
+   * this build has, then plain (a py2p peer may still send with a method it just
+   * renegotiated away).
+   */
+  setPeerCompression(methods: string[]): void {
+    this.peerMethods = methods;
+    this.sendMethod = this.options.advertised.find((m) => methods.includes(m)) ?? null;
+    const supported = this.options.supported;
+    const first = methods.filter((m) => supported.includes(m));
+    this.receiveMethods = [...new Set([...first, ...supported])];
+  }
+
+  /** Drops compression for sending, without changing what the peer advertised. */
+  stopCompressing(): void {
+    this.sendMethod = null;
+  }
+
+  /** Builds and writes a message from this node (or re-sends one keeping sender and time). */
+  send(msgType: string, payload: Array<string | Uint8Array>, sender: string, time?: bigint | number): PathfindingMessage {
+    const msg = new PathfindingMessage(this.options.protocol, msgType, sender, payload, this.sendMethod ? [this.sendMethod] : [], time);
+    this.write(msg.string);
+    return msg;
+  }
+
+  /**
+   * Writes one whole frame. Frames written in the same tick go out in one writev
+   * (cork until the next tick). Returns false when the peer's backlog is above the
+   * socket's high-water mark; a backlog above maxSendBufferBytes drops the peer.
+   */
+  write(frame: Uint8Array): boolean {
+    const socket = this.socket;
+    if (this.closing || socket.destroyed) return false;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    const below = socket.write(frame);
+    if (socket.writableLength > this.options.maxSendBufferBytes) {
+      this.destroy(new SendBufferOverflowError(socket.writableLength, this.options.maxSendBufferBytes));
+      return false;
+    }
+    return below;
+  }
+
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  destroy(error?: Error): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.destroy(error);
+  }
+
+  get closed(): boolean {
+    return this.closing || this.socket.destroyed;
+  }
+}

@@ -1,0 +1,35 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Deframer } from '../protocol/framing.js';
+
+export interface DeframeOptions {
+  maxFrameBytes: number;
+  /** Told how many bytes of an unfinished frame are held after each chunk. */
+  onBuffered?: (bytes: number) => void;
+}
+
+/**
+ * Socket chunks → whole frame bodies (the 4-byte size header removed). Frames may be
+ * split across chunks or packed several to a chunk. An oversized or otherwise bad
+ * header ends the stream with the codec's typed error.
+ */
+export function deframe(options: DeframeOptions): OperatorFunction<Uint8Array, Buffer> {
+  return (source) =>
+    new Observable<Buffer>((subscriber) => {
+      const deframer = new Deframer({ maxFrameBytes: options.maxFrameBytes });
+      return source.subscribe({
+        next(chunk) {
+          let frames: Buffer[];
+          try {
+            frames = deframer.push(chunk);
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          options.onBuffered?.(deframer.buffered);
+          for (const frame of frames) subscriber.next(frame);
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}

@@ -1,0 +1,65 @@
+// ssl_wrapper.py equivalents. py2p's "SSL" encryption is transport encryption with
+// self-signed certificates and no peer verification: it hides traffic from passive
+// observers, it does not authenticate peers (see README, security model).
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as tls from 'node:tls';
+import forge from 'node-forge';
+
+export interface CertificatePair {
+  /** PEM certificate */
+  cert: string;
+  /** PEM private key (PKCS#8) */
+  key: string;
+}
+
+/**
+ * Makes a self-signed certificate: RSA 2048, SHA-256, valid for ten years.
+ * The key pair comes from node:crypto (native, ~100x faster than a pure-JS RSA
+ * key search); node-forge builds and signs the X.509 certificate.
+ */
+export function generateSelfSignedCert(commonName = 'rx2p'): CertificatePair {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  cert.serialNumber = '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
+  const now = new Date();
+  cert.validity.notBefore = new Date(now.getTime() - 24 * 3600 * 1000);
+  cert.validity.notAfter = new Date(now.getTime() + 10 * 365 * 24 * 3600 * 1000);
+  const attrs = [{ name: 'commonName', value: commonName }];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: privateKey };
+}
+
+/** py2p's generate_self_signed_cert(cert_file, key_file): writes the PEM files. */
+export function generate_self_signed_cert(certFile: string, keyFile: string): CertificatePair {
+  const pair = generateSelfSignedCert();
+  writeFileSync(certFile, pair.cert);
+  writeFileSync(keyFile, pair.key, { mode: 0o600 });
+  return pair;
+}
+
+let processCert: CertificatePair | undefined;
+/** One certificate per process, made on first use (py2p makes one per server socket). */
+export function sharedCertificate(): CertificatePair {
+  processCert ??= generateSelfSignedCert();
+  return processCert;
+}
+
+/**
+ * py2p's get_socket(server_side): the TLS options for one side of a connection.
+ * A client accepts any certificate, as py2p does (encryption without authentication).
+ */
+export function get_socket(serverSide: boolean, pair?: CertificatePair): tls.TlsOptions & tls.ConnectionOptions {
+  if (serverSide) pair ??= sharedCertificate();
+  return pair
+    ? { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }
+    : { rejectUnauthorized: false, minVersion: 'TLSv1.2' };
+}
+export const getSocketOptions = get_socket;
