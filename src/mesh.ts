@@ -118,7 +118,9 @@ export class MeshSocket implements MessageServer {
         this.server.on('error', (error: Error) => this.onEvent({ type: 'error', error }));
         const bound = this.server.address() as net.AddressInfo;
         if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], bound.port];
-        this.nodeIdValue = nodeId(this.outAddrValue, this.protocol.id);
+        this.nodeIdValue = this.options.userSalt === undefined
+          ? nodeId(this.outAddrValue, this.protocol.id)
+          : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
         resolve(this);
       });
     });

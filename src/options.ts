@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
-import { compression as supportedCompression } from './protocol/compression.js';
+import { compression as supportedCompression, getUTC } from './protocol/compression.js';
 import { defaultLimits } from './protocol/message.js';
 import type { Protocol } from './protocol/protocol.js';
 import type { CertificatePair } from './streams/tls.js';
@@ -70,6 +70,10 @@ export interface MeshOptions {
   tls?: CertificatePair;
   /** Scheduler for the sweep (tests may pass a virtual one). Default asyncScheduler. */
   scheduler?: SchedulerLike;
+  /** Unix time in seconds, for message times and ages. Default getUTC (replays of recorded traffic pass their own). */
+  clock?: () => number;
+  /** The salt of this node's id. Default the per-process user_salt (py2p's base.user_salt). */
+  userSalt?: string | Uint8Array;
 }
 
 export interface ResolvedOptions {
@@ -98,6 +102,8 @@ export interface ResolvedOptions {
   sweepIntervalMs: number;
   tls: CertificatePair | undefined;
   scheduler: SchedulerLike;
+  clock: () => number;
+  userSalt: string | Uint8Array | undefined;
 }
 
 export const defaultOptions = {
@@ -178,5 +184,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     sweepIntervalMs: count('sweepIntervalMs', o.sweepIntervalMs, d.sweepIntervalMs, 1),
     tls: o.tls,
     scheduler: o.scheduler ?? asyncScheduler,
+    clock: o.clock ?? getUTC,
+    userSalt: o.userSalt,
   };
 }

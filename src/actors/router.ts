@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import { interval, map, merge, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
 import { flags } from '../protocol/flags.js';
 import { fromBase58, toBase58 } from '../protocol/base58.js';
-import { getUTC, intersect } from '../protocol/compression.js';
+import { intersect } from '../protocol/compression.js';
 import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
 import { Message, type MessageServer } from '../protocol/user-message.js';
 import type { Protocol } from '../protocol/protocol.js';
@@ -154,8 +154,14 @@ export class Router {
     await Promise.all([...this.live].map((c) => (c.socket.destroyed && c.socket.closed ? undefined : new Promise<void>((r) => c.socket.once('close', () => r())))));
   }
 
+  /** Milliseconds, for timeouts (the scheduler's clock, virtual in tests). */
   private now(): number {
     return this.host.options.scheduler.now();
+  }
+
+  /** Unix seconds, for message times and ages (options.clock). */
+  private utc(): number {
+    return this.host.options.clock();
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -308,7 +314,7 @@ export class Router {
         r.done.reject(new RequestTimeoutError(r.target, o.requestTimeoutMs));
       }
     }
-    const utc = getUTC();
+    const utc = this.utc();
     this.waterfalls.expire(utc);
     this.contents.expire(utc);
   }
@@ -347,8 +353,8 @@ export class Router {
 
   // ---------------------------------------------------------------- sending
 
-  private sendTo(conn: Connection, msgType: string, payload: Packet[], sender = this.host.id(), time?: bigint): PathfindingMessage {
-    const msg = conn.send(msgType, payload, sender, time);
+  private sendTo(conn: Connection, msgType: string, payload: Packet[]): PathfindingMessage {
+    const msg = conn.send(msgType, payload, this.host.id(), this.utc());
     this.stats.framesOut++;
     if (msgType === flags.whisper || msgType === flags.broadcast) conn.lastSent = msg;
     return msg;
@@ -373,7 +379,7 @@ export class Router {
   }
 
   private broadcastFromHere(packets: Packet[], subflag: string, flag: string): boolean {
-    const msg = new PathfindingMessage(this.host.protocol, flag, this.host.id(), [subflag, ...packets], [], getUTC());
+    const msg = new PathfindingMessage(this.host.protocol, flag, this.host.id(), [subflag, ...packets], [], this.utc());
     // Our own id goes in the cache so the copies our peers flood back are dropped.
     if (flag === flags.broadcast) this.waterfalls.add(msg.id, Number(msg.time));
     return this.fanOut(this.routingTable.values(), flag, msg);
@@ -388,7 +394,7 @@ export class Router {
     const o = this.host.options;
     if (this.requests.size >= o.maxPendingRequests) return done.reject(new TooManyRequestsError(o.maxPendingRequests));
     this.host.print(0, "You aren't connected to the original sender. This reply is not guaranteed, but we're trying to make a connection and put the message through.");
-    const digest = createHash('sha384').update(target).update(this.host.id()).update(String(getUTC())).update(String(++this.requestSerial)).digest();
+    const digest = createHash('sha384').update(target).update(this.host.id()).update(String(this.utc())).update(String(++this.requestSerial)).digest();
     const requestId = toBase58(digest);
     this.requests.set(requestId, { target, packets, expiresAt: this.now() + o.requestTimeoutMs, done });
     this.broadcastFromHere([requestId, target], flags.request, flags.broadcast);
@@ -503,7 +509,7 @@ export class Router {
    * a waterfall that keeps the original sender and time, hence the same id.
    */
   private flood(msg: PathfindingMessage, from: Connection | undefined): boolean {
-    const now = getUTC();
+    const now = this.utc();
     const time = Number(msg.time);
     const o = this.host.options;
     if (time < now - o.maxMessageAgeSeconds) {
