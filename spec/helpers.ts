@@ -29,3 +29,20 @@ export async function link(a: MeshSocket, b: MeshSocket): Promise<void> {
   await b.connect('127.0.0.1', a.outAddr[1]);
   await waitFor(() => a.routing_table.has(b.id) && b.routing_table.has(a.id), 5000, 'link handshake');
 }
+
+/** Active handles and requests (process.getActiveResourcesInfo) other than stdio, by kind. */
+export function activeResources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) {
+    if (r === 'PipeWrap' || r === 'TTYWrap') continue;
+    out[r] = (out[r] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Kinds whose count grew since `before` (handles are released a little after close(), so poll this). */
+export function leakedResources(before: Record<string, number>, after = activeResources()): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(after)) if (n > (before[k] ?? 0)) out[k] = n - (before[k] ?? 0);
+  return out;
+}
