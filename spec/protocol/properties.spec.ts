@@ -62,7 +62,7 @@ describe('codec properties (fast-check)', function () {
           expect(back.length).to.equal(msg.string.length - 4);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 
@@ -95,7 +95,7 @@ describe('codec properties (fast-check)', function () {
           expect(d.buffered).to.equal(0);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 
@@ -130,7 +130,7 @@ describe('codec properties (fast-check)', function () {
         // A valid zlib stream of random bytes exercises decompression then parsing.
         onlyProtocolErrors(() => PathfindingMessage.feedString(protocol, encodeFrame(compress(bytes, 'gzip')), false, ['gzip']));
       }),
-      { numRuns: 1000 },
+      { numRuns: 3000 },
     );
   });
 
@@ -173,7 +173,7 @@ describe('codec properties (fast-check)', function () {
           onlyProtocolErrors(() => PathfindingMessage.feedString(protocol, corrupted.subarray(4), true, comps));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 

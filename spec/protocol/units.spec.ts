@@ -345,6 +345,25 @@ describe('Deframer', function () {
     expect(out.map((b) => b.toString())).to.deep.equal(['', 'ab', 'c']);
   });
 
+  it('yields the same frames when the stream is split at every byte, or fed byte by byte', function () {
+    const bodies = [Buffer.from('first'), Buffer.alloc(0), Buffer.from('the third frame')];
+    const stream = Buffer.concat(bodies.map((b) => encodeFrame(b)));
+    const expected = bodies.map((b) => b.toString());
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const d = new Deframer({ maxFrameBytes: 100 });
+      const out = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
+      expect(out.map((b) => b.toString()), `cut at ${cut}`).to.deep.equal(expected);
+    }
+    const d = new Deframer({ maxFrameBytes: 100 });
+    const out: Buffer[] = [];
+    for (let i = 0; i < stream.length; i++) {
+      out.push(...d.push(stream.subarray(i, i + 1)));
+      expect(d.buffered + d.needed).to.be.at.least(1);
+    }
+    expect(out.map((b) => b.toString())).to.deep.equal(expected);
+    expect(d.buffered).to.equal(0);
+  });
+
   it('returns views of the chunk unless copyFrames is set', function () {
     const chunk = encodeFrame(Buffer.from('abc'));
     const [view] = new Deframer({ maxFrameBytes: 10 }).push(chunk);

@@ -1,5 +1,6 @@
-// Public surface of the wire codec. TypeScript names first; py2p's
-// snake_case names come from ./compat.ts (importing it installs the aliases).
+// Public surface of the wire codec. TypeScript names are the primary ones;
+// py2p's snake_case names come from ./compat.ts (importing it also installs
+// the snake_case getters and classmethod names on the classes).
 export {
   ProtocolError,
   NotBytesError,
@@ -15,17 +16,29 @@ export {
   DecompressionFailedError,
   isProtocolError,
 } from './errors.js';
-export { userSaltBytes } from './constants.js';
-export type { Flag } from './flags.js';
+export {
+  __version__,
+  version_info,
+  protocol_version,
+  node_policy_version,
+  version,
+  user_salt,
+  userSaltBytes,
+  base_58,
+} from './constants.js';
+export { flags, type Flag } from './flags.js';
 export { toBase58, fromBase58, fromBase58Number } from './base58.js';
 export {
+  compression,
+  compress,
+  decompress,
+  assertSupported,
   py2pCompressionMethods,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
-  assertSupported,
   type DecompressOptions,
 } from './compression.js';
-export { getLanIp } from './utils.js';
-export { Protocol, defaultProtocol } from './protocol.js';
+export { getUTC, intersect, getLanIp } from './utils.js';
+export { Protocol, protocol, default_protocol, defaultProtocol } from './protocol.js';
 export { pythonStr, pythonRepr, nodeId, type OutAddr } from './ids.js';
 export { encodeFrame, encodeLength, Deframer, MAX_WIRE_FRAME_BYTES, type DeframerOptions } from './framing.js';
 export {
@@ -37,4 +50,5 @@ export {
   type PacketInput,
 } from './message.js';
 export { Message, type MessageServer } from './user-message.js';
+export { pyJsonDumps, type PyJson } from './pyjson.js';
 export * from './compat.js';
