@@ -63,7 +63,9 @@ export function assertSupported(method: string): void {
 /** Compresses like py2p's compress(): "gzip" gives a zlib stream at the default level. */
 export function compress(data: Uint8Array, method: string): Buffer {
   assertSupported(method);
-  // legacyHash: the classic zlib match finder, so output tends to equal CPython's zlib.
+  // level 6 + legacyHash (zlib's classic hash): byte-identical to CPython's
+  // zlib.compress() (zlib 1.2.13) on every gzip golden vector. Not required by
+  // py2p, which inflates any valid stream, but it keeps wire bytes comparable.
   const out = deflate(data, { level: 6, legacyHash: true });
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
