@@ -1,0 +1,126 @@
+// Command-line arguments of the `rx2p` command: parsing and validation only (no I/O),
+// so that every rule can be unit-tested.
+import { parseArgs } from 'node:util';
+
+export interface CliArgs {
+  /** Address to bind. Default 127.0.0.1 (loopback only: nothing outside this machine can join). */
+  host: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /** Peers to join, in order. */
+  connect: Array<[string, number]>;
+  /** py2p subnet: nodes with different subnets refuse each other. Default 'mesh'. */
+  subnet: string;
+  /** Use py2p's "SSL" encryption (self-signed, unauthenticated) instead of Plaintext. */
+  ssl: boolean;
+  /** Debug verbosity for the mesh socket (a line of level L prints to stderr when L < debug). */
+  debug: number;
+  /** One JSON object per line on stdout instead of human-readable text. */
+  json: boolean;
+  /** Texts to broadcast once a peer is connected. */
+  send: string[];
+  /** Do not read stdin: run until SIGINT/SIGTERM. */
+  noStdin: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** A command line that cannot be used; the message says why. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const usage = `Usage: rx2p [options]
+
+A py2p 0.2 compatible mesh node. Each line typed is broadcast to the mesh;
+each message received is printed with its sender and time.
+
+Options:
+  --host ADDR          address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port N             port to bind (default: a free one)
+  --connect HOST:PORT  join the node at HOST:PORT (repeatable; PORT alone means 127.0.0.1)
+  --subnet NAME        py2p subnet (default "mesh"); nodes on other subnets are refused
+  --ssl                encrypt with TLS (self-signed: no peer authentication)
+  --debug N            mesh debug verbosity, printed to stderr (default 0)
+  --json               print one JSON object per line: messages and status
+  --send TEXT          broadcast TEXT once a peer is connected (repeatable)
+  --no-stdin           do not read stdin; run until SIGINT/SIGTERM
+  -h, --help           print this help
+  -v, --version        print the version
+
+Commands (typed on stdin):
+  /peers               list connected peers
+  /whisper ID TEXT     send TEXT to one peer only (ID may be a unique prefix)
+  /quit                leave (so do end of input, Ctrl-D, Ctrl-C and SIGTERM)
+`;
+
+/** Parses "host:port", "[v6]:port" or "port" (meaning 127.0.0.1). */
+export function parseHostPort(text: string): [string, number] {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--connect needs HOST:PORT, got ${JSON.stringify(text)}`);
+  const host = m[1] || m[2] || '127.0.0.1';
+  return [host, parsePort(m[3]!, '--connect', 1)];
+}
+
+function parsePort(text: string, flag: string, min = 0): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= 65535)) throw new UsageError(`${flag} needs a port ${min}..65535, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Parses argv (without node and script). Throws UsageError on anything it cannot use. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '0' },
+        connect: { type: 'string', multiple: true, default: [] },
+        subnet: { type: 'string', default: 'mesh' },
+        ssl: { type: 'boolean', default: false },
+        debug: { type: 'string', default: '0' },
+        json: { type: 'boolean', default: false },
+        send: { type: 'string', multiple: true, default: [] },
+        'no-stdin': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    }));
+  } catch (err) {
+    // parseArgs' own errors (unknown option, missing value) are usage errors too.
+    throw new UsageError((err as Error).message);
+  }
+  if (!values.host) throw new UsageError('--host needs an address');
+  const debug = /^\d+$/.test(values.debug) ? Number(values.debug) : NaN;
+  if (!Number.isSafeInteger(debug)) throw new UsageError(`--debug needs a whole number, got ${JSON.stringify(values.debug)}`);
+  return {
+    host: values.host,
+    port: parsePort(values.port, '--port'),
+    connect: values.connect.map(parseHostPort),
+    subnet: values.subnet,
+    ssl: values.ssl,
+    debug,
+    json: values.json,
+    send: values.send,
+    noStdin: values['no-stdin'],
+    help: values.help,
+    version: values.version,
+  };
+}
+
+/** The command line another node runs to join this one (same subnet and encryption). */
+export function joinCommand(prefix: string, addr: readonly [string, number], args: Pick<CliArgs, 'subnet' | 'ssl'>): string {
+  const host = addr[0].includes(':') ? `[${addr[0]}]` : addr[0];
+  const parts = [prefix, '--connect', `${host}:${addr[1]}`];
+  if (args.subnet !== 'mesh') parts.push('--subnet', shellQuote(args.subnet));
+  if (args.ssl) parts.push('--ssl');
+  return parts.join(' ');
+}
+
+function shellQuote(s: string): string {
+  return /^[\w.,@%+=:/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,58 @@
+// What the `rx2p` command prints: pure functions from messages and events to a JSON
+// record or a human line, so both output modes show the same facts.
+import type { Message } from '../protocol/user-message.js';
+
+/** One received message as the command prints it (`--json` writes it as is). */
+export interface MessageRecord {
+  type: 'message';
+  /** The original sender's node id. */
+  sender: string;
+  /** The message id (base_58 of SHA-384 over payload and time). */
+  id: string;
+  /** Unix seconds, as stamped by the sender. */
+  time: number;
+  /** 'broadcast' for a flooded message, 'whisper' for one sent to this node only. */
+  subflag: string;
+  /** The packets after the subflag, decoded as UTF-8. */
+  packets: string[];
+  /** The same packets in base64, present only when some packet is not valid UTF-8. */
+  packetsBase64?: string[];
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(b: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function messageRecord(m: Message): MessageRecord {
+  const [subflag, ...packets] = m.packets;
+  const record: MessageRecord = {
+    type: 'message',
+    sender: m.sender,
+    id: m.id,
+    time: m.time,
+    subflag: subflag?.toString('latin1') ?? '',
+    packets: packets.map((p) => p.toString('utf8')),
+  };
+  if (!packets.every(isUtf8)) record.packetsBase64 = packets.map((p) => p.toString('base64'));
+  return record;
+}
+
+/** A node id shortened for display; the full id is in `/peers`. */
+export function shortId(id: string): string {
+  return id.length > 12 ? `${id.slice(0, 10)}…` : id;
+}
+
+/** "[14:03:59] 5hHk3B8qZx… (whisper): hello" (time is local, from the sender's stamp). */
+export function formatMessage(r: MessageRecord): string {
+  const t = new Date(r.time * 1000);
+  const hms = [t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  const kind = r.subflag === 'broadcast' ? '' : ` (${r.subflag})`;
+  return `[${hms}] ${shortId(r.sender)}${kind}: ${r.packets.join(' ')}`;
+}

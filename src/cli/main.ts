@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+// The `rx2p` command: one mesh node on the terminal. Lines typed are broadcast,
+// messages received are printed; `--json` makes it a line-oriented tool for scripts.
+import * as readline from 'node:readline';
+import { filter, firstValueFrom, map, merge, Subject, take } from 'rxjs';
+import { MeshSocket } from '../mesh.js';
+import { Protocol } from '../protocol/protocol.js';
+import { __version__ } from '../protocol/constants.js';
+import { joinCommand, parseCliArgs, usage, UsageError, type CliArgs } from './args.js';
+import { formatMessage, messageRecord, shortId } from './format.js';
+
+/** How a user runs this command again: from a checkout (`npm start`) or installed. */
+const selfCommand = import.meta.url.endsWith('.ts') ? 'npm start --' : 'npx rx2p';
+/** After close, anything still holding the event loop is a bug: leave anyway. */
+const EXIT_GRACE_MS = 500;
+/** Node ids are base_58 of SHA-384 (about 65 characters); anything shorter is a prefix. */
+const MIN_FULL_ID = 60;
+/** At most this long is spent pushing unsent bytes to peers before closing. */
+const FLUSH_DEADLINE_MS = 2000;
+
+type OutputRecord = { readonly type: string };
+
+async function main(argv: string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`rx2p: ${err.message}\nRun rx2p --help for the options.\n`);
+    return 2;
+  }
+  if (args.help || args.version) {
+    process.stdout.write(args.help ? usage : `rx2p ${__version__}\n`);
+    return 0;
+  }
+
+  // --json: every line on stdout is one JSON object; otherwise text, errors on stderr.
+  const say = <R extends OutputRecord>(record: R, text: string): void => {
+    process.stdout.write(`${args.json ? JSON.stringify(record) : text}\n`);
+  };
+  const warn = <R extends OutputRecord>(record: R, text: string): void => {
+    if (args.json) say(record, text);
+    else process.stderr.write(`${text}\n`);
+  };
+  const failure = (err: unknown, context: string) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    warn({ type: 'error', context, code: (e as { code?: string }).code ?? e.name, message: e.message }, `rx2p: ${context}: ${e.message}`);
+  };
+
+  const protocol = new Protocol(args.subnet, args.ssl ? 'SSL' : 'Plaintext');
+  let node: MeshSocket;
+  try {
+    node = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug });
+  } catch (err) {
+    failure(err, `cannot listen on ${args.host}:${args.port}`);
+    return 1;
+  }
+
+  const [host, port] = node.outAddr;
+  const join = joinCommand(selfCommand, node.outAddr, args);
+  say(
+    { type: 'listening', id: node.id, host, port, subnet: protocol.subnet, encryption: protocol.encryption, join },
+    `rx2p node ${node.id}\nlistening on ${host}:${port} (subnet "${protocol.subnet}", ${protocol.encryption})\n`
+      + `join it from another terminal with:\n  ${join}\n`
+      + (args.noStdin ? '' : 'type a line to broadcast it; /peers, /whisper ID TEXT, /quit'),
+  );
+
+  node.messages$.subscribe((m) => {
+    const r = messageRecord(m);
+    say(r, formatMessage(r));
+  });
+  node.events$.subscribe((e) => {
+    if (e.type === 'error') return failure(e.error, e.peer ? `peer ${e.peer}` : 'mesh');
+    const verb = e.type === 'peer-connected' ? 'connected to' : 'disconnected from';
+    const addr = e.addr ? `${e.addr[0]}:${e.addr[1]}` : 'unknown address';
+    say({ ...e }, `${verb} ${e.id} at ${addr} (${e.outgoing ? 'outgoing' : 'incoming'})`);
+  });
+
+  const broadcast = (text: string) => {
+    node.send(text);
+    const peers = node.routing_table.size;
+    say({ type: 'sent', text, peers }, peers ? `(sent to ${peers} peer${peers > 1 ? 's' : ''})` : '(no peers connected: nobody received this)');
+  };
+
+  // --connect: all at once; --send waits for them, then for a first peer.
+  const connects = Promise.allSettled(args.connect.map(([h, p]) => node.connect(h, p).catch((err: unknown) => {
+    failure(err, `cannot connect to ${h}:${p}`);
+  })));
+  const giveUp$ = new Subject<void>();
+  const sends = args.send.length === 0 ? Promise.resolve() : (async () => {
+    await connects;
+    const peer$ = node.events$.pipe(filter((e) => e.type === 'peer-connected'), map(() => true));
+    const ready = node.routing_table.size > 0
+      || await firstValueFrom(merge(peer$, giveUp$.pipe(map(() => false))).pipe(take(1)), { defaultValue: false });
+    if (!ready) {
+      process.exitCode = 1; // a script must be able to tell that its message went nowhere
+      return warn({ type: 'error', context: 'send', code: 'ERR_NO_PEERS', message: 'no peer connected; --send not sent' }, 'rx2p: no peer connected; --send not sent');
+    }
+    for (const text of args.send) broadcast(text);
+  })();
+
+  let rl: readline.Interface | undefined;
+  let closing: Promise<void> | undefined;
+  let reading = true; // after /quit or a signal, later lines are ignored
+  const whispers = new Set<Promise<void>>();
+  // Lines are handled in order, and only once the --connect attempts are settled, so
+  // that `echo hi | rx2p --connect ...` sends "hi" to the peer rather than to nobody.
+  let input: Promise<void> = connects.then(() => undefined);
+
+  // A signal cuts short a graceful close (end of input, /quit) that is still waiting.
+  let hurry = () => {};
+  const hurried = new Promise<void>((r) => { hurry = r; });
+  const unlessHurried = (p: Promise<unknown>) => Promise.race([p, hurried]);
+
+  const shutdown = (why: string): Promise<void> => {
+    closing ??= (async () => {
+      await unlessHurried(input.then(() => connects));
+      if (node.routing_table.size === 0) giveUp$.next();
+      await unlessHurried(Promise.race([Promise.allSettled(whispers), delay(FLUSH_DEADLINE_MS)]));
+      await unlessHurried(sends);
+      await flushed(node);
+      await node.close();
+      rl?.close(); // releases stdin; its 'close' event finds `closing` set
+      say({ type: 'closed', reason: why }, `closed (${why})`);
+      setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
+    })();
+    return closing;
+  };
+
+  let signals = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (++signals > 1) process.exit(1); // a second signal: leave now
+      reading = false;
+      giveUp$.next();
+      hurry();
+      void shutdown(signal);
+    });
+  }
+
+  const onLine = (line: string): void => {
+    const text = line.trim();
+    if (text === '' || !reading) return;
+    if (!text.startsWith('/')) return broadcast(line);
+    const [command, target, ...rest] = text.split(/\s+/);
+    switch (command) {
+      case '/peers': {
+        const peers = [...node.routing_table].map(([id, c]) => ({ id, addr: c.addr, outgoing: c.outgoing }));
+        const lines = peers.map((p) => `  ${p.id}  ${p.addr ? `${p.addr[0]}:${p.addr[1]}` : '?'}  ${p.outgoing ? 'outgoing' : 'incoming'}`);
+        return say({ type: 'peers', peers }, peers.length ? `${peers.length} peer(s):\n${lines.join('\n')}` : 'no peers connected');
+      }
+      case '/whisper': {
+        if (!target || rest.length === 0) return warn({ type: 'error', context: 'whisper', code: 'ERR_USAGE', message: 'usage: /whisper ID TEXT' }, 'usage: /whisper ID TEXT');
+        // A unique prefix of a connected peer's id will do. A full id of a node not
+        // connected goes through py2p's request/response route.
+        const matches = [...node.routing_table.keys()].filter((id) => id.startsWith(target));
+        if (matches.length !== 1 && target.length < MIN_FULL_ID) {
+          const why = matches.length ? `${matches.length} peers' ids start with ${target}` : `no connected peer's id starts with ${target}`;
+          return warn({ type: 'error', context: 'whisper', code: 'ERR_NO_SUCH_PEER', message: why }, `rx2p: ${why}`);
+        }
+        const id = matches.length === 1 ? matches[0]! : target;
+        const body = text.slice(text.indexOf(target) + target.length).trim();
+        const done = node.whisper(id, body).then(
+          () => void say({ type: 'whispered', to: id, text: body }, `(whispered to ${shortId(id)})`),
+          (err: unknown) => failure(err, `whisper to ${shortId(id)}`),
+        );
+        whispers.add(done);
+        void done.finally(() => whispers.delete(done));
+        return;
+      }
+      case '/quit':
+        reading = false;
+        return void shutdown('quit');
+      default:
+        return warn({ type: 'error', context: 'command', code: 'ERR_USAGE', message: `unknown command ${command}` }, `unknown command ${command}; try /peers, /whisper ID TEXT, /quit`);
+    }
+  };
+
+  if (args.noStdin) return 0;
+  rl = readline.createInterface({ input: process.stdin, terminal: false });
+  rl.on('line', (line) => {
+    input = input.then(() => onLine(line));
+  });
+  // End of input: lines and --send texts still pending go out before the node closes.
+  rl.on('close', () => void shutdown('end of input'));
+  return 0;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** Resolves once every peer's unsent bytes have reached the kernel, or at the deadline. */
+async function flushed(node: MeshSocket): Promise<void> {
+  const deadline = Date.now() + FLUSH_DEADLINE_MS;
+  await new Promise((r) => setImmediate(r)); // writes of this tick are corked until the next
+  while ([...node.routing_table.values()].some((c) => c.backlog > 0) && Date.now() < deadline) await delay(10);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`rx2p: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
