@@ -64,9 +64,11 @@ export class Connection {
     const frames$ = socketBytes$(socket).pipe(
       deframe({
         maxFrameBytes: options.limits.maxFrameBytes,
-        onBuffered: (bytes) => {
+        // The frame timeout measures the wait for the frame now in progress: a peer
+        // streaming whole frames whose ends never line up with chunk ends is not a slowloris.
+        onBuffered: (bytes, completed) => {
           if (bytes === 0) this.partialSince = 0;
-          else if (this.partialSince === 0) this.partialSince = options.now();
+          else if (this.partialSince === 0 || completed > 0) this.partialSince = options.now();
         },
       }),
       inflate(() => this.receiveMethods, options.limits),

@@ -3,8 +3,11 @@ import { Deframer } from '../protocol/framing.js';
 
 export interface DeframeOptions {
   maxFrameBytes: number;
-  /** Told how many bytes of an unfinished frame are held after each chunk. */
-  onBuffered?: (bytes: number) => void;
+  /**
+   * Told after each chunk how many bytes of an unfinished frame are held, and how many
+   * frames the chunk completed (a held remainder after completed frames is a new frame).
+   */
+  onBuffered?: (bytes: number, completed: number) => void;
 }
 
 /**
@@ -25,7 +28,7 @@ export function deframe(options: DeframeOptions): OperatorFunction<Uint8Array, B
             subscriber.error(err);
             return;
           }
-          options.onBuffered?.(deframer.buffered);
+          options.onBuffered?.(deframer.buffered, frames.length);
           for (const frame of frames) subscriber.next(frame);
         },
         error: (err) => subscriber.error(err),
