@@ -1,0 +1,42 @@
+// Every example runs as the README says (`npx tsx examples/X.ts`), ends by itself with
+// status 0, and prints what it promises.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    // tsx through node itself (what `npx tsx` runs), killed if it outlives 15 s.
+    execFile(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+describe('examples', function () {
+  this.timeout(20_000);
+
+  it('rxjs-filter.ts keeps the two hot readings out of four broadcasts and exits 0 on its own', async () => {
+    const r = await runExample('examples/rxjs-filter.ts');
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('rxjs-filter: display got 21.5 °C from the sensor');
+    expect(r.stdout).to.include('rxjs-filter: display got 23 °C from the sensor');
+    expect(r.stdout).not.to.include('18.5');
+    expect(r.stdout.trim().split('\n').at(-1)).to.equal('rxjs-filter: done, 2 hot readings');
+    console.log(`      (ran in ${r.ms} ms)`);
+  });
+
+  it('recv.ts receives with await recv(), replies, batches, and exits 0 on its own', async () => {
+    const r = await runExample('examples/recv.ts');
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('recv: server got "what time is it?" (ping)');
+    expect(r.stdout).to.match(/recv: client got reply \[whisper\] pong \d{4}-\d\d-\d\dT/);
+    expect(r.stdout).to.include('recv: server got a batch of 3: reading 1, reading 2, reading 3');
+    expect(r.stdout.trim().split('\n').at(-1)).to.equal('recv: done');
+    console.log(`      (ran in ${r.ms} ms)`);
+  });
+});
