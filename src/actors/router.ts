@@ -14,7 +14,7 @@ import { Connection, type ConnectionEvent } from '../streams/connection.js';
 import type { ParsedFrame } from '../streams/parse.js';
 import { get_socket } from '../streams/tls.js';
 import {
-  ConnectionClosedError, ConnectionLimitError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
+  ConnectionClosedError, ConnectionLimitError, MeshError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
   MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
   TooManyRequestsError, UnknownFlagError,
 } from '../errors.js';
@@ -247,6 +247,7 @@ export class Router {
       ? tls.connect({ host, port, ...get_socket(false) })
       : net.connect({ host, port });
     const conn = this.adopt(socket, true, id);
+    conn.target = [host, port];
     const promise = new Promise<boolean>((resolve, reject) => this.waitFor(conn, { resolve, reject }));
     this.dials.set(key, promise);
     const forget = () => { this.dials.delete(key); };
@@ -269,8 +270,10 @@ export class Router {
 
   private onFault(conn: Connection, error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    // The router's own reasons for dropping a peer were recorded when it dropped it.
-    if (!conn.closed || isProtocolError(err)) this.recordError(err, conn.id ?? conn.remote);
+    // The router's own reasons for dropping a peer were recorded when it dropped it (and
+    // drop() closes without an error, so they never come back here); a MeshError here is
+    // the connection's own reason, e.g. SendBufferOverflowError, and is recorded now.
+    if (!conn.closed || isProtocolError(err) || err instanceof MeshError) this.recordError(err, conn.id ?? conn.remote);
     conn.destroy();
     this.settleWaiters(conn, err);
   }
@@ -279,13 +282,25 @@ export class Router {
     this.live.delete(conn);
     this.awaiting.delete(conn);
     conn.destroy();
-    this.settleWaiters(conn, new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
+    // A dial that lost a crossed-connection race still ends connected, through the other one.
+    this.settleWaiters(conn, this.connectedTo(conn) ? false : new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
     if (conn.id !== undefined && this.routingTable.get(conn.id) === conn) {
       this.routingTable.delete(conn.id);
       this.host.print(1, `Connection to node ${conn.id} has been closed`);
       this.host.emit({ type: 'peer-disconnected', id: conn.id, addr: conn.addr, outgoing: conn.outgoing });
       if (!this.closing && this.outgoingCount() < this.host.options.maxOutgoing) this.requestPeers();
     }
+  }
+
+  /** Whether another connection already links this node to the peer conn was meant for. */
+  private connectedTo(conn: Connection): boolean {
+    if (conn.id !== undefined && this.routingTable.has(conn.id) && this.routingTable.get(conn.id) !== conn) return true;
+    const t = conn.target;
+    if (!t) return false;
+    for (const c of this.routingTable.values()) {
+      if (c !== conn && c.addr && c.addr[1] === t[1] && (c.addr[0] === t[0] || isLoopbackPair(c.addr[0], t[0]))) return true;
+    }
+    return false;
   }
 
   /** py2p's request_peers: ask every peer for its routing table. */
