@@ -383,7 +383,11 @@ export class Router {
       const method = conn.compressionUsed;
       let frame = encoded.get(method);
       if (!frame) {
-        frame = new PathfindingMessage(this.host.protocol, msgType, source.sender, source.payload, method ? [method] : [], source.time).string;
+        // Same payload and time, so the same id: no second hash of the payload.
+        frame = PathfindingMessage.fromParts({
+          protocol: this.host.protocol, msgType, sender: source.senderBytes, payload: source.payload,
+          time: source.time, compressions: method ? [method] : [], id: source.id,
+        }).string;
         encoded.set(method, frame);
       }
       if (!conn.write(frame)) below = false;
@@ -583,7 +587,7 @@ export class Router {
       default:
         if (onlyRequests) return false;
         this.stats.delivered++;
-        this.host.deliver(new Message(msg, this.host.server));
+        this.host.deliver(new Message(compact(msg), this.host.server));
         return true;
     }
   }
@@ -671,6 +675,31 @@ export class Router {
       if (last) this.fanOut([conn], last.msgType, last);
     }
   }
+}
+
+/**
+ * Received packets are views into socket chunks (zero-copy). A message kept for the
+ * user would pin its whole chunk (up to 64 KiB, shared with other frames): when the
+ * chunk is much larger than the payload, the payload is copied into a buffer of its own.
+ */
+function compact(msg: PathfindingMessage): PathfindingMessage {
+  const p = msg.payload;
+  if (p.length === 0) return msg;
+  let size = 0;
+  for (const b of p) size += b.length;
+  if (p[0]!.buffer.byteLength <= 2 * size + 1024) return msg;
+  const own = Buffer.allocUnsafe(size);
+  const views: Buffer[] = [];
+  let off = 0;
+  for (const b of p) {
+    own.set(b, off);
+    views.push(own.subarray(off, off + b.length));
+    off += b.length;
+  }
+  return PathfindingMessage.fromParts({
+    protocol: msg.protocol, msgType: Buffer.from(msg.msgTypeBytes), sender: Buffer.from(msg.senderBytes),
+    payload: views, time: msg.time, compressions: msg.compression, id: msg.id,
+  });
 }
 
 function parseAddr(v: unknown): [string, number] {

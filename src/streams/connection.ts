@@ -43,6 +43,8 @@ export class Connection {
   id: string | undefined;
   /** The peer's outward-facing [host, port], from its handshake. */
   addr: [string, number] | undefined;
+  /** For a connection this node dialled: the [host, port] it dialled. */
+  target: [string, number] | undefined;
   handshaken = false;
   /** The methods the peer advertised (or renegotiated). */
   private peerMethods: string[] = [];
