@@ -60,9 +60,12 @@ async function main(argv: string[]): Promise<number> {
   const join = joinCommand(selfCommand, node.outAddr, args);
   say(
     { type: 'listening', id: node.id, host, port, subnet: protocol.subnet, encryption: protocol.encryption, join },
-    `rx2p node ${node.id}\nlistening on ${host}:${port} (subnet "${protocol.subnet}", ${protocol.encryption})\n`
-      + `join it from another terminal with:\n  ${join}\n`
-      + (args.noStdin ? '' : 'type a line to broadcast it; /peers, /whisper ID TEXT, /quit'),
+    [
+      `rx2p node ${node.id}`,
+      `listening on ${host}:${port} (subnet "${protocol.subnet}", ${protocol.encryption})`,
+      `join it from another terminal with:\n  ${join}`,
+      ...(args.noStdin ? [] : ['type a line to broadcast it; /peers, /whisper ID TEXT, /quit']),
+    ].join('\n'),
   );
 
   node.messages$.subscribe((m) => {
