@@ -353,6 +353,7 @@ export class MeshSocket implements MessageServer {
         return;
       }
       this.receivedHead++;
+      this.compactQueue();
     }
     this.received.push(message);
     this.messageSubject.next(message);
@@ -366,11 +367,16 @@ export class MeshSocket implements MessageServer {
   private take(n: number): Message[] {
     const out = this.received.slice(this.receivedHead, this.receivedHead + n);
     this.receivedHead += n;
+    this.compactQueue();
+    return out;
+  }
+
+  /** Forgets the consumed or dropped head of the queue once it is most of the array. */
+  private compactQueue(): void {
     if (this.receivedHead > 1024 && this.receivedHead * 2 > this.received.length) {
       this.received.splice(0, this.receivedHead);
       this.receivedHead = 0;
     }
-    return out;
   }
 
   private onEvent(event: MeshEvent): void {
