@@ -371,9 +371,12 @@ export class MeshSocket implements MessageServer {
     return out;
   }
 
-  /** Forgets the consumed or dropped head of the queue once it is most of the array. */
+  /**
+   * Forgets the consumed or dropped head of the queue once it is half the array, so the
+   * array holds at most about 2 x maxQueue messages (amortised O(1) per message).
+   */
   private compactQueue(): void {
-    if (this.receivedHead > 1024 && this.receivedHead * 2 > this.received.length) {
+    if (this.receivedHead >= 64 && this.receivedHead * 2 >= this.received.length) {
       this.received.splice(0, this.receivedHead);
       this.receivedHead = 0;
     }

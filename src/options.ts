@@ -52,9 +52,18 @@ export interface MeshOptions {
   retimedDuplicateWindowSeconds?: number;
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes?: number;
-  /** Messages held for recv(), at most. Default 10,000. */
+  /**
+   * Messages held for recv(), at most. Default 10,000. A user who only subscribes to
+   * messages$ and never calls recv() still keeps at most this many (plus dropped ones not
+   * yet compacted away: at most about twice as many in memory). While a recv() waits for
+   * more than maxQueue messages, the queue grows to that recv's quantity.
+   */
   maxQueue?: number;
-  /** What happens to a message arriving at a full queue. Default 'drop-oldest'. */
+  /**
+   * What happens to a message arriving at a full queue: 'drop-oldest' discards the oldest
+   * queued message, 'drop-newest' does not queue the new one. Either way messages$ still
+   * emits it and stats.queueDropped counts it. Default 'drop-oldest'.
+   */
   queuePolicy?: 'drop-oldest' | 'drop-newest';
   /** Replies waiting for a route, at most. Default 1,000. */
   maxPendingRequests?: number;
