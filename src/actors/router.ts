@@ -317,11 +317,13 @@ export class Router {
   private onTick(): void {
     const o = this.host.options;
     const now = this.now();
+    // A dropped connection stays in these sets until its close event: skip it, so that
+    // one connection is dropped (and counted) once, not once per timeout or per tick.
     for (const c of this.awaiting) {
-      if (now - c.openedAt > o.handshakeTimeoutMs) this.drop(c, new HandshakeTimeoutError(o.handshakeTimeoutMs));
+      if (!c.closed && now - c.openedAt > o.handshakeTimeoutMs) this.drop(c, new HandshakeTimeoutError(o.handshakeTimeoutMs));
     }
     for (const c of this.live) {
-      if (c.partialSince && now - c.partialSince > o.frameTimeoutMs) this.drop(c, new FrameTimeoutError(o.frameTimeoutMs));
+      if (!c.closed && c.partialSince && now - c.partialSince > o.frameTimeoutMs) this.drop(c, new FrameTimeoutError(o.frameTimeoutMs));
     }
     for (const [rid, r] of this.requests) {
       if (now > r.expiresAt) {
