@@ -65,6 +65,7 @@ export class MeshSocket implements MessageServer {
   private nodeIdValue = '';
   private outAddrValue: [string, number];
   private closedPromise: Promise<void> | undefined;
+  private readonly rawSockets = new Set<net.Socket>();
 
   /**
    * @param addr the address to bind ('0.0.0.0' advertises the LAN address)
@@ -94,6 +95,12 @@ export class MeshSocket implements MessageServer {
         this.onEvent({ type: 'error', error, peer: `${socket.remoteAddress}:${socket.remotePort}` });
       });
     }
+    // Every raw socket the server accepts, including TLS ones still in their TLS
+    // handshake (the router only sees those once secure): close() ends them all.
+    this.server.on('connection', (socket: net.Socket) => {
+      this.rawSockets.add(socket);
+      socket.once('close', () => this.rawSockets.delete(socket));
+    });
     const accepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
     this.router = new Router({
       protocol: this.protocol,
@@ -322,6 +329,7 @@ export class MeshSocket implements MessageServer {
       await this.ready.catch(() => undefined);
       this.router.command({ type: 'close' });
       const serverClosed = new Promise<void>((r) => this.server.close(() => r()));
+      for (const socket of this.rawSockets) socket.destroy();
       await Promise.all([serverClosed, this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
