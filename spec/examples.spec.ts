@@ -2,7 +2,9 @@
 // status 0, and prints what it promises.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { defaultOptions } from '../src/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -38,5 +40,22 @@ describe('examples', function () {
     expect(r.stdout).to.include('recv: server got a batch of 3: reading 1, reading 2, reading 3');
     expect(r.stdout.trim().split('\n').at(-1)).to.equal('recv: done');
     console.log(`      (ran in ${r.ms} ms)`);
+  });
+});
+
+describe('README', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+  it('has a row in its options table for every option with a default', () => {
+    const missing = Object.keys(defaultOptions).filter((k) => !readme.includes(`| \`${k}\``));
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('shows the examples it promises, and keeps the benchmark markers', () => {
+    for (const f of ['examples/rxjs-filter.ts', 'examples/recv.ts']) {
+      expect(readme).to.include(`npx tsx ${f}`);
+      expect(existsSync(new URL(`../${f}`, import.meta.url)), f).to.equal(true);
+    }
+    expect(readme).to.match(/<!-- bench:begin -->[\s\S]*<!-- bench:end -->/);
   });
 });
