@@ -1,0 +1,105 @@
+// A hostile peer: a raw net.Socket that writes whatever a test wants, with helpers
+// to build well-formed frames (PathfindingMessage) when an attack needs to get past
+// the handshake first.
+import * as net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { PathfindingMessage, toBase58, type MeshSocket, type PacketInput } from '../../src/index.js';
+import { waitFor } from '../helpers.js';
+
+/** A random, well-formed node id (base_58 of 48 random bytes, as SHA-384 ids are). */
+export function fakeId(): string {
+  return toBase58(randomBytes(48));
+}
+
+/** The wire bytes of one message from `sender` (uncompressed unless `compression` names gzip). */
+export function frameOf(node: MeshSocket, msgType: string, sender: string, payload: PacketInput[], compression: string[] = [], time?: number): Buffer {
+  return new PathfindingMessage(node.protocol, msgType, sender, payload, compression, time ?? Math.floor(Date.now() / 1000)).string;
+}
+
+/** The packets of a handshake; any field may be overridden to make it malformed. */
+export function handshakePayload(node: MeshSocket, id: string, over: Partial<{ protocolId: string; addr: string; compression: string }> = {}): string[] {
+  return ['handshake', id, over.protocolId ?? node.protocol.id, over.addr ?? '["127.0.0.1", 1]', over.compression ?? '[]'];
+}
+
+/** What the hostile suites threw at nodes, for the report. */
+export const tally = { connections: 0, writes: 0, bytes: 0 };
+
+export class RawPeer {
+  readonly id = fakeId();
+  readonly received: Buffer[] = [];
+  receivedBytes = 0;
+  closed = false;
+  error: Error | undefined;
+
+  private constructor(readonly socket: net.Socket, readonly node: MeshSocket) {
+    socket.on('data', (b: Buffer) => {
+      this.receivedBytes += b.length;
+      if (this.received.length < 64) this.received.push(b);
+    });
+    socket.on('error', (e) => { this.error = e; });
+    socket.on('close', () => { this.closed = true; });
+  }
+
+  /** Opens a TCP connection to `node` (127.0.0.1 only). */
+  static async connect(node: MeshSocket): Promise<RawPeer> {
+    const socket = net.connect({ host: '127.0.0.1', port: node.outAddr[1] });
+    const peer = new RawPeer(socket, node);
+    tally.connections++;
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', reject);
+      socket.once('close', () => resolve());
+    });
+    return peer;
+  }
+
+  /** Writes raw bytes; resolves when flushed to the kernel (or at once if closed). */
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.closed || this.socket.destroyed) return Promise.resolve();
+    tally.writes++;
+    tally.bytes += bytes.length;
+    return new Promise((r) => this.socket.write(bytes, () => r()));
+  }
+
+  /** Writes one message as `this.id`. */
+  send(msgType: string, payload: PacketInput[], compression: string[] = [], time?: number): Promise<void> {
+    return this.write(frameOf(this.node, msgType, this.id, payload, compression, time));
+  }
+
+  /** Sends a valid handshake and waits until the node lists this peer as handshaken. */
+  async handshake(compression = '[]'): Promise<void> {
+    await this.send('whisper', handshakePayload(this.node, this.id, { compression }));
+    await waitFor(() => this.node.routingTable.has(this.id), 5_000, 'hostile handshake accepted');
+  }
+
+  /** Resolves once the node has closed this connection. */
+  waitClosed(timeoutMs = 5_000): Promise<void> {
+    return waitFor(() => this.closed, timeoutMs, 'node to close the hostile connection');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+let probeSerial = 0;
+
+/**
+ * Asserts that `node` still serves `honest`: a broadcast sent now from `node` reaches
+ * `honest` within `timeoutMs`.
+ */
+export async function assertServes(node: MeshSocket, honest: MeshSocket, timeoutMs = 5_000): Promise<void> {
+  const tag = `probe-${process.pid}-${++probeSerial}`;
+  const got = firstValueFrom(honest.messages$.pipe(
+    filter((m) => m.packets[1]?.toString() === tag),
+    timeout({ first: timeoutMs, with: () => { throw new Error(`honest peer did not receive ${tag} within ${timeoutMs} ms`); } }),
+  ));
+  node.send(tag);
+  await got;
+}
+
+/** Total of the node's error counters for `code`. */
+export function errorCount(node: MeshSocket, code: string): number {
+  return node.stats.errors[code] ?? 0;
+}
