@@ -16,6 +16,9 @@ import { resolveOptions, type MeshOptions, type ResolvedOptions } from './option
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
 
+/** mesh.py's max_outgoing: the default of the maxOutgoing option. */
+export const max_outgoing = 4;
+
 /** The seed's `type` override for send(): the subflag, and (rarely) the main flag. */
 export interface SendOptions {
   type?: string;
@@ -285,6 +288,19 @@ export class MeshSocket implements MessageServer {
       }
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * Closes the connection to a peer (py2p's daemon.disconnect(handler)), given its id or
+   * its Connection. Resolves true once it is closed, false if there was no such peer.
+   * This node does not dial it again by itself (a peers list may bring it back).
+   */
+  async disconnect(peer: string | Connection): Promise<boolean> {
+    let found = false;
+    const conn = typeof peer === 'string' ? this.router.routingTable.get(peer) : peer;
+    this.router.command({ type: 'disconnect', peer, done: (v) => { found = v; } });
+    if (found && conn) await conn.whenClosed;
+    return found;
   }
 
   /** Floods a received message on to this node's peers; false if it was seen already. */

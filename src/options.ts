@@ -117,7 +117,7 @@ export interface ResolvedOptions {
 
 export const defaultOptions = {
   debugLevel: 0,
-  maxOutgoing: 4,
+  maxOutgoing: 4, // mesh.py's max_outgoing
   maxFrameBytes: defaultLimits.maxFrameBytes,
   maxDecompressedBytes: defaultLimits.maxDecompressedBytes,
   maxPackets: defaultLimits.maxPackets,

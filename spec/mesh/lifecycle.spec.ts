@@ -89,3 +89,25 @@ describe('mesh socket lifecycle', function () {
     expect(a.status).to.equal('Nominal');
   });
 });
+
+describe('mesh socket disconnect', function () {
+  this.timeout(20_000);
+  const nodes = new Nodes();
+  afterEach(() => nodes.closeAll());
+
+  it('disconnect(id) closes one peer, both ends forget it, the others stay', async () => {
+    const a = await nodes.make({ maxOutgoing: 0 });
+    const b = await nodes.make({ maxOutgoing: 0 });
+    const c = await nodes.make({ maxOutgoing: 0 });
+    await link(a, b);
+    await link(a, c);
+    const gone: string[] = [];
+    b.events$.subscribe((e) => { if (e.type === 'peer-disconnected') gone.push(e.id); });
+    expect(await a.disconnect(b.id)).to.equal(true);
+    expect(a.routing_table.has(b.id)).to.equal(false);
+    await waitFor(() => gone.includes(a.id), 5000, 'b told of the disconnect');
+    expect(await a.disconnect('no-such-peer')).to.equal(false);
+    a.send('still here');
+    expect((await c.recv(1, 5000))!.packets[1]!.toString()).to.equal('still here');
+  });
+});

@@ -36,6 +36,7 @@ export type RouterCommand =
   | { type: 'whisper'; id: string; packets: Packet[]; done: Settle<void> }
   | { type: 'waterfall'; msg: PathfindingMessage; done: (isNew: boolean) => void }
   | { type: 'handle-request'; msg: PathfindingMessage; done: (handled: boolean) => void }
+  | { type: 'disconnect'; peer: string | Connection; done: (found: boolean) => void }
   | { type: 'close' };
 
 interface Settle<T> { resolve: (v: T) => void; reject: (e: Error) => void }
@@ -129,6 +130,7 @@ export class Router {
         case 'send': return command.done(false);
         case 'waterfall': return command.done(false);
         case 'handle-request': return command.done(false);
+        case 'disconnect': return command.done(false);
         default: return command.done.reject(err);
       }
     }
@@ -184,6 +186,7 @@ export class Router {
       case 'whisper': return this.whisper(c.id, c.packets, c.done);
       case 'waterfall': return c.done(this.flood(c.msg, undefined));
       case 'handle-request': return c.done(this.handleSubflag(c.msg, undefined, true));
+      case 'disconnect': return c.done(this.disconnect(c.peer));
       case 'close': return this.shutdown();
     }
   }
@@ -280,6 +283,7 @@ export class Router {
 
   private onClosed(conn: Connection): void {
     this.live.delete(conn);
+    queueMicrotask(() => conn.ended());
     this.awaiting.delete(conn);
     conn.destroy();
     // A dial that lost a crossed-connection race still ends connected, through the other one.
@@ -336,6 +340,15 @@ export class Router {
     this.contents.expire(utc);
   }
 
+  /** py2p's mesh_daemon.disconnect(handler): closes one peer's connection, by id or connection. */
+  private disconnect(peer: string | Connection): boolean {
+    const conn = typeof peer === 'string' ? this.routingTable.get(peer) : (this.live.has(peer) ? peer : undefined);
+    if (!conn) return false;
+    this.host.print(1, `Connection to node ${conn.id ?? conn.remote} has been closed`);
+    conn.destroy();
+    return true;
+  }
+
   /** Closes a connection for a reason worth recording. */
   private drop(conn: Connection, error: Error): void {
     this.recordError(error, conn.id ?? conn.remote);
@@ -353,7 +366,10 @@ export class Router {
   private shutdown(): void {
     if (this.closing) return;
     this.closing = true;
-    for (const c of this.live) c.destroy();
+    for (const c of this.live) {
+      c.destroy();
+      c.socket.once('close', () => c.ended());
+    }
     for (const list of this.connectWaiters.values()) for (const w of list) w.reject(new SocketClosedError());
     this.connectWaiters.clear();
     for (const r of this.requests.values()) r.done.reject(new SocketClosedError());

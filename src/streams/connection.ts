@@ -55,6 +55,10 @@ export class Connection {
   /** When an unfinished frame started waiting (ms), or 0 if none is buffered. */
   partialSince = 0;
   decodeFailures = 0;
+  private lastReceivedMs = Date.now();
+  private markClosed!: () => void;
+  /** Resolves once the router has processed this connection's end. */
+  readonly whenClosed = new Promise<void>((resolve) => { this.markClosed = resolve; });
   private corked = false;
   private closing = false;
 
@@ -69,6 +73,7 @@ export class Connection {
         // The frame timeout measures the wait for the frame now in progress: a peer
         // streaming whole frames whose ends never line up with chunk ends is not a slowloris.
         onBuffered: (bytes, completed) => {
+          this.lastReceivedMs = Date.now();
           if (bytes === 0) this.partialSince = 0;
           else if (this.partialSince === 0 || completed > 0) this.partialSince = options.now();
         },
@@ -79,6 +84,21 @@ export class Connection {
       catchError((error: unknown) => of<ConnectionEvent>({ type: 'fault', conn: this, error })),
     );
     this.events$ = concat(frames$, of<ConnectionEvent>({ type: 'closed', conn: this }));
+  }
+
+  /** py2p's `sock`: the underlying socket. */
+  get sock(): Socket {
+    return this.socket;
+  }
+
+  /** py2p's `last_sent`: the last whisper or broadcast sent here. */
+  get last_sent(): PathfindingMessage | undefined {
+    return this.lastSent;
+  }
+
+  /** py2p's `time`: when this connection last received data (unix seconds). */
+  get time(): number {
+    return Math.floor(this.lastReceivedMs / 1000);
   }
 
   get remote(): string {
@@ -153,6 +173,11 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.socket.destroy(error);
+  }
+
+  /** Called by the router once it has forgotten this connection. */
+  ended(): void {
+    this.markClosed();
   }
 
   get closed(): boolean {
