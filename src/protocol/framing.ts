@@ -85,11 +85,16 @@ export class Deframer {
     return 0;
   }
 
-  /** Consumes a chunk and returns the frame bodies it completes, in order (without headers). */
-  push(chunk: Uint8Array): Buffer[] {
+  /**
+   * Consumes a chunk and returns the frame bodies it completes, in order (without headers).
+   * When `out` is given, frames are also appended to it as they complete: if a bad header
+   * later in the same chunk throws, `out` still holds the good frames before it, so the
+   * outcome does not depend on where the stream was split into chunks.
+   */
+  push(chunk: Uint8Array, out?: Buffer[]): Buffer[] {
     if (this.#state === State.Failed) throw this.#error!;
     if (!(chunk instanceof Uint8Array)) throw this.#fail(new NotBytesError(describeType(chunk)));
-    const frames: Buffer[] = [];
+    const frames: Buffer[] = out ?? [];
     let off = 0;
     const len = chunk.length;
     while (off < len) {

@@ -21,15 +21,18 @@ export function deframe(options: DeframeOptions): OperatorFunction<Uint8Array, B
       const deframer = new Deframer({ maxFrameBytes: options.maxFrameBytes });
       return source.subscribe({
         next(chunk) {
-          let frames: Buffer[];
+          // Frames completed before a bad header in the same chunk still go out first,
+          // exactly as if the chunk had been split just before the header.
+          const frames: Buffer[] = [];
+          let failure: unknown;
           try {
-            frames = deframer.push(chunk);
+            deframer.push(chunk, frames);
           } catch (err) {
-            subscriber.error(err);
-            return;
+            failure = err;
           }
-          options.onBuffered?.(deframer.buffered, frames.length);
+          if (failure === undefined) options.onBuffered?.(deframer.buffered, frames.length);
           for (const frame of frames) subscriber.next(frame);
+          if (failure !== undefined) subscriber.error(failure);
         },
         error: (err) => subscriber.error(err),
         complete: () => subscriber.complete(),
