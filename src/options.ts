@@ -75,6 +75,15 @@ export interface MeshOptions {
   maxErrors?: number;
   /** Period of the housekeeping sweep (timeouts, expiry). Default 1,000 ms. */
   sweepIntervalMs?: number;
+  /**
+   * A peer this node dialled that is lost without this node meaning it (reset, closed by
+   * the peer, a network partition noticed on write) is dialled again after this long,
+   * the wait doubling after each failed attempt (at most 64x). 0 turns re-dialling off.
+   * Peers dropped for cause or by disconnect() are not re-dialled. Default 1,000 ms.
+   */
+  reconnectIntervalMs?: number;
+  /** Failed re-dials of one lost peer before it is forgotten. Default 10. */
+  maxReconnectAttempts?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
   tls?: CertificatePair;
   /** Scheduler for the sweep (tests may pass a virtual one). Default asyncScheduler. */
@@ -109,6 +118,8 @@ export interface ResolvedOptions {
   maxDecodeFailures: number;
   maxErrors: number;
   sweepIntervalMs: number;
+  reconnectIntervalMs: number;
+  maxReconnectAttempts: number;
   tls: CertificatePair | undefined;
   scheduler: SchedulerLike;
   clock: () => number;
@@ -137,6 +148,8 @@ export const defaultOptions = {
   maxDecodeFailures: 8,
   maxErrors: 100,
   sweepIntervalMs: 1_000,
+  reconnectIntervalMs: 1_000,
+  maxReconnectAttempts: 10,
 };
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
@@ -191,6 +204,8 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxDecodeFailures: count('maxDecodeFailures', o.maxDecodeFailures, d.maxDecodeFailures),
     maxErrors: count('maxErrors', o.maxErrors, d.maxErrors, 1),
     sweepIntervalMs: count('sweepIntervalMs', o.sweepIntervalMs, d.sweepIntervalMs, 1),
+    reconnectIntervalMs: count('reconnectIntervalMs', o.reconnectIntervalMs, d.reconnectIntervalMs),
+    maxReconnectAttempts: count('maxReconnectAttempts', o.maxReconnectAttempts, d.maxReconnectAttempts, 1),
     tls: o.tls,
     scheduler: o.scheduler ?? asyncScheduler,
     clock: o.clock ?? getUTC,

@@ -47,6 +47,18 @@ async function main(argv: string[]): Promise<number> {
     warn({ type: 'error', context, code: (e as { code?: string }).code ?? e.name, message: e.message }, `rx2p: ${context}: ${e.message}`);
   };
 
+  // Handlers go in first: a SIGTERM that arrives as soon as the banner is out must still
+  // close the node cleanly. One that arrives even earlier is acted on once the node exists.
+  let early: NodeJS.Signals | undefined;
+  let onSignal = (signal: NodeJS.Signals) => { early ??= signal; };
+  let signals = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (++signals > 1) process.exit(1); // a second signal: leave now
+      onSignal(signal);
+    });
+  }
+
   const protocol = new Protocol(args.subnet, args.ssl ? 'SSL' : 'Plaintext');
   let node: MeshSocket;
   try {
@@ -90,13 +102,14 @@ async function main(argv: string[]): Promise<number> {
     failure(err, `cannot connect to ${h}:${p}`);
   })));
   const giveUp$ = new Subject<void>();
+  let sendFailed = false;
   const sends = args.send.length === 0 ? Promise.resolve() : (async () => {
     await connects;
     const peer$ = node.events$.pipe(filter((e) => e.type === 'peer-connected'), map(() => true));
     const ready = node.routing_table.size > 0
       || await firstValueFrom(merge(peer$, giveUp$.pipe(map(() => false))).pipe(take(1)), { defaultValue: false });
     if (!ready) {
-      process.exitCode = 1; // a script must be able to tell that its message went nowhere
+      sendFailed = true; // a script must be able to tell that its message went nowhere
       return warn({ type: 'error', context: 'send', code: 'ERR_NO_PEERS', message: 'no peer connected; --send not sent' }, 'rx2p: no peer connected; --send not sent');
     }
     for (const text of args.send) broadcast(text);
@@ -125,21 +138,19 @@ async function main(argv: string[]): Promise<number> {
       await node.close();
       rl?.close(); // releases stdin; its 'close' event finds `closing` set
       say({ type: 'closed', reason: why }, `closed (${why})`);
-      setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
+      process.exitCode = sendFailed ? 1 : 0;
+      setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
     })();
     return closing;
   };
 
-  let signals = 0;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (++signals > 1) process.exit(1); // a second signal: leave now
-      reading = false;
-      giveUp$.next();
-      hurry();
-      void shutdown(signal);
-    });
-  }
+  onSignal = (signal) => {
+    reading = false;
+    giveUp$.next();
+    hurry();
+    void shutdown(signal);
+  };
+  if (early) onSignal(early);
 
   const onLine = (line: string): void => {
     const text = line.trim();
@@ -200,7 +211,7 @@ async function flushed(node: MeshSocket): Promise<void> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode ??= code; // a node that closed already has set its own
   },
   (err: unknown) => {
     process.stderr.write(`rx2p: ${err instanceof Error ? err.stack : String(err)}\n`);
