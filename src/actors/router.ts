@@ -54,6 +54,15 @@ interface PendingRequest {
   done: Settle<void>;
 }
 
+/** A lost dialled peer waiting to be dialled again. */
+interface Redial {
+  host: string;
+  port: number;
+  attempt: number;
+  /** Scheduler time of the next attempt; Infinity while one is in flight. */
+  dueAt: number;
+}
+
 export interface RouterStats {
   framesIn: number;
   framesOut: number;
@@ -105,6 +114,10 @@ export class Router {
   private readonly limits: CodecLimits;
   private readonly subscription: Subscription;
   private readonly live = new Set<Connection>();
+  /** Dialled peers lost without this node meaning it, by id: dialled again with backoff. */
+  private readonly redials = new Map<string, Redial>();
+  /** Connections this node closed on purpose (dropped for cause, disconnect()): never re-dialled. */
+  private readonly closedOnPurpose = new WeakSet<Connection>();
   private requestSerial = 0;
   private closing = false;
 
@@ -277,6 +290,7 @@ export class Router {
     // drop() closes without an error, so they never come back here); a MeshError here is
     // the connection's own reason, e.g. SendBufferOverflowError, and is recorded now.
     if (!conn.closed || isProtocolError(err) || err instanceof MeshError) this.recordError(err, conn.id ?? conn.remote);
+    if (isProtocolError(err) || err instanceof MeshError) this.closedOnPurpose.add(conn);
     conn.destroy();
     this.settleWaiters(conn, err);
   }
@@ -292,6 +306,7 @@ export class Router {
       this.routingTable.delete(conn.id);
       this.host.print(1, `Connection to node ${conn.id} has been closed`);
       this.host.emit({ type: 'peer-disconnected', id: conn.id, addr: conn.addr, outgoing: conn.outgoing });
+      this.scheduleRedial(conn);
       if (!this.closing && this.outgoingCount() < this.host.options.maxOutgoing) this.requestPeers();
     }
   }
@@ -338,6 +353,41 @@ export class Router {
     const utc = this.utc();
     this.waterfalls.expire(utc);
     this.contents.expire(utc);
+    this.redialDue(now);
+  }
+
+  /** A dialled peer lost without this node meaning it: dial it again after reconnectIntervalMs. */
+  private scheduleRedial(conn: Connection): void {
+    const o = this.host.options;
+    const addr = conn.target ?? conn.addr;
+    if (this.closing || o.reconnectIntervalMs === 0 || !conn.outgoing || !addr || conn.id === undefined || this.closedOnPurpose.has(conn)) return;
+    this.redials.set(conn.id, { host: addr[0], port: addr[1], attempt: 0, dueAt: this.now() + o.reconnectIntervalMs });
+  }
+
+  /**
+   * Dials the lost peers whose time has come. Each failure doubles the wait (at most 64x);
+   * after maxReconnectAttempts failures the peer is forgotten. A peer back in the routing
+   * table (it dialled us, or a peers list led to it) needs no redial.
+   */
+  private redialDue(now: number): void {
+    const o = this.host.options;
+    for (const [id, r] of this.redials) {
+      if (this.routingTable.has(id)) {
+        this.redials.delete(id);
+        continue;
+      }
+      if (r.dueAt > now) continue;
+      r.dueAt = Infinity;
+      this.host.print(1, `Reconnecting to ${r.host}:${r.port} (attempt ${r.attempt + 1})`);
+      this.dial(r.host, r.port, id, {
+        resolve: () => { this.redials.delete(id); },
+        reject: () => {
+          if (this.redials.get(id) !== r) return;
+          if (++r.attempt >= o.maxReconnectAttempts) this.redials.delete(id);
+          else r.dueAt = this.now() + o.reconnectIntervalMs * 2 ** Math.min(r.attempt, 6);
+        },
+      });
+    }
   }
 
   /** py2p's mesh_daemon.disconnect(handler): closes one peer's connection, by id or connection. */
@@ -345,12 +395,14 @@ export class Router {
     const conn = typeof peer === 'string' ? this.routingTable.get(peer) : (this.live.has(peer) ? peer : undefined);
     if (!conn) return false;
     this.host.print(1, `Connection to node ${conn.id ?? conn.remote} has been closed`);
+    this.closedOnPurpose.add(conn);
     conn.destroy();
     return true;
   }
 
   /** Closes a connection for a reason worth recording. */
   private drop(conn: Connection, error: Error): void {
+    this.closedOnPurpose.add(conn);
     this.recordError(error, conn.id ?? conn.remote);
     this.settleWaiters(conn, error);
     conn.destroy();
@@ -374,6 +426,7 @@ export class Router {
     this.connectWaiters.clear();
     for (const r of this.requests.values()) r.done.reject(new SocketClosedError());
     this.requests.clear();
+    this.redials.clear();
     this.subscription.unsubscribe();
     // Sockets are destroyed; their close events no longer reach the actor, so tidy here.
     this.routingTable.clear();
