@@ -56,6 +56,7 @@ export class Connection {
   partialSince = 0;
   decodeFailures = 0;
   private lastReceivedMs = Date.now();
+  private remoteLabel: string | undefined;
   private markClosed!: () => void;
   /** Resolves once the router has processed this connection's end. */
   readonly whenClosed = new Promise<void>((resolve) => { this.markClosed = resolve; });
@@ -67,6 +68,8 @@ export class Connection {
     this.openedAt = options.now();
     this.receiveMethods = [...options.supported];
     socket.setNoDelay(true);
+    void this.remote; // remember the address while the socket knows it
+    socket.once('connect', () => void this.remote);
     const frames$ = socketBytes$(socket).pipe(
       deframe({
         maxFrameBytes: options.limits.maxFrameBytes,
@@ -101,8 +104,12 @@ export class Connection {
     return Math.floor(this.lastReceivedMs / 1000);
   }
 
+  /** The peer's address as host:port (remembered: a destroyed socket forgets it). */
   get remote(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    if (this.remoteLabel === undefined && this.socket.remoteAddress !== undefined) {
+      this.remoteLabel = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    }
+    return this.remoteLabel ?? (this.target ? `${this.target[0]}:${this.target[1]}` : 'unknown peer');
   }
 
   /** The compression list the peer advertised. */
