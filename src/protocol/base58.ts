@@ -39,12 +39,51 @@ function encodeSmall(n: number): string {
   return out;
 }
 
+const ALPHABET_CODES = Uint8Array.from(base_58, (c) => c.charCodeAt(0));
+const B58_CHUNK = 58 ** 5; // 656,356,768: five digits per division pass
+// Scratch space for inputs up to 128 bytes (digests, ids): encodeBytes is synchronous.
+const LIMBS = new Float64Array(64);
+const DIGITS = Buffer.alloc(Math.ceil(128 * 1.3657) + 5);
+
 function encodeBytes(bytes: Uint8Array): string {
-  // bs58 writes one '1' per leading zero byte; py2p's integer codec writes none.
+  // Leading zero bytes add nothing to the integer (bs58 would write a '1' for each;
+  // py2p's integer codec writes none).
   let start = 0;
   while (start < bytes.length && bytes[start] === 0) start++;
   if (start === bytes.length) return '';
-  return bs58.encode(start === 0 ? bytes : bytes.subarray(start));
+  // Schoolbook division of the number, held as big-endian 16-bit limbs, by 58^5:
+  // a remainder times 2^16 plus a limb stays below 2^46, exact in a double, so each
+  // pass yields five digits with plain arithmetic. A 48-byte digest takes 14 passes
+  // over at most 24 limbs, where bs58's byte-at-a-time loop does ~3,000 steps.
+  const n = bytes.length - start;
+  const limbs = n <= 128 ? LIMBS : new Float64Array((n + 1) >> 1);
+  const nLimbs = (n + 1) >> 1;
+  let i = start;
+  let k = 0;
+  if (n & 1) limbs[k++] = bytes[i++]!;
+  for (; i < bytes.length; i += 2) limbs[k++] = (bytes[i]! << 8) | bytes[i + 1]!;
+  // Digits are written from the end, least significant first, as ASCII; the string
+  // is made once from the bytes (a flat string, not a chain of concatenations).
+  const digits = n <= 128 ? DIGITS : Buffer.allocUnsafe(Math.ceil(n * 1.3657) + 5);
+  let pos = digits.length;
+  let head = 0;
+  while (head < nLimbs) {
+    let rem = 0;
+    for (let j = head; j < nLimbs; j++) {
+      const x = rem * 65536 + limbs[j]!;
+      const q = Math.floor(x / B58_CHUNK);
+      limbs[j] = q;
+      rem = x - q * B58_CHUNK;
+    }
+    while (head < nLimbs && limbs[head] === 0) head++;
+    // Five digits per pass; the last pass drops its leading zeros.
+    for (let d = 0; d < 5 && (rem > 0 || head < nLimbs); d++) {
+      const q = Math.floor(rem / 58);
+      digits[--pos] = ALPHABET_CODES[rem - q * 58]!;
+      rem = q;
+    }
+  }
+  return digits.toString('latin1', pos, digits.length);
 }
 
 const BIG58_POW9 = 58n ** 9n;

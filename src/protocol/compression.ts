@@ -78,6 +78,21 @@ export function decompress(data: Uint8Array, method: string, opts: DecompressOpt
   return inflateBounded(data, maxBytes, method);
 }
 
+/**
+ * False only when `data` cannot be a `method` stream at all, because its first two
+ * bytes are neither a gzip magic nor a zlib header inflate would accept (method 8,
+ * window <= 32 KiB, check bits): decompress() would throw DecompressionFailedError.
+ * A plaintext body starts with a packet length's high byte, 0x00, so this skips
+ * building an inflate state and an error for every uncompressed frame.
+ */
+export function mayBeCompressed(data: Uint8Array, method: string): boolean {
+  if (method !== 'gzip' || data.length < 2) return true;
+  const b0 = data[0]!;
+  const b1 = data[1]!;
+  if (b0 === 0x1f && b1 === 0x8b) return true;
+  return (b0 & 0x0f) === 8 && b0 >> 4 <= 7 && ((b0 << 8) | b1) % 31 === 0;
+}
+
 const MIN_CHUNK = 16 * 1024;
 const MAX_CHUNK = 4 * 1024 * 1024;
 

@@ -12,7 +12,7 @@
 // decompressString -> processString -> fromPackets is the decoder.
 import { createHash } from 'node:crypto';
 import { fromBase58, toBase58 } from './base58.js';
-import { assertSupported, compress, compression, decompress, getUTC, intersect } from './compression.js';
+import { assertSupported, compress, compression, decompress, getUTC, intersect, mayBeCompressed } from './compression.js';
 import {
   BadPacketHeaderError,
   BadSizeHeaderError,
@@ -55,6 +55,11 @@ export function toPacket(value: PacketInput): Buffer {
 
 function resolveLimits(limits: Partial<CodecLimits> | undefined): CodecLimits {
   if (limits === undefined || limits === defaultLimits) return defaultLimits;
+  // Complete limits (a connection's, or ones resolved here already) are used as they
+  // are: feedString resolves once per frame, then passes them to each step.
+  if (limits.maxFrameBytes !== undefined && limits.maxDecompressedBytes !== undefined && limits.maxPackets !== undefined) {
+    return limits as CodecLimits;
+  }
   return { ...defaultLimits, ...limits };
 }
 
@@ -304,6 +309,11 @@ export class PathfindingMessage {
     const body = toPacket(string);
     let failed = false;
     for (const method of intersect(compressions, compression)) {
+      // A body whose header rules the method out fails without an inflate attempt.
+      if (!mayBeCompressed(body, method)) {
+        failed = true;
+        continue;
+      }
       try {
         return [decompress(body, method, { maxBytes: lim.maxDecompressedBytes }), false];
       } catch (e) {
