@@ -1,0 +1,305 @@
+// One bench node, rx2p or baseline, and what the bench does with it: start, connect,
+// flood, count deliveries, time them. The same Agent runs inside a worker process
+// (bench/node-worker.ts, driven over IPC) or in the bench's own process.
+// rx2p and the baseline are imported when a node of that kind starts, so that a
+// worker process holds the code of one of them only (W5 compares their memory).
+import type { MeshSocket } from '../src/index.js';
+import type { BaselineNode } from './baseline.js';
+
+export type Impl = 'rx2p' | 'baseline';
+
+export interface NodeSpec {
+  impl: Impl;
+  ssl: boolean;
+  /** rx2p: advertise gzip (the default) rather than `compression: []`. */
+  gzip: boolean;
+  /** rx2p waterfallCacheSize (default: rx2p's). */
+  waterfallCacheSize?: number;
+  /** W4: remember which (origin, seq) were delivered, to check exactly-once. */
+  track?: boolean;
+}
+
+/** Payload header: kind u8, origin u16, seq u32, send time f64 (ms, monotonic, shared by all processes). */
+export const HEADER = 15;
+export const KIND_FLOOD = 1;
+export const KIND_LATENCY = 2;
+
+/** Milliseconds on the system's monotonic clock: comparable between processes of one host. */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+const fillers = new Map<number, Buffer>();
+function filler(size: number): Buffer {
+  let f = fillers.get(size);
+  if (!f) {
+    // Incompressible bytes (an xorshift stream), so gzip rows show its cost, not a best case.
+    f = Buffer.allocUnsafe(size);
+    let x = 0x9e3779b9 ^ size;
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      f[i] = x & 0xff;
+    }
+    fillers.set(size, f);
+  }
+  return f;
+}
+
+export function makePayload(size: number, kind: number, origin: number, seq: number): Buffer {
+  const p = Buffer.allocUnsafe(Math.max(size, HEADER));
+  filler(p.length).copy(p);
+  p[0] = kind;
+  p.writeUInt16BE(origin, 1);
+  p.writeUInt32BE(seq, 3);
+  p.writeDoubleBE(nowMs(), 7);
+  return p;
+}
+
+export interface FloodResult { sent: number; startMs: number; endMs: number }
+export interface Counters {
+  received: number;
+  bytes: number;
+  firstMs: number;
+  lastMs: number;
+  framesOut: number;
+  framesIn: number;
+  duplicates: number;
+}
+export interface Track { unique: number; duplicateDeliveries: number }
+export interface MemoryReport { rss: number; heapUsed: number; external: number; arrayBuffers: number }
+
+interface Waiter { target: number; resolve: () => void; timer: NodeJS.Timeout }
+
+export class Agent {
+  private spec: NodeSpec | undefined;
+  private mesh: MeshSocket | undefined;
+  private base: BaselineNode | undefined;
+  private received = 0;
+  private bytes = 0;
+  private firstMs = 0;
+  private lastMs = 0;
+  private framesOut0 = 0;
+  private framesIn0 = 0;
+  private duplicates0 = 0;
+  private latencies: number[] = [];
+  private waiters: Waiter[] = [];
+  private seenKeys = new Map<number, Uint8Array>();
+  private duplicateDeliveries = 0;
+  private uniqueDeliveries = 0;
+  private sinceDrain = 0;
+
+  async start(spec: NodeSpec): Promise<{ port: number }> {
+    if (this.spec) throw new Error('agent already started');
+    this.spec = spec;
+    this.resetCounters();
+    if (spec.impl === 'rx2p') {
+      const { MeshSocket, Protocol } = await import('../src/index.js');
+      const node = await MeshSocket.create('127.0.0.1', 0, {
+        protocol: new Protocol('mesh', spec.ssl ? 'SSL' : 'Plaintext'),
+        compression: spec.gzip ? undefined : [],
+        // The bench builds each topology itself: no dialling from peers lists.
+        maxOutgoing: 0,
+        waterfallCacheSize: spec.waterfallCacheSize,
+      });
+      this.mesh = node;
+      node.messages$.subscribe((m) => {
+        this.onPayload(m.packets[1]!);
+        // Messages also wait in the recv() queue; take them, as a consumer would.
+        if (++this.sinceDrain >= 256) {
+          void node.recv(this.sinceDrain);
+          this.sinceDrain = 0;
+        }
+      });
+      return { port: node.outAddr[1] };
+    }
+    const { BaselineNode } = await import('./baseline.js');
+    const cert = spec.ssl ? (await import('../src/streams/tls.js')).sharedCertificate() : undefined;
+    const node = await BaselineNode.create(cert);
+    this.base = node;
+    node.onMessage = (p) => this.onPayload(p);
+    return { port: node.port };
+  }
+
+  async connect(port: number): Promise<void> {
+    if (this.mesh) await this.mesh.connect('127.0.0.1', port);
+    else await this.base!.connect(port);
+  }
+
+  peerCount(): number {
+    return this.mesh ? this.mesh.routingTable.size : this.base!.peers.size;
+  }
+
+  async waitPeers(n: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.peerCount() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    return this.peerCount();
+  }
+
+  private framesOutNow(): number {
+    return this.mesh ? this.mesh.stats.framesOut : this.base!.framesOut;
+  }
+  private framesInNow(): number {
+    return this.mesh ? this.mesh.stats.framesIn : this.base!.framesIn;
+  }
+  private duplicatesNow(): number {
+    return this.mesh ? this.mesh.stats.duplicates : this.base!.duplicates;
+  }
+
+  resetCounters(): void {
+    this.received = 0;
+    this.bytes = 0;
+    this.firstMs = 0;
+    this.lastMs = 0;
+    this.latencies = [];
+    this.seenKeys.clear();
+    this.duplicateDeliveries = 0;
+    this.uniqueDeliveries = 0;
+    if (this.mesh || this.base) {
+      this.framesOut0 = this.framesOutNow();
+      this.framesIn0 = this.framesInNow();
+      this.duplicates0 = this.duplicatesNow();
+    }
+  }
+
+  counters(): Counters {
+    return {
+      received: this.received, bytes: this.bytes, firstMs: this.firstMs, lastMs: this.lastMs,
+      framesOut: this.framesOutNow() - this.framesOut0,
+      framesIn: this.framesInNow() - this.framesIn0,
+      duplicates: this.duplicatesNow() - this.duplicates0,
+    };
+  }
+
+  private onPayload(p: Buffer): void {
+    const t = nowMs();
+    this.received++;
+    this.bytes += p.length;
+    if (this.firstMs === 0) this.firstMs = t;
+    this.lastMs = t;
+    if (p[0] === KIND_LATENCY) this.latencies.push(t - p.readDoubleBE(7));
+    if (this.spec!.track) {
+      const origin = p.readUInt16BE(1);
+      const seq = p.readUInt32BE(3);
+      let bits = this.seenKeys.get(origin);
+      if (!bits || bits.length * 8 <= seq) {
+        const grown = new Uint8Array(Math.max(1024, (seq >> 3) * 2 + 1));
+        if (bits) grown.set(bits);
+        this.seenKeys.set(origin, (bits = grown));
+      }
+      const mask = 1 << (seq & 7);
+      if (bits[seq >> 3]! & mask) this.duplicateDeliveries++;
+      else { bits[seq >> 3]! |= mask; this.uniqueDeliveries++; }
+    }
+    while (this.waiters.length && this.received >= this.waiters[0]!.target) {
+      const w = this.waiters.shift()!;
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+  }
+
+  /** Resolves with the counters once `target` messages were delivered here, or at the timeout. */
+  waitReceived(target: number, timeoutMs: number): Promise<Counters> {
+    if (this.received >= target) return Promise.resolve(this.counters());
+    return new Promise((resolve) => {
+      const w: Waiter = {
+        target,
+        resolve: () => resolve(this.counters()),
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve();
+        }, timeoutMs),
+      };
+      this.waiters.push(w);
+      this.waiters.sort((a, b) => a.target - b.target);
+    });
+  }
+
+  private sendRaw(p: Buffer): boolean {
+    return this.mesh ? this.mesh.send(p) : this.base!.send(p);
+  }
+
+  private drained(): Promise<void> {
+    return this.mesh ? this.mesh.drained() : this.base!.drained();
+  }
+
+  /**
+   * Broadcasts `size`-byte messages as fast as the API allows, waiting for drained()
+   * whenever send() says a buffer is full, until `count` are sent or `durationMs` is up.
+   */
+  async flood(opts: { size: number; count?: number; durationMs?: number; origin?: number; firstSeq?: number }): Promise<FloodResult> {
+    const count = opts.count ?? Number.POSITIVE_INFINITY;
+    const origin = opts.origin ?? 0;
+    const seq0 = opts.firstSeq ?? 0;
+    const startMs = nowMs();
+    const deadline = opts.durationMs === undefined ? Number.POSITIVE_INFINITY : startMs + opts.durationMs;
+    let sent = 0;
+    let lastYield = startMs;
+    while (sent < count) {
+      if ((sent & 15) === 0) {
+        const t = nowMs();
+        if (t >= deadline) break;
+        // Let timers and other sockets of this process run now and then, even when no
+        // buffer fills (one-process runs share the event loop with the receivers).
+        if (t - lastYield > 20) {
+          await new Promise((r) => setImmediate(r));
+          lastYield = nowMs();
+        }
+      }
+      const ok = this.sendRaw(makePayload(opts.size, KIND_FLOOD, origin, seq0 + sent));
+      sent++;
+      if (!ok) {
+        await this.drained();
+        lastYield = nowMs();
+      }
+    }
+    return { sent, startMs, endMs: nowMs() };
+  }
+
+  /** One latency probe: the send time travels in the payload. */
+  sendOne(size: number, seq: number): boolean {
+    return this.sendRaw(makePayload(size, KIND_LATENCY, 0, seq));
+  }
+
+  takeLatencies(skip = 0): number[] {
+    return this.latencies.slice(skip);
+  }
+
+  track(): Track {
+    return { unique: this.uniqueDeliveries, duplicateDeliveries: this.duplicateDeliveries };
+  }
+
+  /** Ids held for de-duplication: rx2p's waterfall cache (and its re-timed-copy cache), or the baseline's Set. */
+  cacheSizes(): { ids: number; contents: number; bound: number | null } {
+    if (this.mesh) {
+      const router = (this.mesh as unknown as { router: { waterfalls: { size: number; maxEntries: number }; contents: { size: number } } }).router;
+      return { ids: router.waterfalls.size, contents: router.contents.size, bound: router.waterfalls.maxEntries };
+    }
+    return { ids: this.base!.seen.size, contents: 0, bound: null };
+  }
+
+  memory(gc = true): MemoryReport {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (gc && g) { g(); g(); }
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.waiters.splice(0)) { clearTimeout(w.timer); w.resolve(); }
+    if (this.mesh) await this.mesh.close();
+    if (this.base) await this.base.close();
+    this.mesh = undefined;
+    this.base = undefined;
+    this.spec = undefined;
+    this.resetCounters();
+  }
+}
+
+/** The Agent's methods, as called through a handle (in-process or over IPC). */
+export type AgentMethod = {
+  [K in keyof Agent]: Agent[K] extends (...args: infer _A) => unknown ? K : never;
+}[keyof Agent];
+
+export type Remote = {
+  [K in AgentMethod]: Agent[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};

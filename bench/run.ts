@@ -1,0 +1,306 @@
+// npm run bench [-- --quick] [--json FILE] [--svg FILE] [--readme] [--only W1,W3,...]
+//
+// rx2p against a minimal flooding mesh written here (bench/baseline.ts), on the same
+// workloads, nodes in one process each (worker processes over IPC) and all in one
+// process. See bench/README.md for what each workload does and how to read it.
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultOptions } from '../src/index.js';
+import type { Impl } from './agent.js';
+import { benchDir, repoRoot, WorkerPool } from './cluster.js';
+import { codecBench } from './codec.js';
+import { compileWorker, entryCost, floodCache, idleRss, idleRssInProcess, type FloodCache, type IdleRss } from './memory.js';
+import { markdownTable, row, svgChart, table, updateReadme, type Row } from './report.js';
+import { latency, Placement, scale, throughput, variantLabel, type LatencyResult, type ScaleResult, type ThroughputResult, type Variant } from './workloads.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    svg: { type: 'string' },
+    readme: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+  allowPositionals: false,
+});
+
+const quick = args.quick!;
+const only = args.only ? new Set(args.only.split(',').map((s) => s.trim().toUpperCase())) : undefined;
+const enabled = (w: string) => !only || only.has(w);
+
+/** Sizes and durations: --quick keeps the whole run under 30 s, the full run under 3 min. */
+const cfg: {
+  w1Ms: number; w2Ms: number; w3Samples: number; w3Warmup: number; w4Broadcasts: number;
+  w5FloodS: number; w5EveryS: number; w5CacheSize: number | undefined; codecMs: number;
+  inprocN5: boolean; rssRunners: Array<'js' | 'tsx'>;
+} = quick
+  ? { w1Ms: 400, w2Ms: 500, w3Samples: 150, w3Warmup: 30, w4Broadcasts: 300, w5FloodS: 3, w5EveryS: 1, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'] }
+  : { w1Ms: 2000, w2Ms: 2500, w3Samples: 1000, w3Warmup: 100, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'] };
+
+const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+const started = Date.now();
+const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const rows: Row[] = [];
+const details: Record<string, unknown> = {};
+const impls: Impl[] = ['rx2p', 'baseline'];
+
+function log(s: string): void {
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${s}\n`);
+}
+
+const pool = new WorkerPool();
+const procs = new Placement('procs', pool);
+const inproc = new Placement('inproc', undefined);
+
+async function both<T>(label: string, fn: (impl: Impl) => Promise<T>): Promise<Record<Impl, T>> {
+  const out = {} as Record<Impl, T>;
+  for (const impl of impls) {
+    out[impl] = await fn(impl);
+    log(`${label} ${impl}: ${JSON.stringify(out[impl], (_k, v) => (typeof v === 'number' ? Number(v.toPrecision(4)) : v))}`);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  log(`${command}${quick ? ' (quick: short runs, see bench/README.md)' : ''}; ${cpus().length} CPUs, node ${process.version}`);
+
+  // ------------------------------------------------------------ Codec (first: nothing else runs yet)
+  if (enabled('CODEC')) {
+    const codec = codecBench(cfg.codecMs);
+    details.codec = codec;
+    for (const c of codec) {
+      const small = c.size < 1024;
+      const isTarget = c.size >= 1024 * 1024 && c.op === 'feed' && c.compression === 'plain';
+      rows.push(row({
+        workload: 'Codec', what: `${c.op} ${small ? '100 B' : '1 MiB'}`, mode: '-', variant: c.compression === 'plain' ? 'no compression' : 'gzip',
+        metric: small ? 'msg/s' : 'MB/s', rx2p: small ? c.msgsPerSec : c.mbPerSec, baseline: small ? c.shaMsgsPerSec : c.shaMbPerSec,
+        better: 'higher', digits: small ? 0 : 0,
+        note: 'baseline column: node:crypto SHA-384 of the same frame body',
+        ...(isTarget ? { target: 'ratio >= 0.5 (2x SHA-384)', met: c.mbPerSec >= 0.5 * c.shaMbPerSec } : {}),
+      }));
+    }
+    log('codec done');
+  }
+
+  // ------------------------------------------------------------ W1: broadcast throughput
+  if (enabled('W1')) {
+    const w1: Record<string, Record<Impl, ThroughputResult>> = {};
+    const configs: Array<[Placement, Variant, number]> = [
+      [procs, 'plain', 3], [procs, 'plain', 5], [procs, 'gzip', 3], [procs, 'ssl', 3],
+      [inproc, 'plain', 3], ...(cfg.inprocN5 ? [[inproc, 'plain', 5] as [Placement, Variant, number]] : []),
+    ];
+    for (const [place, variant, n] of configs) {
+      const key = `${place.mode}/${variant}/N=${n}`;
+      const reuse = variant === 'gzip' ? w1[`${place.mode}/plain/N=${n}`]?.baseline : undefined;
+      const res = {} as Record<Impl, ThroughputResult>;
+      for (const impl of impls) {
+        if (impl === 'baseline' && reuse) { res.baseline = reuse; continue; }
+        res[impl] = await throughput(place, impl, variant, n, 100, cfg.w1Ms);
+        log(`W1 ${key} ${impl}: ${Math.round(res[impl].msgsPerSec)} msg/s per receiver (sent ${res[impl].sent}, delivered ${(100 * res[impl].delivered).toFixed(1)}%)`);
+      }
+      w1[key] = res;
+      const isTarget = place.mode === 'procs' && variant === 'plain';
+      rows.push(row({
+        workload: 'W1', what: `broadcast 100 B, N=${n}`, mode: place.mode, variant: variantLabel[variant], metric: 'msg/s per receiver',
+        rx2p: res.rx2p.msgsPerSec, baseline: res.baseline.msgsPerSec, better: 'higher',
+        ...(isTarget ? { target: 'ratio >= 0.8', met: res.rx2p.msgsPerSec >= 0.8 * res.baseline.msgsPerSec } : {}),
+        note: variant === 'gzip' ? 'baseline does not compress: its plaintext figure' : undefined,
+      }));
+    }
+    details.w1 = w1;
+  }
+
+  // ------------------------------------------------------------ W2: 1 MiB payloads
+  if (enabled('W2')) {
+    const w2: Record<string, Record<Impl, ThroughputResult>> = {};
+    const configs: Array<[Placement, Variant]> = [[procs, 'plain'], [procs, 'gzip'], [procs, 'ssl'], [inproc, 'plain']];
+    for (const [place, variant] of configs) {
+      const key = `${place.mode}/${variant}/N=3`;
+      const reuse = variant === 'gzip' ? w2[`${place.mode}/plain/N=3`]?.baseline : undefined;
+      const res = {} as Record<Impl, ThroughputResult>;
+      for (const impl of impls) {
+        if (impl === 'baseline' && reuse) { res.baseline = reuse; continue; }
+        res[impl] = await throughput(place, impl, variant, 3, 1024 * 1024, cfg.w2Ms);
+        log(`W2 ${key} ${impl}: ${res[impl].mbPerSec.toFixed(1)} MB/s per receiver (sent ${res[impl].sent}, delivered ${(100 * res[impl].delivered).toFixed(1)}%)`);
+      }
+      w2[key] = res;
+      const isTarget = place.mode === 'procs' && variant === 'plain';
+      rows.push(row({
+        workload: 'W2', what: '1 MiB messages, N=3', mode: place.mode, variant: variantLabel[variant], metric: 'MB/s per receiver',
+        rx2p: res.rx2p.mbPerSec, baseline: res.baseline.mbPerSec, better: 'higher', digits: 1,
+        ...(isTarget ? { target: 'ratio >= 0.8', met: res.rx2p.mbPerSec >= 0.8 * res.baseline.mbPerSec } : {}),
+        note: variant === 'gzip' ? 'baseline does not compress: its plaintext figure' : undefined,
+      }));
+    }
+    details.w2 = w2;
+  }
+
+  // ------------------------------------------------------------ W3: latency
+  if (enabled('W3')) {
+    const w3: Record<string, Record<Impl, LatencyResult>> = {};
+    const configs: Array<[Placement, Variant]> = [[procs, 'plain'], [procs, 'gzip'], [procs, 'ssl'], [inproc, 'plain']];
+    for (const [place, variant] of configs) {
+      const key = `${place.mode}/${variant}/N=3`;
+      const reuse = variant === 'gzip' ? w3[`${place.mode}/plain/N=3`]?.baseline : undefined;
+      const res = {} as Record<Impl, LatencyResult>;
+      for (const impl of impls) {
+        if (impl === 'baseline' && reuse) { res.baseline = reuse; continue; }
+        res[impl] = await latency(place, impl, variant, 3, cfg.w3Samples, cfg.w3Warmup);
+        log(`W3 ${key} ${impl}: p50 ${res[impl].p50.toFixed(3)} ms, p99 ${res[impl].p99.toFixed(3)} ms (${res[impl].samples} samples)`);
+      }
+      w3[key] = res;
+      const isTarget = variant === 'plain';
+      const common = { workload: 'W3', what: 'latency 100 B, N=3', mode: place.mode, variant: variantLabel[variant], better: 'lower' as const, digits: 3 };
+      const note = variant === 'gzip' ? 'baseline does not compress: its plaintext figure' : undefined;
+      rows.push(row({
+        ...common, metric: 'p50 ms', rx2p: res.rx2p.p50, baseline: res.baseline.p50, note,
+        ...(isTarget ? { target: 'ratio <= 1.5', met: res.rx2p.p50 <= 1.5 * res.baseline.p50 } : {}),
+      }));
+      rows.push(row({ ...common, metric: 'p99 ms', rx2p: res.rx2p.p99, baseline: res.baseline.p99, note }));
+    }
+    details.w3 = w3;
+  }
+
+  // ------------------------------------------------------------ W4: 20 nodes, random 4-regular mesh
+  if (enabled('W4')) {
+    const w4: Record<string, Record<Impl, ScaleResult>> = {};
+    for (const place of [procs, inproc]) {
+      const res = await both(`W4 ${place.mode}`, (impl) => scale(place, impl, 20, 4, cfg.w4Broadcasts));
+      w4[place.mode] = res;
+      const what = `N=20, degree 4, ${cfg.w4Broadcasts} broadcasts`;
+      rows.push(row({
+        workload: 'W4', what, mode: place.mode, variant: variantLabel.plain, metric: 's until all nodes have all',
+        rx2p: res.rx2p.seconds, baseline: res.baseline.seconds, better: 'lower', digits: 2,
+      }));
+      rows.push(row({
+        workload: 'W4', what, mode: place.mode, variant: variantLabel.plain, metric: 'frames sent per broadcast',
+        rx2p: res.rx2p.framesPerBroadcast, baseline: res.baseline.framesPerBroadcast, better: 'lower', digits: 1,
+      }));
+      rows.push(row({
+        workload: 'W4', what, mode: place.mode, variant: variantLabel.plain, metric: 'missing + duplicate deliveries',
+        rx2p: res.rx2p.missing + res.rx2p.duplicateDeliveries, baseline: res.baseline.missing + res.baseline.duplicateDeliveries,
+        ratio: null, better: 'lower', target: 'every node gets every broadcast exactly once (0)', met: res.rx2p.exactlyOnce,
+      }));
+    }
+    details.w4 = w4;
+  }
+  await pool.close();
+
+  // ------------------------------------------------------------ W5: memory
+  if (enabled('W5')) {
+    const rss: IdleRss[] = [];
+    const workerJs = await compileWorker();
+    if (!workerJs) log('W5: compiling the worker to JS failed; idle RSS is measured under tsx only');
+    for (const runner of cfg.rssRunners) {
+      if (runner === 'js' && !workerJs) continue;
+      const res = await both(`W5 idle RSS (${runner})`, (impl) => idleRss(runner === 'js' ? { kind: 'js', workerJs: workerJs! } : { kind: 'tsx' }, impl));
+      rss.push(res.rx2p, res.baseline);
+      rows.push(row({
+        workload: 'W5', what: 'idle, 10 peers', mode: 'procs', variant: runner === 'js' ? 'compiled JS (node)' : 'TypeScript (node --import tsx)',
+        metric: 'RSS MB per node', rx2p: res.rx2p.meanMB, baseline: res.baseline.meanMB, better: 'lower', digits: 1,
+        target: runner === 'js' || !workerJs ? 'rx2p <= 60 MB' : undefined,
+        met: runner === 'js' || !workerJs ? res.rx2p.meanMB <= 60 : undefined,
+        note: `process with no node yet: ${res.rx2p.floorMB.toFixed(1)} MB`,
+      }));
+    }
+    const inprocRss = await both('W5 idle RSS (one process)', (impl) => idleRssInProcess(impl));
+    rss.push(inprocRss.rx2p, inprocRss.baseline);
+    rows.push(row({
+      workload: 'W5', what: 'idle, 10 peers (11 nodes)', mode: 'inproc', variant: 'TypeScript (tsx)', metric: 'heap MB added per node',
+      rx2p: inprocRss.rx2p.heapMB, baseline: inprocRss.baseline.heapMB, better: 'lower', digits: 2,
+      note: 'RSS of the shared process hardly moves; the heap does',
+    }));
+
+    // The flood: rx2p and baseline pairs run at the same time (4 processes), to keep
+    // the run short; each pair's rate is what it gets while sharing the CPUs.
+    const floodPool = new WorkerPool();
+    let flood: Record<Impl, FloodCache>;
+    try {
+      const hs = await floodPool.handles(4);
+      log(`W5 flood: ${cfg.w5FloodS} s of unique ids${cfg.w5CacheSize ? `, waterfallCacheSize ${cfg.w5CacheSize}` : ' (default waterfallCacheSize)'}`);
+      const [a, b] = await Promise.all([
+        floodCache(hs.slice(0, 2), 'rx2p', cfg.w5FloodS, cfg.w5EveryS, cfg.w5CacheSize),
+        floodCache(hs.slice(2, 4), 'baseline', cfg.w5FloodS, cfg.w5EveryS),
+      ]);
+      flood = { rx2p: a, baseline: b };
+      log(`W5 flood rx2p: ${JSON.stringify(a.samples)}`);
+      log(`W5 flood baseline: ${JSON.stringify(b.samples)}`);
+    } finally {
+      await floodPool.close();
+    }
+    const bound = flood.rx2p.bound ?? defaultOptions.waterfallCacheSize;
+    const floodWhat = `after a ${cfg.w5FloodS} s flood`;
+    rows.push(row({
+      workload: 'W5', what: floodWhat, mode: 'procs', variant: `waterfallCacheSize ${bound.toLocaleString('en-US')}${cfg.w5CacheSize ? ' (smaller than the default, for --quick)' : ' (default)'}`,
+      metric: 'de-dup ids held', rx2p: flood.rx2p.ids, baseline: flood.baseline.ids, better: 'lower', ratio: null,
+      target: `rx2p <= bound (${bound.toLocaleString('en-US')})`, met: flood.rx2p.ids <= bound,
+      note: `messages sent: rx2p ${flood.rx2p.sent}, baseline ${flood.baseline.sent} (both floods at once); rx2p re-timed-copy cache: ${flood.rx2p.contents}`,
+    }));
+    if (flood.rx2p.heapAtBoundMB !== null) {
+      rows.push(row({
+        workload: 'W5', what: floodWhat, mode: 'procs', variant: `heap when the bound was reached (${flood.rx2p.boundAtS!.toFixed(0)} s) → at the end`,
+        metric: 'receiver heap MB (rx2p) at bound → end', rx2p: flood.rx2p.heapEndMB, baseline: flood.baseline.heapEndMB, ratio: null, better: 'lower', digits: 1,
+        target: 'flat once bounded (end <= 1.25 x at bound + 2 MB)', met: flood.rx2p.heapEndMB <= flood.rx2p.heapAtBoundMB * 1.25 + 2,
+        note: `rx2p heap at bound ${flood.rx2p.heapAtBoundMB.toFixed(1)} MB`,
+      }));
+    }
+    const cost = entryCost(defaultOptions.waterfallCacheSize);
+    {
+      rows.push(row({
+        workload: 'W5', what: 'de-dup cache entry', mode: 'inproc', variant: 'measured with 100,000 real keys', metric: 'bytes per entry',
+        rx2p: cost.rx2pIdBytes, baseline: cost.baselineBytes, better: 'lower', digits: 0,
+        note: `rx2p's re-timed-copy cache: ${cost.rx2pContentBytes.toFixed(0)} B per entry`,
+      }));
+      rows.push(row({
+        workload: 'W5', what: 'de-dup caches at the default bound', mode: '-', variant: `${cost.defaultBound.toLocaleString('en-US')} entries each, both caches full`,
+        metric: 'MB', rx2p: cost.defaultBoundMB, baseline: null, better: 'lower', digits: 1,
+        note: 'the baseline has no bound',
+      }));
+    }
+    details.w5 = { idleRss: rss, flood: flood!, entryCost: cost };
+  }
+
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`\nrx2p vs baseline — ${command} — ${date} — ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version} — ${seconds.toFixed(0)} s`);
+  console.log('process/node: each node in its own worker process (node --import tsx, IPC for control); one process: all nodes in the bench\'s process.\n');
+  console.log(table(rows));
+  const missed = rows.filter((r) => r.met === false);
+  console.log(`\ntargets: ${rows.filter((r) => r.met === true).length} met, ${missed.length} missed${missed.length ? ': ' + missed.map((r) => `${r.workload} ${r.what} ${r.metric}`).join('; ') : ''}`);
+
+  const meta = { command, date, quick, seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30 };
+  if (args.json) {
+    writeFileSync(args.json, JSON.stringify({ ...meta, rows, details }, null, 2) + '\n');
+    log(`wrote ${args.json}`);
+  }
+  const svgPath = args.svg ?? (quick || only ? undefined : join(benchDir, 'results.svg'));
+  const chartRows = rows.filter((r) => ['W1', 'W2', 'W3'].includes(r.workload));
+  if (svgPath && chartRows.length) {
+    writeFileSync(svgPath, svgChart(chartRows, 'rx2p vs baseline: W1 throughput, W2 1 MiB payloads, W3 latency', `${command} — ${date} — ${cpus().length} CPUs, node ${process.version}`));
+    log(`wrote ${svgPath}`);
+  }
+  if (args.readme) {
+    const section = [
+      `Produced by \`${command}\` on ${date} (${cpus().length} CPUs, node ${process.version}, ${seconds.toFixed(0)} s). ` +
+      'The baseline is the least a flooding mesh does in Node (bench/baseline.ts): plain sockets, 4-byte length framing, SHA-384 of the payload as the id, a Set for de-duplication, flooding to the other peers. ' +
+      '"process/node": one worker process per node; "one process": every node in the bench\'s process. The machine is shared, so figures move by ±20% between runs.',
+      '',
+      '![rx2p vs baseline](bench/results.svg)',
+      '',
+      markdownTable(rows),
+      '',
+      'How each workload runs, and what bounds the rows that miss their target: [bench/README.md](bench/README.md).',
+    ].join('\n');
+    log(updateReadme(join(repoRoot, 'README.md'), section) ? 'updated README.md between the bench markers' : 'README.md has no bench markers yet: not written');
+  }
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await pool.close();
+  });

@@ -1,0 +1,30 @@
+// Keeps the bench from rotting: W1 in one process, a few hundred messages, for rx2p
+// and the baseline; and the table and chart it prints. No timing is asserted.
+import { expect } from 'chai';
+import { row, svgChart, table } from '../bench/report.js';
+import { Placement, throughput } from '../bench/workloads.js';
+
+describe('bench (smoke)', function () {
+  this.timeout(15_000);
+
+  it('runs W1 in one process for rx2p and the baseline and reports positive figures', async function () {
+    const place = new Placement('inproc', undefined);
+    const rows = [];
+    for (const impl of ['baseline', 'rx2p'] as const) {
+      const r = await throughput(place, impl, 'plain', 3, 100, 5_000, 300);
+      expect(r.sent, `${impl} sent`).to.equal(300);
+      expect(r.delivered, `${impl} delivered`).to.equal(1);
+      expect(r.msgsPerSec, `${impl} msg/s`).to.be.greaterThan(0);
+      expect(r.framesPerMsg, `${impl} frames per message`).to.be.greaterThan(0);
+      rows.push(r);
+    }
+    const [baseline, rx2p] = rows as [typeof rows[0], typeof rows[0]];
+    const r = row({
+      workload: 'W1', what: 'broadcast 100 B, N=3', mode: 'inproc', variant: 'Plaintext', metric: 'msg/s per receiver',
+      rx2p: rx2p.msgsPerSec, baseline: baseline.msgsPerSec, better: 'higher', target: 'ratio >= 0.8', met: true,
+    });
+    expect(r.ratio).to.be.greaterThan(0);
+    expect(table([r])).to.include('W1');
+    expect(svgChart([r], 'title', 'subtitle')).to.match(/^<svg[\s\S]*<\/svg>\n$/);
+  });
+});
