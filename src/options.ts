@@ -40,7 +40,13 @@ export interface MeshOptions {
   maxConnections?: number;
   /** Entries of one received peers list that are considered. Default 64. */
   maxPeersList?: number;
-  /** Message ids kept for de-duplication, at most (oldest evicted first). Default 100,000. */
+  /**
+   * Message ids kept for de-duplication, at most (oldest evicted first). Default 100,000.
+   * The content hashes kept for retimedDuplicateWindowSeconds have the same bound. An
+   * entry of both costs about 250 bytes of heap, so a flood of unique ids holds this
+   * node's de-duplication state near waterfallCacheSize x 250 B (about 25 MB by default;
+   * spec/hostile/flood.spec.ts measures it).
+   */
   waterfallCacheSize?: number;
   /** Broadcasts and waterfalls older than this are dropped. Default 60 s. */
   maxMessageAgeSeconds?: number;
