@@ -4,7 +4,7 @@
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import { PathfindingMessage, toBase58, type MeshSocket, type PacketInput } from '../../src/index.js';
+import { PathfindingMessage, toBase58, type MeshSocket, type PacketInput, type Protocol } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
 
 /** A random, well-formed node id (base_58 of 48 random bytes, as SHA-384 ids are). */
@@ -13,12 +13,12 @@ export function fakeId(): string {
 }
 
 /** The wire bytes of one message from `sender` (uncompressed unless `compression` names gzip). */
-export function frameOf(node: MeshSocket, msgType: string, sender: string, payload: PacketInput[], compression: string[] = [], time?: number): Buffer {
-  return new PathfindingMessage(node.protocol, msgType, sender, payload, compression, time ?? Math.floor(Date.now() / 1000)).string;
+export function frameOf(protocol: Protocol, msgType: string, sender: string, payload: PacketInput[], compression: string[] = [], time?: number): Buffer {
+  return new PathfindingMessage(protocol, msgType, sender, payload, compression, time ?? Math.floor(Date.now() / 1000)).string;
 }
 
 /** The packets of a handshake; any field may be overridden to make it malformed. */
-export function handshakePayload(node: MeshSocket, id: string, over: Partial<{ protocolId: string; addr: string; compression: string }> = {}): string[] {
+export function handshakePayload(node: { protocol: Protocol }, id: string, over: Partial<{ protocolId: string; addr: string; compression: string }> = {}): string[] {
   return ['handshake', id, over.protocolId ?? node.protocol.id, over.addr ?? '["127.0.0.1", 1]', over.compression ?? '[]'];
 }
 
@@ -32,7 +32,7 @@ export class RawPeer {
   closed = false;
   error: Error | undefined;
 
-  private constructor(readonly socket: net.Socket, readonly node: MeshSocket) {
+  private constructor(readonly socket: net.Socket, readonly protocol: Protocol, readonly node: MeshSocket | undefined) {
     socket.on('data', (b: Buffer) => {
       this.receivedBytes += b.length;
       if (this.received.length < 64) this.received.push(b);
@@ -42,9 +42,14 @@ export class RawPeer {
   }
 
   /** Opens a TCP connection to `node` (127.0.0.1 only). */
-  static async connect(node: MeshSocket): Promise<RawPeer> {
-    const socket = net.connect({ host: '127.0.0.1', port: node.outAddr[1] });
-    const peer = new RawPeer(socket, node);
+  static connect(node: MeshSocket): Promise<RawPeer> {
+    return RawPeer.connectPort(node.outAddr[1], node.protocol, node);
+  }
+
+  /** Opens a TCP connection to 127.0.0.1:port, a node speaking `protocol` (perhaps in another process). */
+  static async connectPort(port: number, protocol: Protocol, node?: MeshSocket): Promise<RawPeer> {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const peer = new RawPeer(socket, protocol, node);
     tally.connections++;
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
@@ -64,13 +69,14 @@ export class RawPeer {
 
   /** Writes one message as `this.id`. */
   send(msgType: string, payload: PacketInput[], compression: string[] = [], time?: number): Promise<void> {
-    return this.write(frameOf(this.node, msgType, this.id, payload, compression, time));
+    return this.write(frameOf(this.protocol, msgType, this.id, payload, compression, time));
   }
 
-  /** Sends a valid handshake and waits until the node lists this peer as handshaken. */
+  /** Sends a valid handshake and (for an in-process node) waits until the node lists this peer as handshaken. */
   async handshake(compression = '[]'): Promise<void> {
-    await this.send('whisper', handshakePayload(this.node, this.id, { compression }));
-    await waitFor(() => this.node.routingTable.has(this.id), 5_000, 'hostile handshake accepted');
+    await this.send('whisper', handshakePayload(this, this.id, { compression }));
+    const node = this.node;
+    if (node) await waitFor(() => node.routingTable.has(this.id), 5_000, 'hostile handshake accepted');
   }
 
   /** Resolves once the node has closed this connection. */
