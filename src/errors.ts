@@ -45,6 +45,13 @@ export class SendBufferOverflowError extends MeshError {
 export class TooManyDecodeFailuresError extends MeshError {
   constructor(limit: number) { super('ERR_TOO_MANY_DECODE_FAILURES', `more than ${limit} undecodable frames in a row`); }
 }
+/**
+ * A second connection in the same direction handshook with the id of a connected peer. Ids
+ * are not authenticated, so the connection already working is kept and the newcomer closed.
+ */
+export class DuplicatePeerError extends MeshError {
+  constructor(id: string) { super('ERR_DUPLICATE_PEER', `another connection claimed the id of connected peer ${id.slice(0, 16)}...: the first is kept`); }
+}
 /** A limit on connections was reached: the new one is refused. */
 export class ConnectionLimitError extends MeshError {
   constructor(what: string, limit: number) { super('ERR_CONNECTION_LIMIT', `${what} limit of ${limit} reached`); }

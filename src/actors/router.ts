@@ -15,7 +15,7 @@ import type { ParsedFrame } from '../streams/parse.js';
 import { get_socket } from '../streams/tls.js';
 import {
   ConnectionClosedError, ConnectionLimitError, MeshError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
-  MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
+  DuplicatePeerError, MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
   TooManyRequestsError, UnknownFlagError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -563,6 +563,21 @@ export class Router {
     conn.setPeerCompression(methods);
     conn.handshaken = true;
     this.awaiting.delete(conn);
+    if (existing && existing !== conn && existing.outgoing === conn.outgoing) {
+      // Not crossed dials but a second connection claiming a connected peer's id. Ids are not
+      // authenticated: replacing the working connection would let anyone displace a peer by
+      // naming its id. Keep it, and probe it: if it is in fact dead (half-open after a
+      // partition) the probe meets a reset, and the peer's next redial gets in.
+      this.sendTo(existing, flags.whisper, [flags.request, '*']);
+      if (conn.outgoing) {
+        // This node dialled the same peer twice (two addresses): already connected.
+        this.closedOnPurpose.add(conn);
+        this.settleWaiters(conn, false);
+        conn.destroy();
+        return;
+      }
+      return this.drop(conn, new DuplicatePeerError(id));
+    }
     if (existing && existing !== conn) {
       // Both nodes dialled each other. Keep the connection dialled by the node with the
       // larger id, as py2p does, so that both ends keep the same one.
