@@ -3,8 +3,16 @@
 // observers, it does not authenticate peers (see README, security model).
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as tls from 'node:tls';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+
+// node-forge is loaded on first use: only a node that makes a certificate needs it,
+// and loading it costs a process about 10 MB of RSS (a Plaintext node never does).
+let forgeModule: typeof Forge | undefined;
+function loadForge(): typeof Forge {
+  return (forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
+}
 
 export interface CertificatePair {
   /** PEM certificate */
@@ -24,6 +32,7 @@ export function generateSelfSignedCert(commonName = 'rx2p'): CertificatePair {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+  const forge = loadForge();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
   cert.serialNumber = '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
@@ -33,7 +42,7 @@ export function generateSelfSignedCert(commonName = 'rx2p'): CertificatePair {
   const attrs = [{ name: 'commonName', value: commonName }];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  cert.sign(forge.pki.privateKeyFromPem(privateKey) as Forge.pki.rsa.PrivateKey, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: privateKey };
 }
 
