@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { encodeLength, MeshError, ProtocolError, type MeshOptions, type MeshSocket } from '../../src/index.js';
+import { encodeLength, fromBase58, MeshError, ProtocolError, type MeshOptions, type MeshSocket } from '../../src/index.js';
 import { activeResources, leakedResources, link, Nodes, waitFor } from '../helpers.js';
 import { assertServes, errorCount, fakeId, handshakePayload, RawPeer, tally } from './raw-peer.js';
 
@@ -402,5 +402,27 @@ describe('hostile peers (real sockets)', function () {
     if (process.env.RX2P_DEBUG) console.log(node.stats, r.closed);
     expectTypedErrors(node);
     await assertServes(node, honest);
+  });
+
+  it('keeps a connected peer when another connection claims its id (ids are not authenticated)', async function () {
+    // The honest peer dialled the node, so both connections are incoming there: not a
+    // crossed dial. Tried both ways round, since the crossed-dial rule depends on id order.
+    for (const nodeIdSmaller of [true, false]) {
+      const node = await nodes.make(fast);
+      let honest: MeshSocket | undefined;
+      for (let i = 0; i < 40 && !honest; i++) {
+        const candidate = await nodes.make({ reconnectIntervalMs: 0 });
+        if ((fromBase58(node.id) < fromBase58(candidate.id)) === nodeIdSmaller) honest = candidate;
+      }
+      if (!honest) throw new Error('no candidate with the wanted id order');
+      await link(node, honest);
+      const kept = node.routingTable.get(honest.id);
+      const impostor = await raw(node);
+      await impostor.send('whisper', handshakePayload(node, honest.id));
+      await impostor.waitClosed();
+      expect(node.routingTable.get(honest.id)).to.equal(kept);
+      expect(errorCount(node, 'ERR_DUPLICATE_PEER')).to.equal(1);
+      await assertServes(node, honest);
+    }
   });
 });
