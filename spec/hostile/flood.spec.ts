@@ -83,7 +83,7 @@ describe('flood of unique broadcast ids against one node (child process)', funct
       for (let i = 0; i < 200; i++) {
         frames.push(new PathfindingMessage(protocol, 'broadcast', attacker.id, ['broadcast', `flood-${++sent}`], [], time).string);
       }
-      await attacker.write(Buffer.concat(frames));
+      await attacker.write(Buffer.concat(frames), frames.length);
       if (attacker.closed) throw new Error('the node dropped the flooding peer');
       if (Date.now() >= nextProbe) {
         // During the flood the honest peer still gets the node's own broadcasts.

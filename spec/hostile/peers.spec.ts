@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { encodeLength, fromBase58, MeshError, ProtocolError, type MeshOptions, type MeshSocket } from '../../src/index.js';
 import { activeResources, leakedResources, link, Nodes, waitFor } from '../helpers.js';
-import { assertServes, errorCount, fakeId, handshakePayload, RawPeer, tally } from './raw-peer.js';
+import { assertServes, errorCount, fakeId, frameOf, handshakePayload, RawPeer, tally } from './raw-peer.js';
 
 // Short timeouts so that the timeout-driven defences fire within a test.
 const fast: MeshOptions = { handshakeTimeoutMs: 400, frameTimeoutMs: 400, sweepIntervalMs: 25 };
@@ -35,7 +35,7 @@ describe('hostile peers (real sockets)', function () {
   after(() => {
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);
-    console.log(`      hostile suite: ${tally.connections} hostile connections, ${tally.writes} hostile writes (${tally.bytes} bytes), ${crashes.length} crashes`);
+    console.log(`      hostile suite: ${tally.inputs} hostile inputs in ${tally.writes} writes (${tally.bytes} bytes) over ${tally.connections} connections, ${crashes.length} crashes`);
     expect(crashes, 'uncaught exceptions / unhandled rejections').to.deep.equal([]);
   });
   afterEach(async () => {
@@ -424,5 +424,34 @@ describe('hostile peers (real sockets)', function () {
       expect(errorCount(node, 'ERR_DUPLICATE_PEER')).to.equal(1);
       await assertServes(node, honest);
     }
+  });
+
+  it('refuses connections past maxConnections, handshaken or not', async function () {
+    const { node, honest } = await victim({ maxConnections: 4, handshakeTimeoutMs: 60_000 });
+    const peers: RawPeer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await raw(node);
+      await r.handshake();
+      peers.push(r);
+    }
+    const extra: RawPeer[] = [];
+    for (let i = 0; i < 5; i++) extra.push(await raw(node));
+    await waitFor(() => extra.every((p) => p.closed), 5_000, 'connections past maxConnections refused');
+    expect(errorCount(node, 'ERR_CONNECTION_LIMIT')).to.equal(5);
+    expect(node.routingTable.size).to.equal(4);
+    expect(peers.every((p) => !p.closed)).to.equal(true);
+    await assertServes(node, honest);
+  });
+
+  it('keeps at most maxErrors errors in status under a flood of bad frames, and counts them all', async function () {
+    const { node, honest } = await victim({ maxErrors: 20 });
+    const r = await raw(node);
+    await r.handshake();
+    await r.write(Buffer.concat(Array.from({ length: 5_000 }, (_, i) => frameOf(node.protocol, `bad-flag-${i}`, r.id, ['x']))), 5_000);
+    await waitFor(() => errorCount(node, 'ERR_UNKNOWN_FLAG') === 5_000, 10_000, 'every bad frame counted');
+    const status = node.status;
+    expect(status).to.not.equal('Nominal');
+    expect((status as Error[]).length).to.equal(20);
+    await assertServes(node, honest);
   });
 });

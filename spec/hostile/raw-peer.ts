@@ -23,7 +23,7 @@ export function handshakePayload(node: { protocol: Protocol }, id: string, over:
 }
 
 /** What the hostile suites threw at nodes, for the report. */
-export const tally = { connections: 0, writes: 0, bytes: 0 };
+export const tally = { connections: 0, writes: 0, inputs: 0, bytes: 0 };
 
 export class RawPeer {
   readonly id = fakeId();
@@ -59,10 +59,11 @@ export class RawPeer {
     return peer;
   }
 
-  /** Writes raw bytes; resolves when flushed to the kernel (or at once if closed). */
-  write(bytes: Uint8Array): Promise<void> {
+  /** Writes raw bytes (`inputs` hostile frames or blobs); resolves when flushed to the kernel (or at once if closed). */
+  write(bytes: Uint8Array, inputs = 1): Promise<void> {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
     tally.writes++;
+    tally.inputs += inputs;
     tally.bytes += bytes.length;
     return new Promise((r) => this.socket.write(bytes, () => r()));
   }
