@@ -71,7 +71,10 @@ describe('hostile peers (real sockets)', function () {
 
   it('closes every connection that sends random garbage, each with a typed error', async function () {
     const { node, honest } = await victim();
-    const garbage = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 4096 }), { numRuns: 40, seed: 20260101 });
+    const garbage = [
+      ...fc.sample(fc.uint8Array({ minLength: 1, maxLength: 4096 }), { numRuns: 20, seed: 20260101 }),
+      ...fc.sample(fc.uint8Array({ minLength: 1, maxLength: 4096, size: 'max' }), { numRuns: 20, seed: 20260102 }),
+    ];
     const errorsBefore = Object.values(node.stats.errors).reduce((a, b) => a + b, 0);
     const peers = await Promise.all(garbage.map(async (bytes) => {
       const r = await raw(node);
@@ -86,6 +89,14 @@ describe('hostile peers (real sockets)', function () {
     expect(errorsAfter - errorsBefore).to.be.at.least(garbage.length);
     expectTypedErrors(node);
     await assertServes(node, honest);
+    // The same garbage from handshaken peers, which get further into the router.
+    await Promise.all(garbage.map(async (bytes) => {
+      const r = await raw(node);
+      await r.handshake();
+      await r.write(bytes);
+    }));
+    await assertServes(node, honest);
+    expectTypedErrors(node);
   });
 
   it('refuses a 4 GiB size header at once, before and after the handshake, without allocating it', async function () {
