@@ -5,7 +5,7 @@ import { interval, map, merge, mergeMap, Subject, type Observable, type Subscrip
 import { flags } from '../protocol/flags.js';
 import { fromBase58, toBase58 } from '../protocol/base58.js';
 import { intersect } from '../protocol/compression.js';
-import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
+import { digestOf, PathfindingMessage, type CodecLimits } from '../protocol/message.js';
 import { Message, type MessageServer } from '../protocol/user-message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { isProtocolError } from '../protocol/errors.js';
@@ -124,7 +124,8 @@ export class Router {
   constructor(private readonly host: RouterHost) {
     const o = host.options;
     this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
-    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds);
+    // Keyed on idKey (the raw digest): a duplicate frame is dropped without base_58 work.
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds, PathfindingMessage.idFromKey);
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     const inputs$: Observable<RouterInput> = merge(
       this.connections$.pipe(mergeMap((conn) => conn.events$)),
@@ -471,7 +472,7 @@ export class Router {
   private broadcastFromHere(packets: Packet[], subflag: string, flag: string): boolean {
     const msg = new PathfindingMessage(this.host.protocol, flag, this.host.id(), [subflag, ...packets], [], this.utc());
     // Our own id goes in the cache so the copies our peers flood back are dropped.
-    if (flag === flags.broadcast) this.waterfalls.add(msg.id, Number(msg.time));
+    if (flag === flags.broadcast) this.waterfalls.add(msg.idKey, Number(msg.time));
     return this.fanOut(this.routingTable.values(), flag, msg);
   }
 
@@ -622,7 +623,7 @@ export class Router {
       this.host.print(2, 'Waterfall expired');
       return false;
     }
-    if (!this.waterfalls.add(msg.id, now)) {
+    if (!this.waterfalls.add(msg.idKey, now)) {
       this.stats.duplicates++;
       this.host.print(3, 'Not rebroadcasting');
       return false;
@@ -642,9 +643,10 @@ export class Router {
     let size = 0;
     for (const p of msg.payload) size += p.length;
     if (size > CONTENT_TRACK_LIMIT) return true;
-    const h = createHash('sha1').update(msg.sender);
-    for (const p of msg.payload) h.update(String(p.length)).update(':').update(p);
-    const key = h.digest('base64');
+    // SHA-1 of sender and packets with their lengths (raw digest as the key).
+    const parts: Array<Buffer | string> = [msg.senderBytes];
+    for (const p of msg.payload) parts.push(`${p.length}:`, p);
+    const key = digestOf('sha1', parts);
     const seenAt = this.contents.get(key);
     if (seenAt !== undefined && msg.msgType === flags.waterfall && Math.abs(time - seenAt) <= this.host.options.retimedDuplicateWindowSeconds) return false;
     if (seenAt === undefined) this.contents.add(key, time);

@@ -19,7 +19,11 @@ export class WaterfallCache {
   private head = 0;
   evicted = 0;
 
-  constructor(readonly maxEntries: number, readonly ttlSeconds: number) {}
+  /**
+   * @param display turns a key into what entries() shows (the router keys on a
+   *   message's idKey and shows its base_58 id, as py2p's waterfalls deque does)
+   */
+  constructor(readonly maxEntries: number, readonly ttlSeconds: number, private readonly display: (key: string) => string = (k) => k) {}
 
   has(key: string): boolean {
     return this.seen.has(key);
@@ -75,7 +79,7 @@ export class WaterfallCache {
   /** [id, time] pairs, oldest first (py2p's `waterfalls` deque holds the same pairs). */
   entries(): Array<[string, number]> {
     const out: Array<[string, number]> = [];
-    for (let i = this.head; i < this.keys.length; i++) out.push([this.keys[i]!, this.times[i]!]);
+    for (let i = this.head; i < this.keys.length; i++) out.push([this.display(this.keys[i]!), this.times[i]!]);
     return out;
   }
 
