@@ -2,7 +2,7 @@
 // plus a content hash in the re-timed-copy cache), measured after full GCs.
 // Run with: node --expose-gc --import tsx spec/hostile/cache-cost.ts [entries]
 import { createHash } from 'node:crypto';
-import { toBase58, WaterfallCache } from '../../src/index.js';
+import { PathfindingMessage, Protocol, WaterfallCache } from '../../src/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
@@ -11,10 +11,12 @@ gc();
 const before = process.memoryUsage().heapUsed;
 const ids = new WaterfallCache(n, 60);
 const contents = new WaterfallCache(n, 60);
+const protocol = new Protocol('mesh', 'Plaintext');
 for (let i = 0; i < n; i++) {
-  // Real shapes: a base_58 SHA-384 id (about 66 characters), a base64 SHA-1 content key.
-  ids.add(toBase58(createHash('sha384').update(String(i)).digest()), 1_700_000_000);
-  contents.add(createHash('sha1').update(String(i)).digest('base64'), 1_700_000_000);
+  // The router's key shapes: a message's idKey (its SHA-384 digest as a 48-char latin1
+  // string) and a SHA-1 content digest (20 latin1 chars).
+  ids.add(new PathfindingMessage(protocol, 'broadcast', 'sender', ['broadcast', String(i)], [], 1_700_000_000).idKey, 1_700_000_000);
+  contents.add(createHash('sha1').update(String(i)).digest('binary'), 1_700_000_000);
 }
 gc();
 const perEntry = (process.memoryUsage().heapUsed - before) / n;
