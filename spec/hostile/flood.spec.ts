@@ -8,6 +8,8 @@
 // node's retained heap may grow by at most
 //   waterfallCacheSize x BYTES_PER_ENTRY + maxQueue x BYTES_PER_QUEUED + SLACK.
 //
+// The peak heap, which also holds garbage not yet collected, must stay under twice that.
+//
 // npm test: 5 s with waterfallCacheSize 20,000. RX2P_SOAK=1: 60 s with the default 100,000.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +114,8 @@ describe('flood of unique broadcast ids against one node (child process)', funct
     expect(report.waterfalls as number).to.be.at.most(CACHE);
     expect(stats.errors).to.deep.equal({});
     expect(retained).to.be.below(bound);
-    expect(peak.heapUsed - base.heapUsed).to.be.below(bound + SLACK);
+    // The peak also holds garbage not yet collected (7-10k frames a second): twice the bound.
+    expect(peak.heapUsed - base.heapUsed).to.be.below(2 * bound);
     // Every probe arrived (each waits, up to 10 s, behind the flood forwarded to the honest peer).
     expect(probes).to.be.at.least(Math.max(1, Math.floor(DURATION_MS / 5_000)));
     // The flood really filled the cache: the bound was reached, not just approached.
