@@ -4,6 +4,15 @@
 // bytes are known, before any body byte is buffered, and memory only grows
 // with bytes actually received (a peer announcing 16 MiB and sending 10 bytes
 // costs 10 bytes, not 16 MiB).
+//
+// A body split across chunks is gathered one of two ways. With copyFrames (the
+// caller may reuse its chunks) it is copied into a buffer grown by doubling. By
+// default (Node socket chunks are never reused) the pieces are kept as views and
+// copied once, into a buffer of the body's size, when the last one arrives: one
+// copy and one allocation per body instead of two of each. Small pieces are
+// first copied into a staging buffer of their own, so that a peer trickling a
+// byte at a time cannot make a view object per byte; a view pins at most the one
+// chunk it comes from (<= 64 KiB from a socket).
 import { FrameTooLargeError, NotBytesError, ProtocolError, describeType } from './errors.js';
 
 /** Largest length a 4-byte header can state. */
@@ -53,10 +62,15 @@ export class Deframer {
   readonly #header = Buffer.alloc(4);
   #headerFill = 0;
   #expected = 0;
-  // Partial body: grown by doubling up to the announced size, so memory tracks
-  // the bytes received and no view of a caller's chunk is held across pushes.
+  // Partial body with copyFrames: grown by doubling up to the announced size, so
+  // memory tracks the bytes received and no view of a caller's chunk is held.
   #body: Buffer | null = null;
   #bodyFill = 0;
+  // Partial body without copyFrames: views of the pieces received (large ones) and
+  // staging buffers (small ones), in order; #stage is the one being filled.
+  #pieces: Uint8Array[] = [];
+  #stage: Buffer | null = null;
+  #stageFill = 0;
   #error: ProtocolError | undefined;
 
   constructor(opts: DeframerOptions) {
@@ -130,10 +144,11 @@ export class Deframer {
         continue;
       }
       const take = Math.min(want, avail);
-      this.#append(chunk.subarray(off, off + take));
+      if (this.#copy) this.#append(chunk.subarray(off, off + take));
+      else this.#gather(chunk, off, take);
       off += take;
       if (this.#bodyFill === this.#expected) {
-        const body = this.#body!;
+        const body = this.#copy ? this.#body! : this.#joinPieces();
         this.#body = null;
         this.#bodyFill = 0;
         this.#state = State.SizeHeader;
@@ -156,6 +171,46 @@ export class Deframer {
     this.#bodyFill = need;
   }
 
+  /** Keeps a piece of a body (no copyFrames): large pieces as views, small ones staged. */
+  #gather(chunk: Uint8Array, start: number, length: number): void {
+    if (length >= MIN_VIEW_PIECE) {
+      this.#flushStage();
+      this.#pieces.push(chunk.subarray(start, start + length));
+    } else {
+      let stage = this.#stage;
+      if (stage === null || stage.length - this.#stageFill < length) {
+        this.#flushStage();
+        // A new stage holds at least 4 KiB, at most 64 KiB, and never more than the
+        // bytes received so far: memory stays within twice what arrived (plus 4 KiB).
+        const size = Math.min(this.#expected - this.#bodyFill, Math.max(length, STAGE_MIN, Math.min(STAGE_MAX, this.#bodyFill + length)));
+        this.#stage = stage = Buffer.allocUnsafe(size);
+      }
+      stage.set(chunk.subarray(start, start + length), this.#stageFill);
+      this.#stageFill += length;
+    }
+    this.#bodyFill += length;
+  }
+
+  #flushStage(): void {
+    if (this.#stage !== null && this.#stageFill > 0) this.#pieces.push(this.#stage.subarray(0, this.#stageFill));
+    this.#stage = null;
+    this.#stageFill = 0;
+  }
+
+  /** The gathered body in one buffer of its own (one copy of each piece). */
+  #joinPieces(): Buffer {
+    this.#flushStage();
+    const pieces = this.#pieces;
+    this.#pieces = [];
+    const body = Buffer.allocUnsafe(this.#bodyFill);
+    let at = 0;
+    for (const p of pieces) {
+      body.set(p, at);
+      at += p.length;
+    }
+    return body;
+  }
+
   #view(chunk: Uint8Array, start: number, end: number): Buffer {
     if (this.#copy) return Buffer.from(chunk.subarray(start, end));
     return Buffer.from(chunk.buffer, chunk.byteOffset + start, end - start);
@@ -166,10 +221,18 @@ export class Deframer {
     this.#error = err;
     this.#body = null;
     this.#bodyFill = 0;
+    this.#pieces = [];
+    this.#stage = null;
+    this.#stageFill = 0;
     this.#headerFill = 0;
     return err;
   }
 }
+
+/** Pieces at least this long are kept as views of their chunk; shorter ones are staged (copied). */
+const MIN_VIEW_PIECE = 4096;
+const STAGE_MIN = 4096;
+const STAGE_MAX = 64 * 1024;
 
 function readU32(b: Uint8Array, off: number): number {
   return ((b[off]! << 24) >>> 0) + (b[off + 1]! << 16) + (b[off + 2]! << 8) + b[off + 3]!;
