@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PathfindingMessage, Protocol, WaterfallCache, nodeId } from '../src/index.js';
+import { digestOf } from '../src/protocol/message.js';
 import { type Impl, type MemoryReport, type Remote } from './agent.js';
 import { localHandle, repoRoot, type Runner, WorkerPool } from './cluster.js';
 import { build, fullMesh, spec, teardown } from './workloads.js';
@@ -142,9 +143,9 @@ export async function floodCache(handles: Remote[], impl: Impl, seconds: number,
 }
 
 export interface EntryCost {
-  /** rx2p waterfall cache: bytes per entry (key: base_58 id as the router gets it from msg.id). */
+  /** rx2p waterfall cache: bytes per entry (key: the raw SHA-384 digest as a latin1 string, msg.idKey). */
   rx2pIdBytes: number;
-  /** rx2p re-timed-copy cache: bytes per entry (key: base64 SHA-1). */
+  /** rx2p re-timed-copy cache: bytes per entry (key: SHA-1 as a latin1 string). */
   rx2pContentBytes: number;
   /** Baseline Set: bytes per entry (key: base64 SHA-384). */
   baselineBytes: number;
@@ -178,22 +179,23 @@ export function entryCost(defaultBound: number): EntryCost {
     return (h1 - h0) / n;
   };
   const payload = Buffer.alloc(100);
+  // The keys exactly as the router makes them (src/actors/router.ts flood and checkContent).
   const rx2pIdBytes = measure((count) => {
-    const cache = new WaterfallCache(count, 3600);
+    const cache = new WaterfallCache(count, 3600, PathfindingMessage.idFromKey);
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < count; i++) {
       payload.writeUInt32BE(i, 0);
-      const id = new PathfindingMessage(protocol, 'waterfall', sender, ['broadcast', payload], [], now).id;
-      cache.add(id, now);
+      cache.add(new PathfindingMessage(protocol, 'waterfall', sender, ['broadcast', payload], [], now).idKey, now);
     }
     return cache;
   });
+  const senderBytes = Buffer.from(sender, 'latin1');
   const rx2pContentBytes = measure((count) => {
     const cache = new WaterfallCache(count, 3600);
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < count; i++) {
       payload.writeUInt32BE(i, 0);
-      cache.add(createHash('sha1').update(sender).update(payload).digest('base64'), now);
+      cache.add(digestOf('sha1', [senderBytes, '9:', 'broadcast', `${payload.length}:`, payload]), now);
     }
     return cache;
   });

@@ -74,9 +74,9 @@ function xml(s: string): string {
 
 /** A horizontal bar chart of rx2p against the baseline, one pair of bars per row, each row on its own scale. */
 export function svgChart(rows: Row[], title: string, subtitle: string): string {
-  const W = 980;
-  const labelW = 360;
-  const barMax = 420;
+  const W = 1000;
+  const labelW = 350;
+  const barMax = 320;
   const rowH = 46;
   const top = 78;
   const chartRows = rows.filter((r) => r.baseline !== null);
@@ -96,17 +96,17 @@ export function svgChart(rows: Row[], title: string, subtitle: string): string {
     const max = Math.max(r.rx2p, r.baseline!) || 1;
     const a = (r.rx2p / max) * barMax;
     const b = (r.baseline! / max) * barMax;
-    parts.push(`<text x="16" y="${y + 14}" font-weight="bold">${xml(`${r.workload} ${r.what}`)}</text>`);
+    parts.push(`<text x="16" y="${y + 14}" font-weight="bold">${xml(`${r.workload} ${r.what}${r.better === 'lower' ? ' (lower is better)' : ''}`)}</text>`);
     parts.push(`<text x="16" y="${y + 30}" fill="#555">${xml(`${r.mode === 'procs' ? 'process per node' : 'one process'}, ${r.variant}`)}</text>`);
     parts.push(`<rect x="${labelW}" y="${y + 4}" width="${a.toFixed(1)}" height="15" fill="#2f6fb3"/>`);
     parts.push(`<text x="${labelW + a + 4}" y="${y + 16}">${xml(`${fmt(r.rx2p, r.digits ?? 0)} ${r.metric}`)}</text>`);
     parts.push(`<rect x="${labelW}" y="${y + 21}" width="${b.toFixed(1)}" height="15" fill="#a8a8a8"/>`);
     parts.push(`<text x="${labelW + b + 4}" y="${y + 33}">${xml(fmt(r.baseline, r.digits ?? 0))}</text>`);
-    const ratio = r.ratio === null ? '' : `×${r.ratio.toFixed(2)}${r.better === 'lower' ? ' (lower is better)' : ''}`;
+    const ratio = r.ratio === null ? '' : `×${r.ratio.toFixed(2)}`;
     parts.push(`<text x="${W - 16}" y="${y + 24}" text-anchor="end" fill="${r.met === false ? '#b3261e' : '#333'}">${xml(ratio)}</text>`);
     y += rowH;
   }
-  parts.push(`<text x="16" y="${H - 14}" fill="#777">Each pair is drawn on its own scale; the right column is rx2p / baseline.</text>`);
+  parts.push(`<text x="16" y="${H - 14}" fill="#777">Each pair is drawn on its own scale; the right column is rx2p / baseline (red: a target missed).</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

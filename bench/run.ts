@@ -12,8 +12,8 @@ import type { Impl } from './agent.js';
 import { benchDir, repoRoot, WorkerPool } from './cluster.js';
 import { codecBench } from './codec.js';
 import { compileWorker, entryCost, floodCache, idleRss, idleRssInProcess, type FloodCache, type IdleRss } from './memory.js';
-import { markdownTable, row, svgChart, table, updateReadme, type Row } from './report.js';
-import { latency, Placement, scale, throughput, variantLabel, type LatencyResult, type ScaleResult, type ThroughputResult, type Variant } from './workloads.js';
+import { fmt, markdownTable, row, svgChart, table, updateReadme, type Row } from './report.js';
+import { latency, Placement, scale, summarize, throughput, variantLabel, type LatencyResult, type ScaleResult, type ThroughputResult, type Variant } from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,10 +34,10 @@ const enabled = (w: string) => !only || only.has(w);
 const cfg: {
   w1Ms: number; w2Ms: number; w3Samples: number; w3Warmup: number; w4Broadcasts: number;
   w5FloodS: number; w5EveryS: number; w5CacheSize: number | undefined; codecMs: number;
-  inprocN5: boolean; rssRunners: Array<'js' | 'tsx'>;
+  inprocN5: boolean; rssRunners: Array<'js' | 'tsx'>; rssInProcess: boolean; rounds: number; warmupMs: number;
 } = quick
-  ? { w1Ms: 400, w2Ms: 500, w3Samples: 150, w3Warmup: 30, w4Broadcasts: 300, w5FloodS: 3, w5EveryS: 1, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'] }
-  : { w1Ms: 2000, w2Ms: 2500, w3Samples: 1000, w3Warmup: 100, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'] };
+  ? { w1Ms: 400, w2Ms: 400, w3Samples: 150, w3Warmup: 30, w4Broadcasts: 300, w5FloodS: 2, w5EveryS: 0.5, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'], rssInProcess: false, rounds: 1, warmupMs: 200 }
+  : { w1Ms: 1200, w2Ms: 1500, w3Samples: 500, w3Warmup: 100, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'], rssInProcess: true, rounds: 2, warmupMs: 600 };
 
 const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
 const started = Date.now();
@@ -63,6 +63,50 @@ async function both<T>(label: string, fn: (impl: Impl) => Promise<T>): Promise<R
   return out;
 }
 
+/**
+ * Runs rx2p and the baseline alternately, cfg.rounds times each (rx2p first in odd
+ * rounds, the baseline first in even ones), so that a slow spell of the shared
+ * machine weighs on both; each one's rounds are merged. A given baseline result
+ * (gzip rows: the baseline does not compress) is reused instead of run again.
+ */
+async function alternate<T>(
+  label: string, run: (impl: Impl) => Promise<T>, merge: (xs: T[]) => T, describe: (x: T) => string, baseline?: T,
+): Promise<Record<Impl, T>> {
+  const got: Record<Impl, T[]> = { rx2p: [], baseline: [] };
+  for (let r = 0; r < cfg.rounds; r++) {
+    const order: Impl[] = r % 2 === 0 ? ['rx2p', 'baseline'] : ['baseline', 'rx2p'];
+    for (const impl of order) {
+      if (impl === 'baseline' && baseline) continue;
+      const x = await run(impl);
+      got[impl].push(x);
+      log(`${label} ${impl} (round ${r + 1}/${cfg.rounds}): ${describe(x)}`);
+    }
+  }
+  return { rx2p: merge(got.rx2p), baseline: baseline ?? merge(got.baseline) };
+}
+
+function mergeThroughput(xs: ThroughputResult[]): ThroughputResult {
+  const sent = xs.reduce((a, x) => a + x.sent, 0);
+  const mean = (f: (x: ThroughputResult) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
+  return {
+    msgsPerSec: mean((x) => x.msgsPerSec), minMsgsPerSec: Math.min(...xs.map((x) => x.minMsgsPerSec)), mbPerSec: mean((x) => x.mbPerSec),
+    sent, delivered: xs.reduce((a, x) => a + x.delivered * x.sent, 0) / sent, framesPerMsg: mean((x) => x.framesPerMsg),
+    seconds: xs.reduce((a, x) => a + x.seconds, 0),
+  };
+}
+
+function describeThroughput(x: ThroughputResult): string {
+  return `${fmt(x.msgsPerSec)} msg/s, ${x.mbPerSec.toFixed(1)} MB/s per receiver (sent ${x.sent}, delivered ${(100 * x.delivered).toFixed(1)}%, ${x.framesPerMsg.toFixed(2)} frames/msg)`;
+}
+
+function mergeLatency(xs: LatencyResult[]): LatencyResult {
+  return summarize(xs.flatMap((x) => x.all ?? []));
+}
+
+function describeLatency(x: LatencyResult): string {
+  return `p50 ${x.p50.toFixed(3)} ms, p99 ${x.p99.toFixed(3)} ms (${x.samples} samples)`;
+}
+
 async function main(): Promise<void> {
   log(`${command}${quick ? ' (quick: short runs, see bench/README.md)' : ''}; ${cpus().length} CPUs, node ${process.version}`);
 
@@ -84,6 +128,18 @@ async function main(): Promise<void> {
     log('codec done');
   }
 
+  // ------------------------------------------------------------ warm-up (not measured)
+  // Worker processes are reused from workload to workload; a short flood first gets
+  // both implementations' send and receive paths compiled by V8 in every worker, so
+  // that the first measured run is not also the JIT's warm-up. Same in this process.
+  if (['W1', 'W2', 'W3', 'W4'].some(enabled)) {
+    for (const impl of impls) {
+      await throughput(procs, impl, 'plain', 5, 100, cfg.warmupMs);
+      await throughput(inproc, impl, 'plain', 3, 100, cfg.warmupMs);
+    }
+    log('warm-up done');
+  }
+
   // ------------------------------------------------------------ W1: broadcast throughput
   if (enabled('W1')) {
     const w1: Record<string, Record<Impl, ThroughputResult>> = {};
@@ -94,12 +150,7 @@ async function main(): Promise<void> {
     for (const [place, variant, n] of configs) {
       const key = `${place.mode}/${variant}/N=${n}`;
       const reuse = variant === 'gzip' ? w1[`${place.mode}/plain/N=${n}`]?.baseline : undefined;
-      const res = {} as Record<Impl, ThroughputResult>;
-      for (const impl of impls) {
-        if (impl === 'baseline' && reuse) { res.baseline = reuse; continue; }
-        res[impl] = await throughput(place, impl, variant, n, 100, cfg.w1Ms);
-        log(`W1 ${key} ${impl}: ${Math.round(res[impl].msgsPerSec)} msg/s per receiver (sent ${res[impl].sent}, delivered ${(100 * res[impl].delivered).toFixed(1)}%)`);
-      }
+      const res = await alternate(`W1 ${key}`, (impl) => throughput(place, impl, variant, n, 100, cfg.w1Ms), mergeThroughput, describeThroughput, reuse);
       w1[key] = res;
       const isTarget = place.mode === 'procs' && variant === 'plain';
       rows.push(row({
@@ -119,12 +170,7 @@ async function main(): Promise<void> {
     for (const [place, variant] of configs) {
       const key = `${place.mode}/${variant}/N=3`;
       const reuse = variant === 'gzip' ? w2[`${place.mode}/plain/N=3`]?.baseline : undefined;
-      const res = {} as Record<Impl, ThroughputResult>;
-      for (const impl of impls) {
-        if (impl === 'baseline' && reuse) { res.baseline = reuse; continue; }
-        res[impl] = await throughput(place, impl, variant, 3, 1024 * 1024, cfg.w2Ms);
-        log(`W2 ${key} ${impl}: ${res[impl].mbPerSec.toFixed(1)} MB/s per receiver (sent ${res[impl].sent}, delivered ${(100 * res[impl].delivered).toFixed(1)}%)`);
-      }
+      const res = await alternate(`W2 ${key}`, (impl) => throughput(place, impl, variant, 3, 1024 * 1024, cfg.w2Ms), mergeThroughput, describeThroughput, reuse);
       w2[key] = res;
       const isTarget = place.mode === 'procs' && variant === 'plain';
       rows.push(row({
@@ -144,12 +190,7 @@ async function main(): Promise<void> {
     for (const [place, variant] of configs) {
       const key = `${place.mode}/${variant}/N=3`;
       const reuse = variant === 'gzip' ? w3[`${place.mode}/plain/N=3`]?.baseline : undefined;
-      const res = {} as Record<Impl, LatencyResult>;
-      for (const impl of impls) {
-        if (impl === 'baseline' && reuse) { res.baseline = reuse; continue; }
-        res[impl] = await latency(place, impl, variant, 3, cfg.w3Samples, cfg.w3Warmup);
-        log(`W3 ${key} ${impl}: p50 ${res[impl].p50.toFixed(3)} ms, p99 ${res[impl].p99.toFixed(3)} ms (${res[impl].samples} samples)`);
-      }
+      const res = await alternate(`W3 ${key}`, (impl) => latency(place, impl, variant, 3, cfg.w3Samples, cfg.w3Warmup), mergeLatency, describeLatency, reuse);
       w3[key] = res;
       const isTarget = variant === 'plain';
       const common = { workload: 'W3', what: 'latency 100 B, N=3', mode: place.mode, variant: variantLabel[variant], better: 'lower' as const, digits: 3 };
@@ -160,7 +201,7 @@ async function main(): Promise<void> {
       }));
       rows.push(row({ ...common, metric: 'p99 ms', rx2p: res.rx2p.p99, baseline: res.baseline.p99, note }));
     }
-    details.w3 = w3;
+    details.w3 = Object.fromEntries(Object.entries(w3).map(([k, v]) => [k, { rx2p: { ...v.rx2p, all: undefined }, baseline: { ...v.baseline, all: undefined } }]));
   }
 
   // ------------------------------------------------------------ W4: 20 nodes, random 4-regular mesh
@@ -205,9 +246,9 @@ async function main(): Promise<void> {
         note: `process with no node yet: ${res.rx2p.floorMB.toFixed(1)} MB`,
       }));
     }
-    const inprocRss = await both('W5 idle RSS (one process)', (impl) => idleRssInProcess(impl));
-    rss.push(inprocRss.rx2p, inprocRss.baseline);
-    rows.push(row({
+    const inprocRss = cfg.rssInProcess ? await both('W5 idle RSS (one process)', (impl) => idleRssInProcess(impl)) : undefined;
+    if (inprocRss) rss.push(inprocRss.rx2p, inprocRss.baseline);
+    if (inprocRss) rows.push(row({
       workload: 'W5', what: 'idle, 10 peers (11 nodes)', mode: 'inproc', variant: 'TypeScript (tsx)', metric: 'heap MB added per node',
       rx2p: inprocRss.rx2p.heapMB, baseline: inprocRss.baseline.heapMB, better: 'lower', digits: 2,
       note: 'RSS of the shared process hardly moves; the heap does',
@@ -240,10 +281,9 @@ async function main(): Promise<void> {
     }));
     if (flood.rx2p.heapAtBoundMB !== null) {
       rows.push(row({
-        workload: 'W5', what: floodWhat, mode: 'procs', variant: `heap when the bound was reached (${flood.rx2p.boundAtS!.toFixed(0)} s) → at the end`,
-        metric: 'receiver heap MB (rx2p) at bound → end', rx2p: flood.rx2p.heapEndMB, baseline: flood.baseline.heapEndMB, ratio: null, better: 'lower', digits: 1,
-        target: 'flat once bounded (end <= 1.25 x at bound + 2 MB)', met: flood.rx2p.heapEndMB <= flood.rx2p.heapAtBoundMB * 1.25 + 2,
-        note: `rx2p heap at bound ${flood.rx2p.heapAtBoundMB.toFixed(1)} MB`,
+        workload: 'W5', what: floodWhat, mode: 'procs', variant: `rx2p: ${flood.rx2p.heapAtBoundMB.toFixed(1)} MB when the bound was reached (${flood.rx2p.boundAtS!.toFixed(1)} s)`,
+        metric: 'receiver heap MB at the end (after GC)', rx2p: flood.rx2p.heapEndMB, baseline: flood.baseline.heapEndMB, ratio: null, better: 'lower', digits: 1,
+        target: 'rx2p flat once bounded (end <= 1.25 x at bound + 2 MB)', met: flood.rx2p.heapEndMB <= flood.rx2p.heapAtBoundMB * 1.25 + 2,
       }));
     }
     const cost = entryCost(defaultOptions.waterfallCacheSize);

@@ -145,7 +145,16 @@ export async function throughput(place: Placement, impl: Impl, variant: Variant,
 
 // ------------------------------------------------------------------ W3
 
-export interface LatencyResult { p50: number; p90: number; p99: number; max: number; samples: number }
+export interface LatencyResult {
+  p50: number; p90: number; p99: number; max: number; samples: number;
+  /** Every sample (ms), sorted; dropped from the JSON. */
+  all?: number[];
+}
+
+export function summarize(samples: number[]): LatencyResult {
+  const all = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(all, 50), p90: percentile(all, 90), p99: percentile(all, 99), max: all[all.length - 1] ?? Number.NaN, samples: all.length, all };
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return Number.NaN;
@@ -163,8 +172,7 @@ export async function latency(place: Placement, impl: Impl, variant: Variant, n:
       // One message at a time: the next leaves once every receiver has this one.
       await Promise.all([...receivers.map((h) => h.waitReceived(i + 1, 5000)), handles[0]!.sendOne(100, i)]);
     }
-    const all = (await Promise.all(receivers.map((h) => h.takeLatencies(warmup)))).flat().sort((a, b) => a - b);
-    return { p50: percentile(all, 50), p90: percentile(all, 90), p99: percentile(all, 99), max: all[all.length - 1] ?? Number.NaN, samples: all.length };
+    return summarize((await Promise.all(receivers.map((h) => h.takeLatencies(warmup)))).flat());
   } finally {
     await teardown(handles);
   }
