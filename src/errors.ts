@@ -76,3 +76,13 @@ export class ConnectionClosedError extends MeshError {
 export class InvalidArgumentError extends MeshError {
   constructor(detail: string) { super('ERR_INVALID_ARGUMENT', detail); }
 }
+
+/**
+ * A bug in rx2p met while handling one input. The router records it, drops the
+ * connection the input came from (if any) and goes on serving the others.
+ */
+export class InternalError extends MeshError {
+  constructor(cause: unknown) {
+    super('ERR_INTERNAL', `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

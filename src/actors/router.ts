@@ -15,7 +15,7 @@ import type { ParsedFrame } from '../streams/parse.js';
 import { get_socket } from '../streams/tls.js';
 import {
   ConnectionClosedError, ConnectionLimitError, MeshError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
-  DuplicatePeerError, MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
+  DuplicatePeerError, InternalError, MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
   TooManyRequestsError, UnknownFlagError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -125,7 +125,9 @@ export class Router {
     const o = host.options;
     this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
     // Keyed on idKey (the raw digest): a duplicate frame is dropped without base_58 work.
-    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds, PathfindingMessage.idFromKey);
+    // An accepted message's time is within maxMessageAge of now either way, so it stays
+    // acceptable for up to twice that: its id is kept as long.
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds, PathfindingMessage.idFromKey);
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     const inputs$: Observable<RouterInput> = merge(
       this.connections$.pipe(mergeMap((conn) => conn.events$)),
@@ -182,7 +184,22 @@ export class Router {
 
   // ---------------------------------------------------------------- dispatch
 
+  /**
+   * One input, handled to the end. Nothing thrown here may end the actor's
+   * subscription (that would stop the whole node): a throw is recorded as an
+   * InternalError and costs at most the connection the input came from.
+   */
   private handle(input: RouterInput): void {
+    try {
+      this.dispatch(input);
+    } catch (err) {
+      const conn = 'conn' in input ? input.conn : undefined;
+      this.recordError(new InternalError(err), conn?.id ?? conn?.remote);
+      conn?.destroy();
+    }
+  }
+
+  private dispatch(input: RouterInput): void {
     switch (input.type) {
       case 'frame': return this.onFrame(input.conn, input.frame);
       case 'fault': return this.onFault(input.conn, input.error);
@@ -618,7 +635,9 @@ export class Router {
     const now = this.utc();
     const time = Number(msg.time);
     const o = this.host.options;
-    if (time < now - o.maxMessageAgeSeconds) {
+    // Too old, or dated further ahead than clocks plausibly drift: a message from the
+    // future would otherwise outlive its id in the cache and could be replayed.
+    if (time < now - o.maxMessageAgeSeconds || time > now + o.maxMessageAgeSeconds) {
       this.stats.expired++;
       this.host.print(2, 'Waterfall expired');
       return false;
