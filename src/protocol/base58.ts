@@ -41,6 +41,7 @@ function encodeSmall(n: number): string {
 
 const ALPHABET_CODES = Uint8Array.from(base_58, (c) => c.charCodeAt(0));
 const B58_CHUNK = 58 ** 5; // 656,356,768: five digits per division pass
+const B58_CHUNK_INV = 1 / B58_CHUNK;
 // Scratch space for inputs up to 128 bytes (digests, ids): encodeBytes is synchronous.
 const LIMBS = new Float64Array(64);
 const DIGITS = Buffer.alloc(Math.ceil(128 * 1.3657) + 5);
@@ -71,14 +72,24 @@ function encodeBytes(bytes: Uint8Array): string {
     let rem = 0;
     for (let j = head; j < nLimbs; j++) {
       const x = rem * 65536 + limbs[j]!;
-      const q = Math.floor(x / B58_CHUNK);
+      // x / 58^5 by a multiplication (a division is several times slower): x < 2^46,
+      // so the estimate is within one of the quotient, and one step either way fixes it.
+      let q = Math.floor(x * B58_CHUNK_INV);
+      let r = x - q * B58_CHUNK;
+      if (r < 0) {
+        q--;
+        r += B58_CHUNK;
+      } else if (r >= B58_CHUNK) {
+        q++;
+        r -= B58_CHUNK;
+      }
       limbs[j] = q;
-      rem = x - q * B58_CHUNK;
+      rem = r;
     }
     while (head < nLimbs && limbs[head] === 0) head++;
     // Five digits per pass; the last pass drops its leading zeros.
     for (let d = 0; d < 5 && (rem > 0 || head < nLimbs); d++) {
-      const q = Math.floor(rem / 58);
+      const q = (rem / 58) | 0; // rem < 58^5 < 2^31
       digits[--pos] = ALPHABET_CODES[rem - q * 58]!;
       rem = q;
     }
