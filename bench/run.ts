@@ -321,16 +321,20 @@ async function main(): Promise<void> {
     log(`wrote ${svgPath}`);
   }
   if (args.readme) {
+    const met = rows.filter((r) => r.met === true).length;
     const section = [
-      `Produced by \`${command}\` on ${date} (${cpus().length} CPUs, node ${process.version}, ${seconds.toFixed(0)} s). ` +
-      'The baseline is the least a flooding mesh does in Node (bench/baseline.ts): plain sockets, 4-byte length framing, SHA-384 of the payload as the id, a Set for de-duplication, flooding to the other peers. ' +
-      '"process/node": one worker process per node; "one process": every node in the bench\'s process. The machine is shared, so figures move by ±20% between runs.',
+      '`npm run bench` runs each workload for rx2p and for a baseline written in the bench (bench/baseline.ts): the least a flooding mesh does in Node — plain sockets, ' +
+      '4-byte length framing, SHA-384 of the payload as the id, a Set for de-duplication, flooding to the other peers — and prints both with the ratio rx2p / baseline.',
       '',
-      '![rx2p vs baseline](bench/results.svg)',
+      `The figures below: \`${command}\`, ${date}, ${cpus().length} CPUs (shared with other test runs: figures move by ±20% between runs), node ${process.version}, ${seconds.toFixed(0)} s. ` +
+      '"process/node": each node in its own process; "one process": every node in the bench\'s process. ' +
+      `Targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((r) => `${r.workload} ${r.what}, ${r.mode === 'procs' ? 'process/node' : r.mode === 'inproc' ? 'one process' : ''} ${r.metric}`).join('; ')})` : ''}.`,
+      '',
+      '![rx2p vs baseline, W1–W3](bench/results.svg)',
       '',
       markdownTable(rows),
       '',
-      'How each workload runs, and what bounds the rows that miss their target: [bench/README.md](bench/README.md).',
+      'How each workload runs, what was changed to get here, and what bounds the rows that miss their target: [bench/README.md](bench/README.md).',
     ].join('\n');
     log(updateReadme(join(repoRoot, 'README.md'), section) ? 'updated README.md between the bench markers' : 'README.md has no bench markers yet: not written');
   }
