@@ -307,7 +307,8 @@ async function main(): Promise<void> {
   console.log('process/node: each node in its own worker process (node --import tsx, IPC for control); one process: all nodes in the bench\'s process.\n');
   console.log(table(rows));
   const missed = rows.filter((r) => r.met === false);
-  console.log(`\ntargets: ${rows.filter((r) => r.met === true).length} met, ${missed.length} missed${missed.length ? ': ' + missed.map((r) => `${r.workload} ${r.what} ${r.metric}`).join('; ') : ''}`);
+  const where = (r: Row) => (r.mode === 'procs' ? ', process/node' : r.mode === 'inproc' ? ', one process' : '');
+  console.log(`\ntargets: ${rows.filter((r) => r.met === true).length} met, ${missed.length} missed${missed.length ? ': ' + missed.map((r) => `${r.workload} ${r.what}${where(r)}, ${r.metric}`).join('; ') : ''}`);
 
   const meta = { command, date, quick, seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30 };
   if (args.json) {
