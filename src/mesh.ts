@@ -12,6 +12,7 @@ import type { Connection } from './streams/connection.js';
 import { get_socket } from './streams/tls.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
+import { RecvQueue } from './recv-queue.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
@@ -61,8 +62,7 @@ export class MeshSocket implements MessageServer {
   private readonly router: Router;
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
-  private readonly received: Message[] = [];
-  private receivedHead = 0;
+  private readonly received: RecvQueue;
   private readonly waiters: RecvWaiter[] = [];
   private readonly recentErrors: Error[] = [];
   private nodeIdValue = '';
@@ -85,6 +85,7 @@ export class MeshSocket implements MessageServer {
     this.protocol = opts.protocol ?? opts.prot ?? meshDefaultProtocol;
     if (!(this.protocol instanceof Protocol)) throw new InvalidArgumentError('protocol must be a Protocol');
     this.debug_level = this.options.debugLevel;
+    this.received = new RecvQueue(this.options.maxQueue, this.options.maxQueueBytes, this.options.queuePolicy);
     this.outAddrValue = this.options.outAddr ?? [addr === '0.0.0.0' ? get_lan_ip() : addr, port];
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
@@ -199,7 +200,7 @@ export class MeshSocket implements MessageServer {
   }
   /** Messages waiting for recv(), oldest first. */
   get queue(): Message[] {
-    return this.received.slice(this.receivedHead);
+    return this.received.toArray();
   }
   /** 'Nominal', or the recent errors (at most maxErrors) when there were any. */
   get status(): 'Nominal' | Error[] {
@@ -276,14 +277,14 @@ export class MeshSocket implements MessageServer {
   recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
     if (!Number.isInteger(quantity) || quantity < 0) return Promise.reject(new InvalidArgumentError('quantity must be an integer >= 0'));
     const shape = (list: Message[]) => (quantity === 1 ? list[0] : list);
-    const available = this.received.length - this.receivedHead;
-    if (available >= quantity || this.closedPromise) return Promise.resolve(shape(this.take(Math.min(quantity, available))));
+    const available = this.received.length;
+    if (available >= quantity || this.closedPromise) return Promise.resolve(shape(this.received.take(quantity)));
     return new Promise((resolve) => {
       const waiter: RecvWaiter = { quantity, resolve: (list) => resolve(shape(list)), timer: undefined };
       if (timeoutMs !== undefined) {
         waiter.timer = setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          waiter.resolve(this.take(Math.min(waiter.quantity, this.received.length - this.receivedHead)));
+          waiter.resolve(this.received.take(waiter.quantity));
         }, timeoutMs);
       }
       this.waiters.push(waiter);
@@ -349,7 +350,7 @@ export class MeshSocket implements MessageServer {
       await Promise.all([serverClosed, this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
-        w.resolve(this.take(Math.min(w.quantity, this.received.length - this.receivedHead)));
+        w.resolve(this.received.take(w.quantity));
       }
       this.messageSubject.complete();
       this.eventSubject.complete();
@@ -368,41 +369,16 @@ export class MeshSocket implements MessageServer {
   }
 
   private deliver(message: Message): void {
-    const o = this.options;
-    const queued = this.received.length - this.receivedHead;
-    if (queued >= o.maxQueue && this.waiters.length === 0) {
-      this.router.stats.queueDropped++;
-      if (o.queuePolicy === 'drop-newest') {
-        this.messageSubject.next(message);
-        return;
-      }
-      this.receivedHead++;
-      this.compactQueue();
-    }
-    this.received.push(message);
+    // While a recv() waits for more than the bounds allow, the queue may grow to its quantity.
+    const reserve = this.waiters.length ? this.waiters[0]!.quantity : 0;
+    const before = this.received.dropped;
+    this.received.push(message, reserve);
+    this.router.stats.queueDropped += this.received.dropped - before;
     this.messageSubject.next(message);
-    while (this.waiters.length && this.received.length - this.receivedHead >= this.waiters[0]!.quantity) {
+    while (this.waiters.length && this.received.length >= this.waiters[0]!.quantity) {
       const w = this.waiters.shift()!;
       if (w.timer) clearTimeout(w.timer);
-      w.resolve(this.take(w.quantity));
-    }
-  }
-
-  private take(n: number): Message[] {
-    const out = this.received.slice(this.receivedHead, this.receivedHead + n);
-    this.receivedHead += n;
-    this.compactQueue();
-    return out;
-  }
-
-  /**
-   * Forgets the consumed or dropped head of the queue once it is half the array, so the
-   * array holds at most about 2 x maxQueue messages (amortised O(1) per message).
-   */
-  private compactQueue(): void {
-    if (this.receivedHead >= 64 && this.receivedHead * 2 >= this.received.length) {
-      this.received.splice(0, this.receivedHead);
-      this.receivedHead = 0;
+      w.resolve(this.received.take(w.quantity));
     }
   }
 

@@ -60,11 +60,15 @@ export interface MeshOptions {
   maxSendBufferBytes?: number;
   /**
    * Messages held for recv(), at most. Default 10,000. A user who only subscribes to
-   * messages$ and never calls recv() still keeps at most this many (plus dropped ones not
-   * yet compacted away: at most about twice as many in memory). While a recv() waits for
-   * more than maxQueue messages, the queue grows to that recv's quantity.
+   * messages$ and never calls recv() still keeps at most this many. While a recv() waits
+   * for more than maxQueue messages, the queue grows to that recv's quantity.
    */
   maxQueue?: number;
+  /**
+   * Payload bytes held for recv(), at most (the same policy applies). Default 64 MiB.
+   * A single message larger than this is still queued alone under 'drop-oldest'.
+   */
+  maxQueueBytes?: number;
   /**
    * What happens to a message arriving at a full queue: 'drop-oldest' discards the oldest
    * queued message, 'drop-newest' does not queue the new one. Either way messages$ still
@@ -118,6 +122,7 @@ export interface ResolvedOptions {
   retimedDuplicateWindowSeconds: number;
   maxSendBufferBytes: number;
   maxQueue: number;
+  maxQueueBytes: number;
   queuePolicy: 'drop-oldest' | 'drop-newest';
   maxPendingRequests: number;
   requestTimeoutMs: number;
@@ -148,6 +153,7 @@ export const defaultOptions = {
   retimedDuplicateWindowSeconds: 2,
   maxSendBufferBytes: 64 * 1024 * 1024,
   maxQueue: 10_000,
+  maxQueueBytes: 64 * 1024 * 1024,
   queuePolicy: 'drop-oldest' as const,
   maxPendingRequests: 1_000,
   requestTimeoutMs: 30_000,
@@ -204,6 +210,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
     maxQueue: count('maxQueue', o.maxQueue, d.maxQueue, 1),
+    maxQueueBytes: count('maxQueueBytes', o.maxQueueBytes, d.maxQueueBytes, 1),
     queuePolicy: policy,
     maxPendingRequests: count('maxPendingRequests', o.maxPendingRequests, d.maxPendingRequests, 1),
     requestTimeoutMs: count('requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, 1),
