@@ -419,13 +419,15 @@ describe('hostile peers (real sockets)', function () {
     // The honest peer dialled the node, so both connections are incoming there: not a
     // crossed dial. Tried both ways round, since the crossed-dial rule depends on id order.
     for (const nodeIdSmaller of [true, false]) {
-      const node = await nodes.make(fast);
+      // Ids are random: draw pairs until one has the wanted order (each draw is a coin flip).
+      let node: MeshSocket | undefined;
       let honest: MeshSocket | undefined;
       for (let i = 0; i < 40 && !honest; i++) {
+        node = await nodes.make(fast);
         const candidate = await nodes.make({ reconnectIntervalMs: 0 });
         if ((fromBase58(node.id) < fromBase58(candidate.id)) === nodeIdSmaller) honest = candidate;
       }
-      if (!honest) throw new Error('no candidate with the wanted id order');
+      if (!honest || !node) throw new Error('no pair with the wanted id order');
       await link(node, honest);
       const kept = node.routingTable.get(honest.id);
       const impostor = await raw(node);
