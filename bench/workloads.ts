@@ -1,5 +1,6 @@
 // The workloads, written once against Remote handles, so the same code drives nodes
 // in worker processes and nodes in this process.
+import { prng } from '../spec/prng.js';
 import type { Impl, NodeSpec, Remote } from './agent.js';
 import { localHandle, type Mode, WorkerPool } from './cluster.js';
 
@@ -33,17 +34,6 @@ export function fullMesh(n: number): Edge[] {
   return edges;
 }
 
-/** A seeded PRNG (mulberry32), so the W4 topology is the same in every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A connected random d-regular graph on n nodes (configuration model, retried until simple and connected). */
 export function randomRegular(n: number, d: number, seed = 42): Edge[] {

@@ -9,6 +9,7 @@
 // The check is that every expected delivery happened.
 //
 // npm test runs it for 5 s; RX2P_SOAK=1 runs it for 30 s.
+import { prng } from '../prng.js';
 import { expect } from 'chai';
 import { MeshSocket, type MeshOptions } from '../../src/index.js';
 import { activeResources, leakedResources, waitFor } from '../helpers.js';
@@ -35,17 +36,6 @@ interface Sent {
   reachable: Instance[];
 }
 
-/** A small seeded PRNG (mulberry32), so that a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('churn: nodes closed and restarted at random while broadcasting', function () {
   this.timeout(DURATION_MS + 60_000);
