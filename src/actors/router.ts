@@ -153,10 +153,6 @@ export class Router {
     this.commands$.next(command);
   }
 
-  get connectionCount(): number {
-    return this.live.size;
-  }
-
   /** Ids of handshaken peers this node dialled. */
   get outgoing(): string[] {
     return [...this.routingTable].filter(([, c]) => c.outgoing).map(([id]) => id);
@@ -167,9 +163,9 @@ export class Router {
     return [...this.routingTable].filter(([, c]) => !c.outgoing).map(([id]) => id);
   }
 
-  /** Resolves once every connection has closed. */
+  /** Resolves once every connection has closed (after shutdown, each ends on its socket's close). */
   async closed(): Promise<void> {
-    await Promise.all([...this.live].map((c) => (c.socket.destroyed && c.socket.closed ? undefined : new Promise<void>((r) => c.socket.once('close', () => r())))));
+    await Promise.all([...this.live].map((c) => c.whenClosed));
   }
 
   /** Milliseconds, for timeouts (the scheduler's clock, virtual in tests). */
