@@ -232,12 +232,7 @@ export class MeshSocket implements MessageServer {
 
   /** Resolves when every peer's send buffer is below its high-water mark. */
   async drained(): Promise<void> {
-    const busy = [...this.router.routingTable.values()].filter((c) => c.socket.writableNeedDrain && !c.closed);
-    await Promise.all(busy.map((c) => new Promise<void>((r) => {
-      const done = () => { c.socket.off('drain', done); c.socket.off('close', done); r(); };
-      c.socket.on('drain', done);
-      c.socket.on('close', done);
-    })));
+    await Promise.all([...this.router.routingTable.values()].filter((c) => c.needsDrain).map((c) => c.drained()));
   }
 
   /**

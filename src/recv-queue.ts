@@ -26,13 +26,12 @@ export class RecvQueue {
    */
   push(message: Message, reserve = 0): boolean {
     const size = sizeOf(message);
-    const full = () => this.length >= Math.max(this.maxCount, reserve) || (this.length > 0 && this.bytes + size > this.maxBytes && this.length >= reserve);
-    if (full()) {
+    if (this.full(size, reserve)) {
       if (this.policy === 'drop-newest') {
         this.dropped++;
         return false;
       }
-      while (this.length > 0 && full()) {
+      while (this.length > 0 && this.full(size, reserve)) {
         this.drop();
         this.dropped++;
       }
@@ -40,6 +39,11 @@ export class RecvQueue {
     this.items.push(message);
     this.bytes += size;
     return true;
+  }
+
+  private full(size: number, reserve: number): boolean {
+    const length = this.length;
+    return length >= Math.max(this.maxCount, reserve) || (length > 0 && this.bytes + size > this.maxBytes && length >= reserve);
   }
 
   /** Takes up to n messages, oldest first. */
@@ -70,7 +74,5 @@ export class RecvQueue {
 }
 
 function sizeOf(message: Message): number {
-  let n = 0;
-  for (const p of message.msg.payload) n += p.length;
-  return n;
+  return message.msg.payloadBytes;
 }

@@ -119,6 +119,7 @@ export class Router {
   /** Connections this node closed on purpose (dropped for cause, disconnect()): never re-dialled. */
   private readonly closedOnPurpose = new WeakSet<Connection>();
   private requestSerial = 0;
+  private readonly textBytes = new Map<string, Buffer>();
   private closing = false;
 
   constructor(private readonly host: RouterHost) {
@@ -460,20 +461,32 @@ export class Router {
     return msg;
   }
 
-  /** Writes msg (as msgType) to every given peer, encoding once per compression method. */
-  private fanOut(targets: Iterable<Connection>, msgType: string, source: PathfindingMessage): boolean {
-    const encoded = new Map<string | null, Buffer>();
+  /**
+   * Writes msg (as msgType) to every given peer but `except` (and, when skipSender,
+   * the message's own sender), encoding it once per compression method in use.
+   */
+  private fanOut(targets: Iterable<Connection>, msgType: string, source: PathfindingMessage, except?: Connection, skipSender = false): boolean {
+    // Almost always one method (or none) is in use: the first is kept in two locals.
+    let method0: string | null | undefined;
+    let frame0: Buffer | undefined;
+    let others: Map<string | null, Buffer> | undefined;
+    let sender: string | undefined;
     let below = true;
     for (const conn of targets) {
+      if (conn === except) continue;
+      if (skipSender && conn.id === (sender ??= source.sender)) continue;
       const method = conn.compressionUsed;
-      let frame = encoded.get(method);
-      if (!frame) {
+      let frame: Buffer | undefined;
+      if (frame0 === undefined) {
         // Same payload and time, so the same id: no second hash of the payload.
-        frame = PathfindingMessage.fromParts({
-          protocol: this.host.protocol, msgType, sender: source.senderBytes, payload: source.payload,
-          time: source.time, compressions: method ? [method] : [], id: source.id,
-        }).string;
-        encoded.set(method, frame);
+        frame = frame0 = source.relay(msgType, method);
+        method0 = method;
+      } else if (method === method0) {
+        frame = frame0;
+      } else {
+        others ??= new Map();
+        frame = others.get(method);
+        if (frame === undefined) others.set(method, (frame = source.relay(msgType, method)));
       }
       if (!conn.write(frame)) below = false;
       this.stats.framesOut++;
@@ -482,10 +495,27 @@ export class Router {
     return below;
   }
 
+  /**
+   * Flags, subflags and this node's id as bytes, encoded once: the packets of every
+   * message this node sends. The Buffers are shared, so they are never handed out
+   * for writing; the map is emptied if callers use many distinct subflags.
+   */
+  private bytesOf(text: string): Buffer {
+    let b = this.textBytes.get(text);
+    if (b === undefined) {
+      if (this.textBytes.size >= 256) this.textBytes.clear();
+      b = Buffer.from(text, 'utf8');
+      this.textBytes.set(text, b);
+    }
+    return b;
+  }
+
   private broadcastFromHere(packets: Packet[], subflag: string, flag: string): boolean {
-    const msg = new PathfindingMessage(this.host.protocol, flag, this.host.id(), [subflag, ...packets], [], this.utc());
+    const payload: Packet[] = [this.bytesOf(subflag)];
+    for (const p of packets) payload.push(p);
+    const msg = new PathfindingMessage(this.host.protocol, this.bytesOf(flag), this.bytesOf(this.host.id()), payload, [], this.utc());
     // Our own id goes in the cache so the copies our peers flood back are dropped.
-    if (flag === flags.broadcast) this.waterfalls.add(msg.idKey, Number(msg.time));
+    if (flag === flags.broadcast) this.waterfalls.add(msg.idKey, msg.timeNumber);
     return this.fanOut(this.routingTable.values(), flag, msg);
   }
 
@@ -515,7 +545,7 @@ export class Router {
     const type = msg.msgType;
     if (!conn.handshaken) {
       // Until the peer has said who it is, only its handshake is read.
-      if (type === flags.whisper && msg.payload.length > 0 && latin1(msg.payload[0]!) === flags.handshake) this.onHandshake(conn, msg);
+      if (type === flags.whisper && msg.subflag === flags.handshake) this.onHandshake(conn, msg);
       return;
     }
     switch (type) {
@@ -629,7 +659,7 @@ export class Router {
    */
   private flood(msg: PathfindingMessage, from: Connection | undefined): boolean {
     const now = this.utc();
-    const time = Number(msg.time);
+    const time = msg.timeNumber;
     const o = this.host.options;
     // Too old, or dated further ahead than clocks plausibly drift: a message from the
     // future would otherwise outlive its id in the cache and could be replayed.
@@ -647,50 +677,39 @@ export class Router {
       this.stats.retimedDuplicates++;
       return false;
     }
-    const targets: Connection[] = [];
-    for (const c of this.routingTable.values()) if (c !== from && c.id !== msg.sender) targets.push(c);
-    if (targets.length) this.fanOut(targets, flags.waterfall, msg);
+    this.fanOut(this.routingTable.values(), flags.waterfall, msg, from, true);
     return true;
   }
 
   /** False for a py2p re-timed copy of a message already seen (see retimedDuplicateWindowSeconds). */
   private checkContent(msg: PathfindingMessage, time: number): boolean {
-    let size = 0;
-    for (const p of msg.payload) size += p.length;
-    if (size > CONTENT_TRACK_LIMIT) return true;
-    // SHA-1 of sender and packets with their lengths (raw digest as the key).
-    const parts: Array<Buffer | string> = [msg.senderBytes];
-    for (const p of msg.payload) parts.push(`${p.length}:`, p);
-    const key = digestOf('sha1', parts);
-    const seenAt = this.contents.get(key);
-    if (seenAt !== undefined && msg.msgType === flags.waterfall && Math.abs(time - seenAt) <= this.host.options.retimedDuplicateWindowSeconds) return false;
-    if (seenAt === undefined) this.contents.add(key, time);
-    return true;
+    if (msg.payloadBytes > CONTENT_TRACK_LIMIT) return true;
+    const seenAt = this.contents.putIfAbsent(msg.contentKey, time);
+    return seenAt === undefined || msg.msgType !== flags.waterfall || Math.abs(time - seenAt) > this.host.options.retimedDuplicateWindowSeconds;
   }
 
   /** Subflag-level handling (py2p handle_msg): automated subflags, else to the user. */
   private handleSubflag(msg: PathfindingMessage, conn: Connection | undefined, onlyRequests: boolean): boolean {
-    const p = msg.payload;
-    if (p.length === 0) return false;
-    const subflag = latin1(p[0]!);
+    const subflag = msg.subflag;
+    if (subflag === undefined) return false;
     switch (subflag) {
       case flags.handshake:
         if (onlyRequests) return false;
         return true; // a repeated or flooded handshake changes nothing
       case flags.peers:
         if (onlyRequests) return false;
-        if (conn) this.onPeers(conn, p);
+        if (conn) this.onPeers(conn, msg.payload);
         return true;
       case flags.request:
-        this.onRequest(conn, p);
+        this.onRequest(conn, msg.payload);
         return true;
       case flags.response:
-        this.onResponse(p, conn);
+        this.onResponse(msg.payload, conn);
         return true;
       default:
         if (onlyRequests) return false;
         this.stats.delivered++;
-        this.host.deliver(new Message(compact(msg), this.host.server));
+        this.host.deliver(new Message(msg.compacted(), this.host.server));
         return true;
     }
   }
@@ -778,31 +797,6 @@ export class Router {
       if (last) this.fanOut([conn], last.msgType, last);
     }
   }
-}
-
-/**
- * Received packets are views into socket chunks (zero-copy). A message kept for the
- * user would pin its whole chunk (up to 64 KiB, shared with other frames): when the
- * chunk is much larger than the payload, the payload is copied into a buffer of its own.
- */
-function compact(msg: PathfindingMessage): PathfindingMessage {
-  const p = msg.payload;
-  if (p.length === 0) return msg;
-  let size = 0;
-  for (const b of p) size += b.length;
-  if (p[0]!.buffer.byteLength <= 2 * size + 1024) return msg;
-  const own = Buffer.allocUnsafe(size);
-  const views: Buffer[] = [];
-  let off = 0;
-  for (const b of p) {
-    own.set(b, off);
-    views.push(own.subarray(off, off + b.length));
-    off += b.length;
-  }
-  return PathfindingMessage.fromParts({
-    protocol: msg.protocol, msgType: Buffer.from(msg.msgTypeBytes), sender: Buffer.from(msg.senderBytes),
-    payload: views, time: msg.time, compressions: msg.compression, id: msg.id,
-  });
 }
 
 function parseAddr(v: unknown): [string, number] {

@@ -1,92 +1,212 @@
+import { randomInt } from 'node:crypto';
+
 /**
  * The ids of recently flooded messages, for de-duplication. Bounded two ways:
  * an id is forgotten once older than `ttlSeconds` (a message that old is refused
  * anyway by the age check), and the cache never holds more than `maxEntries`: past
  * that the oldest ids are evicted first. Both checks look at the oldest entry only:
- * O(1) amortised per insert, no timers.
+ * O(1) per insert, no timers.
  *
- * The insertion order lives in a queue of its own (two arrays and a head index)
- * beside the Map that answers lookups. Iterating the Map itself to find its oldest
- * entry would not do: V8 leaves a deleted Map entry as a hole until the table is
- * rebuilt, and an iterator walks every hole before the first live entry, so with
- * ids evicted from the front each insert cost O(entries) once the cache was full.
+ * Entries live in a ring in insertion order (key, time and a 32-bit fingerprint of
+ * the key each in an array of their own), and an open-addressing table of ring
+ * positions, probed linearly, answers lookups. A probe compares fingerprints in a
+ * typed array and reads a key only when its fingerprint matches, so a lookup
+ * touches about one cache line where a Map of 100,000 strings touched several, and
+ * an eviction deletes in place (backward shift) instead of leaving the holes after
+ * which a Map rebuilds its table. The fingerprint is a hash of the whole key,
+ * seeded at random per cache, so that keys cannot be chosen to pile up in one
+ * stretch of the table. The ring and the table start small and double as needed.
  */
 export class WaterfallCache {
-  private readonly seen = new Map<string, number>();
-  // Insertion order: keys[head..] with their times, oldest first.
-  private keys: string[] = [];
-  private times: number[] = [];
+  private keys: Array<string | undefined>;
+  private times: Float64Array;
+  private fps: Int32Array;
+  /** Ring slots in use start at head; count of them. */
   private head = 0;
+  private count = 0;
+  /** Open addressing: ring position + 1 per slot (0 = empty), and that entry's fingerprint. */
+  private slots: Int32Array;
+  private slotFps: Int32Array;
+  private mask: number;
+  private readonly seed = randomInt(0x7fffffff) | 1;
   evicted = 0;
 
   /**
    * @param display turns a key into what entries() shows (the router keys on a
    *   message's idKey and shows its base_58 id, as py2p's waterfalls deque does)
    */
-  constructor(readonly maxEntries: number, readonly ttlSeconds: number, private readonly display: (key: string) => string = (k) => k) {}
+  constructor(readonly maxEntries: number, readonly ttlSeconds: number, private readonly display: (key: string) => string = (k) => k) {
+    const ring = Math.max(1, Math.min(maxEntries, 1024));
+    this.keys = new Array<string | undefined>(ring);
+    this.times = new Float64Array(ring);
+    this.fps = new Int32Array(ring);
+    const table = tableSizeFor(ring);
+    this.slots = new Int32Array(table);
+    this.slotFps = new Int32Array(table);
+    this.mask = table - 1;
+  }
 
   has(key: string): boolean {
-    return this.seen.has(key);
+    return this.find(key, this.fingerprint(key)) >= 0;
   }
 
   /** The time recorded with key, if present. */
   get(key: string): number | undefined {
-    return this.seen.get(key);
+    const at = this.find(key, this.fingerprint(key));
+    return at < 0 ? undefined : this.times[this.slots[at]! - 1];
   }
 
   /** Records key at time now (unix seconds); returns false if it was already there. */
   add(key: string, now: number): boolean {
-    if (this.seen.has(key)) return false;
+    const fp = this.fingerprint(key);
+    if (this.find(key, fp) >= 0) return false;
+    this.insert(key, fp, now);
+    return true;
+  }
+
+  /** The time recorded with key if it is there; else records it at `now` and returns undefined. One lookup. */
+  putIfAbsent(key: string, now: number): number | undefined {
+    const fp = this.fingerprint(key);
+    const at = this.find(key, fp);
+    if (at >= 0) return this.times[this.slots[at]! - 1];
+    this.insert(key, fp, now);
+    return undefined;
+  }
+
+  private insert(key: string, fp: number, now: number): void {
     this.expire(now);
-    while (this.seen.size >= this.maxEntries) {
-      this.seen.delete(this.keys[this.head]!);
-      this.shift();
+    if (this.maxEntries <= 0) return;
+    while (this.count >= this.maxEntries) {
+      this.evictOldest();
       this.evicted++;
     }
-    this.seen.set(key, now);
-    this.keys.push(key);
-    this.times.push(now);
-    return true;
+    if (this.count === this.keys.length) this.grow();
+    const ring = this.keys.length;
+    const pos = (this.head + this.count) % ring;
+    this.keys[pos] = key;
+    this.times[pos] = now;
+    this.fps[pos] = fp;
+    this.count++;
+    let i = fp & this.mask;
+    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
+    this.slots[i] = pos + 1;
+    this.slotFps[i] = fp;
   }
 
   expire(now: number): void {
     const horizon = now - this.ttlSeconds;
-    while (this.head < this.keys.length && this.times[this.head]! < horizon) {
-      this.seen.delete(this.keys[this.head]!);
-      this.shift();
-    }
-  }
-
-  /** Drops the oldest queue slot, compacting the arrays once half of them is spent. */
-  private shift(): void {
-    this.keys[this.head] = '';
-    this.head++;
-    if (this.head === this.keys.length) {
-      this.keys = [];
-      this.times = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.keys.length) {
-      this.keys = this.keys.slice(this.head);
-      this.times = this.times.slice(this.head);
-      this.head = 0;
-    }
+    while (this.count > 0 && this.times[this.head]! < horizon) this.evictOldest();
   }
 
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
 
   /** [id, time] pairs, oldest first (py2p's `waterfalls` deque holds the same pairs). */
   entries(): Array<[string, number]> {
     const out: Array<[string, number]> = [];
-    for (let i = this.head; i < this.keys.length; i++) out.push([this.display(this.keys[i]!), this.times[i]!]);
+    const ring = this.keys.length;
+    for (let k = 0; k < this.count; k++) {
+      const pos = (this.head + k) % ring;
+      out.push([this.display(this.keys[pos]!), this.times[pos]!]);
+    }
     return out;
   }
 
   clear(): void {
-    this.seen.clear();
-    this.keys = [];
-    this.times = [];
+    this.keys.fill(undefined);
+    this.slots.fill(0);
     this.head = 0;
+    this.count = 0;
   }
+
+  /** The table slot holding key, or -1. */
+  private find(key: string, fp: number): number {
+    const slots = this.slots;
+    const slotFps = this.slotFps;
+    const mask = this.mask;
+    for (let i = fp & mask; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) return -1;
+      if (slotFps[i] === fp && this.keys[s - 1] === key) return i;
+    }
+  }
+
+  private evictOldest(): void {
+    const pos = this.head;
+    const mask = this.mask;
+    let i = this.fps[pos]! & mask;
+    while (this.slots[i] !== pos + 1) i = (i + 1) & mask;
+    // Backward-shift deletion: pull later entries of the probe run into the gap
+    // unless their home slot lies cyclically in (gap, j].
+    for (let j = (i + 1) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
+      const home = this.slotFps[j]! & mask;
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (stays) continue;
+      this.slots[i] = this.slots[j]!;
+      this.slotFps[i] = this.slotFps[j]!;
+      i = j;
+    }
+    this.slots[i] = 0;
+    this.keys[pos] = undefined;
+    this.head = (pos + 1) % this.keys.length;
+    this.count--;
+  }
+
+  /** Doubles the ring (up to maxEntries) and rebuilds the table for it. */
+  private grow(): void {
+    const old = this.keys.length;
+    const ring = Math.min(this.maxEntries, old * 2);
+    const keys = new Array<string | undefined>(ring);
+    const times = new Float64Array(ring);
+    const fps = new Int32Array(ring);
+    for (let k = 0; k < this.count; k++) {
+      const pos = (this.head + k) % old;
+      keys[k] = this.keys[pos];
+      times[k] = this.times[pos]!;
+      fps[k] = this.fps[pos]!;
+    }
+    this.keys = keys;
+    this.times = times;
+    this.fps = fps;
+    this.head = 0;
+    const table = tableSizeFor(ring);
+    this.slots = new Int32Array(table);
+    this.slotFps = new Int32Array(table);
+    this.mask = table - 1;
+    for (let k = 0; k < this.count; k++) {
+      let i = fps[k]! & this.mask;
+      while (this.slots[i] !== 0) i = (i + 1) & this.mask;
+      this.slots[i] = k + 1;
+      this.slotFps[i] = fps[k]!;
+    }
+  }
+
+  /** A seeded 32-bit hash of every character of the key (murmur3-style mixing). */
+  private fingerprint(key: string): number {
+    let h = this.seed ^ key.length;
+    const n = key.length;
+    let i = 0;
+    for (; i + 1 < n; i += 2) {
+      let k = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16);
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h ^= Math.imul(k, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+    if (i < n) h ^= Math.imul(key.charCodeAt(i), 0xcc9e2d51);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+}
+
+/** A power of two at least twice the ring: probe runs stay short at a load factor of at most 1/2. */
+function tableSizeFor(ring: number): number {
+  let size = 16;
+  while (size < 2 * ring) size *= 2;
+  return size;
 }

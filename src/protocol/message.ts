@@ -25,6 +25,8 @@ import {
   describeType,
 } from './errors.js';
 import { MAX_WIRE_FRAME_BYTES } from './framing.js';
+import { base_58 } from './constants.js';
+import { flags } from './flags.js';
 import type { Protocol } from './protocol.js';
 
 /** Bounds applied when decoding untrusted bytes. */
@@ -79,24 +81,33 @@ export function negotiateCompression(compressions: readonly string[] | null | un
 }
 
 let presetId: (msg: PathfindingMessage, id: string) => void;
+let presetIdKey: (msg: PathfindingMessage, key: string) => void;
+
+// The wire constructor's hand-off: set by fromBody() just before it calls the
+// constructor, which adopts and clears them (a record would cost an allocation).
+let wireBody: Buffer | undefined;
+let wireCount = 0;
+let wireTime = 0;
+let wireTimeBig: bigint | undefined;
+
+const NO_PACKETS: readonly PacketInput[] = Object.freeze([]);
+const EMPTY = Buffer.alloc(0);
 
 export class PathfindingMessage {
   readonly protocol: Protocol;
-  /** The msg_type packet as sent. */
-  readonly msgTypeBytes: Buffer;
-  /** The sender packet as sent. */
-  readonly senderBytes: Buffer;
-  /** Unix seconds. A bigint because py2p's time is an unbounded int. */
-  readonly time: bigint;
   /** The methods this message may be under (the connection's list), as given. Do not mutate. */
   readonly compression: string[];
-  /** The payload packets. Do not mutate the array or the Buffers: id and string are cached. */
-  readonly payload: Buffer[];
   /** Method used to compress `.string`, or null: see negotiateCompression(). */
   readonly compressionUsed: string | null;
   /** Set by feedString: methods were given but none decompressed the body, which parsed as plaintext. */
   compressionFail = false;
 
+  #msgTypeBytes: Buffer | undefined;
+  #senderBytes: Buffer | undefined;
+  #payload: Buffer[] | undefined;
+  #time: bigint | undefined;
+  /** The time as a double (exact up to 2^53). */
+  #timeNumber = 0;
   #time58: string | undefined;
   #id: string | undefined;
   #idKey: string | undefined;
@@ -104,10 +115,24 @@ export class PathfindingMessage {
   #sender: string | undefined;
   #packets: Buffer[] | undefined;
   #string: Buffer | undefined;
+  // A message parsed from the wire keeps its plain body and reads its packets from it
+  // when asked: a duplicate is dropped without a Buffer per packet.
+  #body: Buffer | undefined;
+  #count = 0;
+  /** Offsets in #body of the sender, id, time and first payload packet. */
+  #senderAt = 0;
+  #idAt = 0;
+  #timeAt = 0;
+  #payloadAt = 0;
+  /** The time packet is what base_58 gives for the time (no leading "1"s). */
+  #canonicalTime = false;
 
   static {
     presetId = (msg, id) => {
       msg.#id = id;
+    };
+    presetIdKey = (msg, key) => {
+      msg.#idKey = key;
     };
   }
 
@@ -119,28 +144,119 @@ export class PathfindingMessage {
     compressions?: readonly string[] | null,
     time?: bigint | number,
   ) {
-    if (!Array.isArray(payload)) throw new NotBytesError(describeType(payload));
+    // Taken first, so that nothing thrown below can leave it for the next message.
+    const body = wireBody;
+    wireBody = undefined;
     this.protocol = protocol;
-    this.msgTypeBytes = toPacket(msgType);
-    this.senderBytes = toPacket(sender);
-    this.payload = payload.map(toPacket);
-    this.time = time === undefined ? BigInt(getUTC()) : toTime(time);
-    this.compression = compressions ? [...compressions] : [];
-    this.compressionUsed = negotiateCompression(this.compression);
+    this.compression = compressions && compressions.length ? [...compressions] : [];
+    this.compressionUsed = this.compression.length ? negotiateCompression(this.compression) : null;
+    if (body !== undefined) {
+      this.#adopt(body, wireCount);
+      return;
+    }
+    if (!Array.isArray(payload)) throw new NotBytesError(describeType(payload));
+    this.#msgTypeBytes = toPacket(msgType);
+    this.#senderBytes = toPacket(sender);
+    this.#payload = payload.map(toPacket);
+    this.#time = time === undefined ? BigInt(getUTC()) : toTime(time);
+    this.#timeNumber = Number(this.#time);
+  }
+
+  #adopt(body: Buffer, count: number): void {
+    this.#body = body;
+    this.#count = count;
+    let at = 4 * count;
+    this.#senderAt = at += body.readUInt32BE(0);
+    this.#idAt = at += body.readUInt32BE(4);
+    this.#timeAt = at += body.readUInt32BE(8);
+    this.#payloadAt = at + body.readUInt32BE(12);
+    const big = wireTimeBig;
+    wireTimeBig = undefined;
+    if (big === undefined) {
+      this.#timeNumber = wireTime;
+      this.#canonicalTime = true;
+    } else {
+      this.#time = big;
+      this.#timeNumber = Number(big);
+    }
+  }
+
+  /** The msg_type packet as sent. */
+  get msgTypeBytes(): Buffer {
+    return (this.#msgTypeBytes ??= this.#body!.subarray(4 * this.#count, this.#senderAt));
+  }
+
+  /** The sender packet as sent. */
+  get senderBytes(): Buffer {
+    return (this.#senderBytes ??= this.#body!.subarray(this.#senderAt, this.#idAt));
+  }
+
+  /** The payload packets. Do not mutate the array or the Buffers: id and string are cached. */
+  get payload(): Buffer[] {
+    if (this.#payload === undefined) {
+      const body = this.#body!;
+      const out = new Array<Buffer>(this.#count - 4);
+      let at = this.#payloadAt;
+      for (let i = 4; i < this.#count; i++) {
+        const end = at + body.readUInt32BE(4 * i);
+        out[i - 4] = body.subarray(at, end);
+        at = end;
+      }
+      this.#payload = out;
+    }
+    return this.#payload;
+  }
+
+  /** Unix seconds. A bigint because py2p's time is an unbounded int. */
+  get time(): bigint {
+    return (this.#time ??= BigInt(this.#timeNumber));
+  }
+
+  /** The time as a number (exact up to 2^53; beyond, the nearest double). */
+  get timeNumber(): number {
+    return this.#timeNumber;
   }
 
   /** The msg_type, decoded as latin1 so that any bytes round-trip (flags are ASCII). Cached. */
   get msgType(): string {
-    return (this.#msgType ??= this.msgTypeBytes.toString('latin1'));
+    if (this.#msgType === undefined) {
+      const b = this.#body;
+      this.#msgType = b === undefined ? this.msgTypeBytes.toString('latin1') : internFlag(b, 4 * this.#count, this.#senderAt);
+    }
+    return this.#msgType;
   }
 
   /** The sender id, decoded as latin1 so that any bytes round-trip (ids are ASCII). Cached. */
   get sender(): string {
-    return (this.#sender ??= this.senderBytes.toString('latin1'));
+    if (this.#sender === undefined) {
+      const b = this.#body;
+      this.#sender = b === undefined ? this.senderBytes.toString('latin1') : b.toString('latin1', this.#senderAt, this.#idAt);
+    }
+    return this.#sender;
+  }
+
+  /** Total bytes of the payload packets. */
+  get payloadBytes(): number {
+    const b = this.#body;
+    if (b !== undefined) return b.length - this.#payloadAt;
+    let n = 0;
+    for (const p of this.payload) n += p.length;
+    return n;
+  }
+
+  /** The first payload packet (the subflag) as latin1, or undefined if there is none. Cached flags are shared strings. */
+  get subflag(): string | undefined {
+    const b = this.#body;
+    if (b === undefined) return this.payload[0]?.toString('latin1');
+    if (this.#count <= 4) return undefined;
+    return internFlag(b, this.#payloadAt, this.#payloadAt + b.readUInt32BE(16));
   }
 
   get time58(): string {
-    return (this.#time58 ??= toBase58(this.time));
+    if (this.#time58 === undefined) {
+      this.#time58 = this.#canonicalTime ? this.#body!.toString('latin1', this.#timeAt, this.#payloadAt) : toBase58(this.time);
+    }
+    return this.#time58;
   }
 
   /**
@@ -150,7 +266,39 @@ export class PathfindingMessage {
    * on it; idFromKey() turns one back into the id. Cached.
    */
   get idKey(): string {
-    return (this.#idKey ??= sha384Key(this.payload, this.time58));
+    if (this.#idKey === undefined) {
+      const b = this.#body;
+      if (b !== undefined && this.#canonicalTime) {
+        // The payload packets lie end to end at the end of the body, and the time
+        // packet is its base_58: hash the two regions without cutting packets out.
+        this.#idKey = digestRegions('sha384', b, false, 0, 0, this.#payloadAt, b.length, this.#timeAt, this.#payloadAt, 0, 0);
+      } else {
+        this.#idKey = digestOf('sha384', [...this.payload, this.time58]);
+      }
+    }
+    return this.#idKey;
+  }
+
+  /**
+   * SHA-1 of the sender and the payload packets with their lengths: what a message
+   * says and who first said it, without its type, id or time. Two copies of one
+   * message that py2p re-timed (new time, so a new id) have the same content key.
+   * A latin1 string of the raw digest.
+   */
+  get contentKey(): string {
+    const b = this.#body;
+    if (b !== undefined) {
+      // sender length, sender, packet count, the payload's length headers, payload.
+      return digestRegions('sha1', b, true, this.#idAt - this.#senderAt, this.#count - 4,
+        this.#senderAt, this.#idAt, 16, 4 * this.#count, this.#payloadAt, b.length);
+    }
+    const payload = this.payload;
+    const sender = this.senderBytes;
+    const head = Buffer.allocUnsafe(8 + 4 * payload.length);
+    head.writeUInt32BE(sender.length, 0);
+    head.writeUInt32BE(payload.length, 4);
+    for (let i = 0; i < payload.length; i++) head.writeUInt32BE(payload[i]!.length, 8 + 4 * i);
+    return digestOf('sha1', [head.subarray(0, 4), sender, head.subarray(4), ...payload]);
   }
 
   /** The id an idKey stands for: base_58 of the digest it holds. */
@@ -219,6 +367,88 @@ export class PathfindingMessage {
   withCompressions(compressions: readonly string[] | null): PathfindingMessage {
     const copy = new PathfindingMessage(this.protocol, this.msgTypeBytes, this.senderBytes, this.payload, compressions, this.time);
     if (this.#id !== undefined) presetId(copy, this.#id);
+    if (this.#idKey !== undefined) presetIdKey(copy, this.#idKey);
+    return copy;
+  }
+
+  /**
+   * The wire message to pass this one on as `msgType` (same sender, time and id),
+   * compressed with `method` (or plain for null). A message parsed from the wire
+   * whose time packet is canonical is passed on as it came, with only its type
+   * packet replaced: no re-serialization and no base_58 of the id. Its id packet
+   * is then the one received, which every py2p 0.2 and rx2p node ignores and
+   * recomputes from payload and time. Otherwise the message is rebuilt.
+   */
+  relay(msgType: string, method: string | null): Buffer {
+    const b = this.#body;
+    if (b === undefined && msgType === this.msgType && method === this.compressionUsed) return this.string;
+    const typeAt = 4 * this.#count;
+    if (b !== undefined && this.#canonicalTime && msgType.length === this.#senderAt - typeAt) {
+      let out: Buffer;
+      if (method === null) {
+        out = Buffer.allocUnsafe(4 + b.length);
+        out.set(b, 4);
+        out.write(msgType, 4 + typeAt, 'latin1');
+      } else {
+        const plain = Buffer.from(b);
+        plain.write(msgType, typeAt, 'latin1');
+        const body = compress(plain, method);
+        out = Buffer.allocUnsafe(4 + body.length);
+        out.set(body, 4);
+      }
+      if (out.length - 4 > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(out.length - 4, MAX_WIRE_FRAME_BYTES);
+      out.writeUInt32BE(out.length - 4, 0);
+      return out;
+    }
+    return PathfindingMessage.fromParts({
+      protocol: this.protocol, msgType, sender: this.senderBytes, payload: this.payload,
+      time: this.time, compressions: method ? [method] : [], idKey: this.idKey,
+    }).string;
+  }
+
+  /**
+   * This message with bytes of its own: a message parsed from the wire holds views
+   * into the socket chunk it came in (up to 64 KiB, shared with other frames), which
+   * a message kept for the user would pin. Returns this when there is no such chunk
+   * to release (its buffer is not much larger than the message).
+   */
+  compacted(): PathfindingMessage {
+    const b = this.#body;
+    if (b !== undefined) {
+      if (b.buffer.byteLength <= 2 * b.length + 1024) return this;
+      return this.#rebind(Buffer.from(b));
+    }
+    const p = this.payload;
+    if (p.length === 0) return this;
+    let size = 0;
+    for (const x of p) size += x.length;
+    if (p[0]!.buffer.byteLength <= 2 * size + 1024) return this;
+    const own = Buffer.allocUnsafe(size);
+    const views: Buffer[] = [];
+    let off = 0;
+    for (const x of p) {
+      own.set(x, off);
+      views.push(own.subarray(off, off + x.length));
+      off += x.length;
+    }
+    return PathfindingMessage.fromParts({
+      protocol: this.protocol, msgType: Buffer.from(this.msgTypeBytes), sender: Buffer.from(this.senderBytes),
+      payload: views, time: this.time, compressions: this.compression, idKey: this.#idKey, id: this.#id,
+    });
+  }
+
+  /** The same wire message over another copy of its body (what it computed so far is kept). */
+  #rebind(body: Buffer): PathfindingMessage {
+    wireBody = body;
+    wireCount = this.#count;
+    wireTime = this.#timeNumber;
+    wireTimeBig = this.#canonicalTime ? undefined : this.time;
+    const copy = new PathfindingMessage(this.protocol, EMPTY, EMPTY, NO_PACKETS, this.compression);
+    copy.compressionFail = this.compressionFail;
+    copy.#idKey = this.#idKey;
+    copy.#id = this.#id;
+    copy.#msgType = this.#msgType;
+    copy.#sender = this.#sender;
     return copy;
   }
 
@@ -257,9 +487,12 @@ export class PathfindingMessage {
     time: bigint | number;
     compressions?: readonly string[] | null;
     id?: string;
+    /** The raw digest behind the id (PathfindingMessage.idKey): vouched for like id. */
+    idKey?: string;
   }): PathfindingMessage {
     const msg = new PathfindingMessage(parts.protocol, parts.msgType, parts.sender, parts.payload, parts.compressions, parts.time);
     if (parts.id !== undefined) presetId(msg, parts.id);
+    if (parts.idKey !== undefined) presetIdKey(msg, parts.idKey);
     return msg;
   }
 
@@ -281,8 +514,7 @@ export class PathfindingMessage {
     const lim = resolveLimits(limits);
     const body = PathfindingMessage.sanitizeString(string, sizeless, lim);
     const [plain, compressionFail] = PathfindingMessage.decompressString(body, compressions, lim);
-    const packets = PathfindingMessage.processString(plain, lim);
-    const msg = PathfindingMessage.fromPackets(protocol, packets, compressions);
+    const msg = PathfindingMessage.fromBody(protocol, plain, compressions, lim);
     msg.compressionFail = compressionFail;
     return msg;
   }
@@ -343,34 +575,37 @@ export class PathfindingMessage {
    * add up to the body exactly. Anything else is BadPacketHeaderError.
    */
   static processString(string: Uint8Array, limits?: Partial<CodecLimits>): Buffer[] {
-    const lim = resolveLimits(limits);
     const buf = toPacket(string);
-    const total = buf.length;
-    const lengths: number[] = [];
-    let headerEnd = 0; // py2p's `processed`
-    let expected = total; // py2p's `expected`: total minus the announced lengths
-    while (headerEnd !== expected) {
-      if (headerEnd + 4 > total) {
-        throw new BadPacketHeaderError(`packet length header at offset ${headerEnd} runs past the body (${total} bytes)`);
-      }
-      if (lengths.length >= lim.maxPackets) throw new TooManyPacketsError(lim.maxPackets);
-      const n = buf.readUInt32BE(headerEnd);
-      lengths.push(n);
-      headerEnd += 4;
-      expected -= n;
-      // py2p would keep reading "headers" until it ran off the end; the outcome is the same.
-      if (headerEnd > expected) {
-        throw new BadPacketHeaderError(`packet lengths announce more than the body holds (${total} bytes)`);
-      }
-    }
-    const packets = new Array<Buffer>(lengths.length);
-    let off = headerEnd;
-    for (let i = 0; i < lengths.length; i++) {
-      const end = off + lengths[i]!;
+    const count = countPackets(buf, resolveLimits(limits));
+    const packets = new Array<Buffer>(count);
+    let off = 4 * count;
+    for (let i = 0; i < count; i++) {
+      const end = off + buf.readUInt32BE(4 * i);
       packets[i] = buf.subarray(off, end);
       off = end;
     }
     return packets;
+  }
+
+  /**
+   * processString then fromPackets in one step, without a Buffer per packet: the
+   * message reads its packets from `body` when asked for them (so `body` must not
+   * change while the message is in use).
+   */
+  static fromBody(protocol: Protocol, body: Uint8Array, compressions: readonly string[] | null = null, limits?: Partial<CodecLimits>): PathfindingMessage {
+    const buf = toPacket(body);
+    const count = countPackets(buf, resolveLimits(limits));
+    if (count < 4) {
+      throw new MalformedMessageError(`a message needs at least 4 packets (type, sender, id, time), got ${count}`);
+    }
+    const timeAt = 4 * count + buf.readUInt32BE(0) + buf.readUInt32BE(4) + buf.readUInt32BE(8);
+    const timeEnd = timeAt + buf.readUInt32BE(12);
+    const t = canonicalTime(buf, timeAt, timeEnd);
+    if (t < 0) wireTimeBig = fromBase58(buf.subarray(timeAt, timeEnd));
+    else wireTime = t;
+    wireBody = buf;
+    wireCount = count;
+    return new PathfindingMessage(protocol, EMPTY, EMPTY, NO_PACKETS, compressions);
   }
 
   /**
@@ -416,6 +651,40 @@ export function digestOf(algorithm: string, parts: ReadonlyArray<Uint8Array | st
   return h.digest('binary');
 }
 
+const SCRATCH_VIEWS: Buffer[] = [];
+
+/**
+ * The digest of three regions of `buf`, with `head1` and `head2` as uint32be before
+ * the first and the second when `heads` is true: the pieces
+ * are copied into a scratch buffer and hashed once, without a view per piece.
+ * A region [0, 0) is empty.
+ */
+function digestRegions(
+  algorithm: string, buf: Buffer, heads: boolean, head1: number, head2: number,
+  a0: number, a1: number, b0: number, b1: number, c0: number, c1: number,
+): string {
+  const size = (heads ? 8 : 0) + (a1 - a0) + (b1 - b0) + (c1 - c0);
+  if (oneShotHash === undefined || size > HASH_SCRATCH.length) {
+    const h = createHash(algorithm);
+    const u32 = (n: number) => { const x = Buffer.allocUnsafe(4); x.writeUInt32BE(n, 0); h.update(x); };
+    if (heads) u32(head1);
+    h.update(buf.subarray(a0, a1));
+    if (heads) u32(head2);
+    h.update(buf.subarray(b0, b1));
+    h.update(buf.subarray(c0, c1));
+    return h.digest('binary');
+  }
+  let off = 0;
+  if (heads) off = HASH_SCRATCH.writeUInt32BE(head1, off);
+  off += buf.copy(HASH_SCRATCH, off, a0, a1);
+  if (heads) off = HASH_SCRATCH.writeUInt32BE(head2, off);
+  off += buf.copy(HASH_SCRATCH, off, b0, b1);
+  off += buf.copy(HASH_SCRATCH, off, c0, c1);
+  // Views of the scratch buffer by length, for small lengths: one fewer object per hash.
+  const view = off <= 2048 ? (SCRATCH_VIEWS[off] ??= HASH_SCRATCH.subarray(0, off)) : HASH_SCRATCH.subarray(0, off);
+  return oneShotHash(algorithm, view, 'binary');
+}
+
 /** SHA-384 of the packets then the time: the raw digest behind a message id. */
 function sha384Key(payload: readonly Buffer[], time58: string): string {
   return digestOf('sha384', [...payload, time58]);
@@ -435,4 +704,69 @@ function serializePackets(packets: readonly Buffer[], headroom: number): Buffer 
     d += p.length;
   }
   return out;
+}
+
+/**
+ * py2p 0.2's packet rule: length headers are read until they and the lengths they
+ * announce add up to the body exactly. Returns the packet count; anything else is
+ * BadPacketHeaderError.
+ */
+function countPackets(buf: Buffer, lim: CodecLimits): number {
+  const total = buf.length;
+  let count = 0;
+  let headerEnd = 0; // py2p's `processed`
+  let expected = total; // py2p's `expected`: total minus the announced lengths
+  while (headerEnd !== expected) {
+    if (headerEnd + 4 > total) {
+      throw new BadPacketHeaderError(`packet length header at offset ${headerEnd} runs past the body (${total} bytes)`);
+    }
+    if (count >= lim.maxPackets) throw new TooManyPacketsError(lim.maxPackets);
+    expected -= buf.readUInt32BE(headerEnd);
+    headerEnd += 4;
+    count++;
+    // py2p would keep reading "headers" until it ran off the end; the outcome is the same.
+    if (headerEnd > expected) {
+      throw new BadPacketHeaderError(`packet lengths announce more than the body holds (${total} bytes)`);
+    }
+  }
+  return count;
+}
+
+const B58_DIGIT = new Int8Array(256).fill(-1);
+for (let i = 0; i < base_58.length; i++) B58_DIGIT[base_58.charCodeAt(i)] = i;
+
+/**
+ * The time packet's value when it is in canonical form, the one base_58 writes (no
+ * leading "1"s, at most 9 digits, so it fits a double exactly), else -1 (the
+ * caller then decodes it in full, with fromBase58's checks and errors).
+ */
+function canonicalTime(buf: Buffer, start: number, end: number): number {
+  if (end - start > 9 || (end > start && buf[start] === 0x31)) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = B58_DIGIT[buf[i]!]!;
+    if (d < 0) return -1;
+    v = v * 58 + d;
+  }
+  return v;
+}
+
+/** The flags a type or subflag packet usually holds, by length: compared in place, shared strings. */
+const FLAG_BY_LENGTH = new Map<number, string[]>();
+for (const f of Object.values(flags)) {
+  const list = FLAG_BY_LENGTH.get(f.length);
+  if (list) list.push(f);
+  else FLAG_BY_LENGTH.set(f.length, [f]);
+}
+
+/** buf[start, end) as latin1, returning the flag's own string when it is one (no new string). */
+function internFlag(buf: Buffer, start: number, end: number): string {
+  const candidates = FLAG_BY_LENGTH.get(end - start);
+  if (candidates !== undefined) {
+    outer: for (const f of candidates) {
+      for (let i = 0; i < f.length; i++) if (buf[start + i] !== f.charCodeAt(i)) continue outer;
+      return f;
+    }
+  }
+  return buf.toString('latin1', start, end);
 }

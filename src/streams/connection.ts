@@ -28,6 +28,9 @@ export interface ConnectionOptions {
 
 let serial = 0;
 
+/** A tick's frames up to this many bytes in all are copied into one buffer for one socket write. */
+const COALESCE_BYTES = 64 * 1024;
+
 /**
  * One peer connection: a socket, its receive pipeline as an Observable of events
  * (bytes → frames → decompressed → pathfinding messages), and the send side.
@@ -60,8 +63,12 @@ export class Connection {
   private markClosed!: () => void;
   /** Resolves once the router has processed this connection's end. */
   readonly whenClosed = new Promise<void>((resolve) => { this.markClosed = resolve; });
-  private corked = false;
   private closing = false;
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private needDrain = false;
+  private drainListening = false;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(readonly socket: Socket, private readonly options: ConnectionOptions) {
     this.outgoing = options.outgoing;
@@ -149,37 +156,87 @@ export class Connection {
   }
 
   /**
-   * Writes one whole frame. Frames written in the same tick go out in one writev
-   * (cork until the next tick). Returns false when the peer's backlog is above the
-   * socket's high-water mark; a backlog above maxSendBufferBytes drops the peer.
+   * Writes one whole frame. Frames written in the same tick are gathered and go to
+   * the socket together on the next tick: small ones copied into one buffer (one
+   * socket write), large ones corked into one writev. Returns false when the peer's
+   * backlog (the socket's and this tick's) is at or above the socket's high-water
+   * mark; drained() then resolves once it is written out. A backlog above
+   * maxSendBufferBytes drops the peer.
    */
   write(frame: Uint8Array): boolean {
     const socket = this.socket;
     if (this.closing || socket.destroyed) return false;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    const below = socket.write(frame);
-    if (socket.writableLength > this.options.maxSendBufferBytes) {
-      this.destroy(new SendBufferOverflowError(socket.writableLength, this.options.maxSendBufferBytes));
+    if (this.batch.length === 0) process.nextTick(this.flush);
+    this.batch.push(frame);
+    this.batchBytes += frame.length;
+    const backlog = socket.writableLength + this.batchBytes;
+    if (backlog > this.options.maxSendBufferBytes) {
+      this.destroy(new SendBufferOverflowError(backlog, this.options.maxSendBufferBytes));
       return false;
     }
-    return below;
+    if (backlog < socket.writableHighWaterMark) return true;
+    this.needDrain = true;
+    return false;
   }
 
+  private readonly flush = (): void => {
+    const batch = this.batch;
+    const bytes = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    const socket = this.socket;
+    if (this.closing || socket.destroyed) return this.drainedNow();
+    let below: boolean;
+    if (batch.length === 1) below = socket.write(batch[0]!);
+    else if (bytes <= COALESCE_BYTES) below = socket.write(Buffer.concat(batch, bytes));
+    else {
+      socket.cork();
+      below = true;
+      for (const frame of batch) below = socket.write(frame);
+      socket.uncork();
+    }
+    // Above the mark, the socket says 'drain' once it has written everything out.
+    if (below) this.drainedNow();
+    else if (!this.drainListening) {
+      this.drainListening = true;
+      socket.once('drain', () => {
+        this.drainListening = false;
+        this.drainedNow();
+      });
+    }
+  };
+
+  private drainedNow(): void {
+    if (!this.needDrain || this.batchBytes > 0) return;
+    this.needDrain = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once a backlog that made write() return false is written out (or the connection is gone). */
+  drained(): Promise<void> {
+    if (!this.needDrain || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** True while a write() has returned false and its backlog is not yet written out. */
+  get needsDrain(): boolean {
+    return this.needDrain && !this.closed;
+  }
+
+  /** Bytes written but not yet sent: the socket's buffer and this tick's batch. */
   get backlog(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batchBytes;
   }
 
   destroy(error?: Error): void {
     if (this.closing) return;
     this.closing = true;
     this.socket.destroy(error);
+    this.batch = [];
+    this.batchBytes = 0;
+    this.drainedNow();
   }
 
   /** Called by the router once it has forgotten this connection. */
