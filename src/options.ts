@@ -59,6 +59,15 @@ export interface MeshOptions {
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes?: number;
   /**
+   * A waterfall is not relayed to a peer that already has this many unsent bytes
+   * (stats.relaysSkipped counts it). A peer that cannot keep up then falls behind by
+   * a bounded amount instead of by up to maxSendBufferBytes: copies held back longer
+   * than the de-duplication cache remembers would be delivered twice. This node's own
+   * messages are always sent (send() returns false to say a peer is behind).
+   * Default 4 MiB.
+   */
+  maxRelayBacklogBytes?: number;
+  /**
    * Messages held for recv(), at most. Default 10,000. A user who only subscribes to
    * messages$ and never calls recv() still keeps at most this many. While a recv() waits
    * for more than maxQueue messages, the queue grows to that recv's quantity.
@@ -121,6 +130,7 @@ export interface ResolvedOptions {
   maxMessageAgeSeconds: number;
   retimedDuplicateWindowSeconds: number;
   maxSendBufferBytes: number;
+  maxRelayBacklogBytes: number;
   maxQueue: number;
   maxQueueBytes: number;
   queuePolicy: 'drop-oldest' | 'drop-newest';
@@ -152,6 +162,7 @@ export const defaultOptions = {
   maxMessageAgeSeconds: 60,
   retimedDuplicateWindowSeconds: 2,
   maxSendBufferBytes: 64 * 1024 * 1024,
+  maxRelayBacklogBytes: 4 * 1024 * 1024,
   maxQueue: 10_000,
   maxQueueBytes: 64 * 1024 * 1024,
   queuePolicy: 'drop-oldest' as const,
@@ -209,6 +220,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxMessageAgeSeconds: count('maxMessageAgeSeconds', o.maxMessageAgeSeconds, d.maxMessageAgeSeconds, 1),
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
+    maxRelayBacklogBytes: count('maxRelayBacklogBytes', o.maxRelayBacklogBytes, d.maxRelayBacklogBytes),
     maxQueue: count('maxQueue', o.maxQueue, d.maxQueue, 1),
     maxQueueBytes: count('maxQueueBytes', o.maxQueueBytes, d.maxQueueBytes, 1),
     queuePolicy: policy,

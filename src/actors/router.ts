@@ -70,6 +70,8 @@ export interface RouterStats {
   duplicates: number;
   expired: number;
   retimedDuplicates: number;
+  /** Waterfalls not relayed to a peer that was maxRelayBacklogBytes behind. */
+  relaysSkipped: number;
   queueDropped: number;
   connectionsRefused: number;
   errors: Record<string, number>;
@@ -104,7 +106,7 @@ export class Router {
   readonly waterfalls: WaterfallCache;
   private readonly contents: WaterfallCache;
   readonly stats: RouterStats = {
-    framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0,
+    framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
     queueDropped: 0, connectionsRefused: 0, errors: {},
   };
   private readonly dials = new Map<string, Promise<boolean>>();
@@ -462,10 +464,11 @@ export class Router {
   }
 
   /**
-   * Writes msg (as msgType) to every given peer but `except` (and, when skipSender,
-   * the message's own sender), encoding it once per compression method in use.
+   * Writes msg (as msgType) to every given peer but `except`, encoding it once per
+   * compression method in use. A relayed waterfall also skips the message's own
+   * sender and any peer more than maxRelayBacklogBytes behind.
    */
-  private fanOut(targets: Iterable<Connection>, msgType: string, source: PathfindingMessage, except?: Connection, skipSender = false): boolean {
+  private fanOut(targets: Iterable<Connection>, msgType: string, source: PathfindingMessage, except?: Connection, relaying = false): boolean {
     // Almost always one method (or none) is in use: the first is kept in two locals.
     let method0: string | null | undefined;
     let frame0: Buffer | undefined;
@@ -474,7 +477,13 @@ export class Router {
     let below = true;
     for (const conn of targets) {
       if (conn === except) continue;
-      if (skipSender && conn.id === (sender ??= source.sender)) continue;
+      if (relaying) {
+        if (conn.id === (sender ??= source.sender)) continue;
+        if (conn.backlog > this.host.options.maxRelayBacklogBytes) {
+          this.stats.relaysSkipped++;
+          continue;
+        }
+      }
       const method = conn.compressionUsed;
       let frame: Buffer | undefined;
       if (frame0 === undefined) {

@@ -40,29 +40,44 @@ function encodeSmall(n: number): string {
 }
 
 const ALPHABET_CODES = Uint8Array.from(base_58, (c) => c.charCodeAt(0));
-const B58_CHUNK = 58 ** 5; // 656,356,768: five digits per division pass
+const B58_CHUNK = 58 ** 3; // 195,112: three digits per division pass
 const B58_CHUNK_INV = 1 / B58_CHUNK;
 // Scratch space for inputs up to 128 bytes (digests, ids): encodeBytes is synchronous.
-const LIMBS = new Float64Array(64);
+const LIMBS = new Float64Array(32);
 const DIGITS = Buffer.alloc(Math.ceil(128 * 1.3657) + 5);
+const KEY_BYTES = Buffer.alloc(128);
+
+/** base_58 of the bytes of a latin1 string (a raw digest held as a string), without a Buffer for it. */
+export function latin1ToBase58(key: string): string {
+  if (key.length > KEY_BYTES.length) return encodeBytes(Buffer.from(key, 'latin1'));
+  const n = KEY_BYTES.write(key, 0, 'latin1');
+  return encodeRange(KEY_BYTES, 0, n);
+}
 
 function encodeBytes(bytes: Uint8Array): string {
+  return encodeRange(bytes, 0, bytes.length);
+}
+
+function encodeRange(bytes: Uint8Array, from: number, to: number): string {
   // Leading zero bytes add nothing to the integer (bs58 would write a '1' for each;
   // py2p's integer codec writes none).
-  let start = 0;
-  while (start < bytes.length && bytes[start] === 0) start++;
-  if (start === bytes.length) return '';
-  // Schoolbook division of the number, held as big-endian 16-bit limbs, by 58^5:
-  // a remainder times 2^16 plus a limb stays below 2^46, exact in a double, so each
-  // pass yields five digits with plain arithmetic. A 48-byte digest takes 14 passes
-  // over at most 24 limbs, where bs58's byte-at-a-time loop does ~3,000 steps.
-  const n = bytes.length - start;
-  const limbs = n <= 128 ? LIMBS : new Float64Array((n + 1) >> 1);
-  const nLimbs = (n + 1) >> 1;
+  let start = from;
+  while (start < to && bytes[start] === 0) start++;
+  if (start === to) return '';
+  // Schoolbook division of the number, held as big-endian 32-bit limbs, by 58^3:
+  // a remainder times 2^32 plus a limb stays below 2^50, exact in a double, so each
+  // pass yields three digits with plain arithmetic. A 48-byte digest takes 22 passes
+  // over at most 12 limbs, where bs58's byte-at-a-time loop does ~3,000 steps.
+  const n = to - start;
+  const nLimbs = Math.ceil(n / 4);
+  const limbs = nLimbs <= LIMBS.length ? LIMBS : new Float64Array(nLimbs);
   let i = start;
-  let k = 0;
-  if (n & 1) limbs[k++] = bytes[i++]!;
-  for (; i < bytes.length; i += 2) limbs[k++] = (bytes[i]! << 8) | bytes[i + 1]!;
+  let first = 0;
+  for (const lead = n - (nLimbs - 1) * 4; i < start + lead; i++) first = first * 256 + bytes[i]!;
+  limbs[0] = first;
+  for (let k = 1; i < to; i += 4, k++) {
+    limbs[k] = bytes[i]! * 16777216 + ((bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!);
+  }
   // Digits are written from the end, least significant first, as ASCII; the string
   // is made once from the bytes (a flat string, not a chain of concatenations).
   const digits = n <= 128 ? DIGITS : Buffer.allocUnsafe(Math.ceil(n * 1.3657) + 5);
@@ -71,8 +86,8 @@ function encodeBytes(bytes: Uint8Array): string {
   while (head < nLimbs) {
     let rem = 0;
     for (let j = head; j < nLimbs; j++) {
-      const x = rem * 65536 + limbs[j]!;
-      // x / 58^5 by a multiplication (a division is several times slower): x < 2^46,
+      const x = rem * 4294967296 + limbs[j]!;
+      // x / 58^3 by a multiplication (a division is several times slower): x < 2^50,
       // so the estimate is within one of the quotient, and one step either way fixes it.
       let q = Math.floor(x * B58_CHUNK_INV);
       let r = x - q * B58_CHUNK;
@@ -87,9 +102,9 @@ function encodeBytes(bytes: Uint8Array): string {
       rem = r;
     }
     while (head < nLimbs && limbs[head] === 0) head++;
-    // Five digits per pass; the last pass drops its leading zeros.
-    for (let d = 0; d < 5 && (rem > 0 || head < nLimbs); d++) {
-      const q = (rem / 58) | 0; // rem < 58^5 < 2^31
+    // Three digits per pass; the last pass drops its leading zeros.
+    for (let d = 0; d < 3 && (rem > 0 || head < nLimbs); d++) {
+      const q = (rem / 58) | 0; // rem < 58^3
       digits[--pos] = ALPHABET_CODES[rem - q * 58]!;
       rem = q;
     }

@@ -12,7 +12,7 @@
 // decompressString -> processString -> fromPackets is the decoder.
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { fromBase58, toBase58 } from './base58.js';
+import { fromBase58, latin1ToBase58, toBase58 } from './base58.js';
 import { assertSupported, compress, compression, decompress, getUTC, intersect, mayBeCompressed } from './compression.js';
 import {
   BadPacketHeaderError,
@@ -91,6 +91,8 @@ let wireTime = 0;
 let wireTimeBig: bigint | undefined;
 
 const NO_PACKETS: readonly PacketInput[] = Object.freeze([]);
+/** The compression list of a message with none (shared, so frozen). */
+const NO_METHODS: readonly string[] = Object.freeze([]);
 const EMPTY = Buffer.alloc(0);
 
 export class PathfindingMessage {
@@ -148,7 +150,7 @@ export class PathfindingMessage {
     const body = wireBody;
     wireBody = undefined;
     this.protocol = protocol;
-    this.compression = compressions && compressions.length ? [...compressions] : [];
+    this.compression = compressions && compressions.length ? [...compressions] : (NO_METHODS as string[]);
     this.compressionUsed = this.compression.length ? negotiateCompression(this.compression) : null;
     if (body !== undefined) {
       this.#adopt(body, wireCount);
@@ -303,12 +305,12 @@ export class PathfindingMessage {
 
   /** The id an idKey stands for: base_58 of the digest it holds. */
   static idFromKey(key: string): string {
-    return toBase58(Buffer.from(key, 'latin1'));
+    return latin1ToBase58(key);
   }
 
   /** base_58(SHA-384(payload ‖ time_58)), cached. */
   get id(): string {
-    return (this.#id ??= toBase58(Buffer.from(this.idKey, 'latin1')));
+    return (this.#id ??= latin1ToBase58(this.idKey));
   }
 
   /** [msg_type, sender, id, time_58, ...payload] (no length headers). */
@@ -331,7 +333,9 @@ export class PathfindingMessage {
   get string(): Buffer {
     if (this.#string === undefined) {
       if (this.compressionUsed === null) {
-        this.#string = serializePackets(this.packets, 4);
+        this.#string = this.#packets === undefined && this.#body === undefined
+          ? serializeParts(this.#msgTypeBytes!, this.#senderBytes!, this.id, this.time58, this.#payload!)
+          : serializePackets(this.packets, 4);
       } else {
         const body = compress(serializePackets(this.packets, 0), this.compressionUsed);
         const out = Buffer.allocUnsafe(4 + body.length);
@@ -653,6 +657,16 @@ export function digestOf(algorithm: string, parts: ReadonlyArray<Uint8Array | st
 
 const SCRATCH_VIEWS: Buffer[] = [];
 
+/** Copies buf[start, end) into HASH_SCRATCH at `at`; returns the offset after it. Short regions byte by byte (Buffer.copy makes a view first). */
+function copyRegion(buf: Buffer, start: number, end: number, at: number): number {
+  const n = end - start;
+  if (n <= 48) {
+    for (let i = 0; i < n; i++) HASH_SCRATCH[at + i] = buf[start + i]!;
+    return at + n;
+  }
+  return at + buf.copy(HASH_SCRATCH, at, start, end);
+}
+
 /**
  * The digest of three regions of `buf`, with `head1` and `head2` as uint32be before
  * the first and the second when `heads` is true: the pieces
@@ -676,10 +690,10 @@ function digestRegions(
   }
   let off = 0;
   if (heads) off = HASH_SCRATCH.writeUInt32BE(head1, off);
-  off += buf.copy(HASH_SCRATCH, off, a0, a1);
+  off = copyRegion(buf, a0, a1, off);
   if (heads) off = HASH_SCRATCH.writeUInt32BE(head2, off);
-  off += buf.copy(HASH_SCRATCH, off, b0, b1);
-  off += buf.copy(HASH_SCRATCH, off, c0, c1);
+  off = copyRegion(buf, b0, b1, off);
+  off = copyRegion(buf, c0, c1, off);
   // Views of the scratch buffer by length, for small lengths: one fewer object per hash.
   const view = off <= 2048 ? (SCRATCH_VIEWS[off] ??= HASH_SCRATCH.subarray(0, off)) : HASH_SCRATCH.subarray(0, off);
   return oneShotHash(algorithm, view, 'binary');
@@ -769,4 +783,34 @@ function internFlag(buf: Buffer, start: number, end: number): string {
     }
   }
   return buf.toString('latin1', start, end);
+}
+
+/**
+ * A message built here, serialized with its 4-byte size header left free: the id and
+ * time packets are written from their strings (ASCII), without a Buffer of their own.
+ */
+function serializeParts(msgType: Buffer, sender: Buffer, id: string, time58: string, payload: readonly Buffer[]): Buffer {
+  const count = 4 + payload.length;
+  let size = 4 + 4 * count + msgType.length + sender.length + id.length + time58.length;
+  for (const p of payload) size += p.length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32BE(msgType.length, 4);
+  out.writeUInt32BE(sender.length, 8);
+  out.writeUInt32BE(id.length, 12);
+  out.writeUInt32BE(time58.length, 16);
+  let h = 20;
+  let d = 4 + 4 * count;
+  out.set(msgType, d);
+  d += msgType.length;
+  out.set(sender, d);
+  d += sender.length;
+  d += out.write(id, d, 'latin1');
+  d += out.write(time58, d, 'latin1');
+  for (const p of payload) {
+    out.writeUInt32BE(p.length, h);
+    h += 4;
+    out.set(p, d);
+    d += p.length;
+  }
+  return out;
 }
