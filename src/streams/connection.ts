@@ -67,6 +67,7 @@ export class Connection {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private needDrain = false;
+  private flushDue = false;
   private drainListening = false;
   private drainWaiters: Array<() => void> = [];
 
@@ -156,7 +157,8 @@ export class Connection {
   }
 
   /**
-   * Writes one whole frame. Frames written in the same tick are gathered and go to
+   * Writes one whole frame. The first frame of a tick to an idle socket goes out at
+   * once (latency); the frames that follow in the same tick are gathered and go to
    * the socket together on the next tick: small ones copied into one buffer (one
    * socket write), large ones corked into one writev. Returns false when the peer's
    * backlog (the socket's and this tick's) is at or above the socket's high-water
@@ -166,7 +168,22 @@ export class Connection {
   write(frame: Uint8Array): boolean {
     const socket = this.socket;
     if (this.closing || socket.destroyed) return false;
-    if (this.batch.length === 0) process.nextTick(this.flush);
+    if (this.batch.length === 0 && socket.writableLength === 0 && !this.flushDue) {
+      // Nothing waiting: this frame goes out now (latency), and the frames that follow
+      // in this tick are gathered for one write on the next.
+      this.flushDue = true;
+      process.nextTick(this.flush);
+      const below = socket.write(frame);
+      if (socket.writableLength > this.options.maxSendBufferBytes) {
+        this.destroy(new SendBufferOverflowError(socket.writableLength, this.options.maxSendBufferBytes));
+        return false;
+      }
+      return below || this.markNeedDrain();
+    }
+    if (!this.flushDue) {
+      this.flushDue = true;
+      process.nextTick(this.flush);
+    }
     this.batch.push(frame);
     this.batchBytes += frame.length;
     const backlog = socket.writableLength + this.batchBytes;
@@ -175,11 +192,26 @@ export class Connection {
       return false;
     }
     if (backlog < socket.writableHighWaterMark) return true;
+    return this.markNeedDrain();
+  }
+
+  private markNeedDrain(): false {
     this.needDrain = true;
+    if (!this.drainListening) {
+      this.drainListening = true;
+      this.socket.once('drain', this.onSocketDrain);
+    }
     return false;
   }
 
+  private readonly onSocketDrain = (): void => {
+    this.drainListening = false;
+    this.drainedNow();
+  };
+
   private readonly flush = (): void => {
+    this.flushDue = false;
+    if (this.batch.length === 0) return;
     const batch = this.batch;
     const bytes = this.batchBytes;
     this.batch = [];
@@ -197,13 +229,7 @@ export class Connection {
     }
     // Above the mark, the socket says 'drain' once it has written everything out.
     if (below) this.drainedNow();
-    else if (!this.drainListening) {
-      this.drainListening = true;
-      socket.once('drain', () => {
-        this.drainListening = false;
-        this.drainedNow();
-      });
-    }
+    else this.markNeedDrain();
   };
 
   private drainedNow(): void {
