@@ -73,6 +73,13 @@ describe('WaterfallCache', () => {
     expect(c.add('b', 2)).to.equal(true);
   });
 
+  it('shows an entry by its label when it was given one', () => {
+    const c = new WaterfallCache(10, 60, (k) => `key:${k}`);
+    c.add('a', 1, 'label-a');
+    c.add('b', 2);
+    expect(c.entries()).to.deep.equal([['label-a', 1], ['key:b', 2]]);
+  });
+
   it('finds 48-byte digest keys among 100,000 and shows them through display()', () => {
     const c = new WaterfallCache(100_000, 1e9, (k) => `<${k.length}>`);
     const key = (i: number) => Buffer.alloc(48, i % 251).fill(i >>> 8, 0, 4).toString('latin1') + String(i);

@@ -47,6 +47,9 @@ for (const encryption of ['Plaintext', 'SSL'] as const) {
       }
       expect(got.get(a)!).to.have.length(0);
       expect(c.stats.delivered).to.equal(26);
+      // Every node remembers the 26 ids (py2p's waterfalls), the sender's own included.
+      const ids = got.get(c)!.map((m) => m.id);
+      for (const n of [a, b, c]) expect(n.waterfalls.map(([id]) => id)).to.deep.equal(ids);
     });
 
     it('delivers each of 100 broadcasts exactly once to every node of a random 10-node mesh', async () => {

@@ -127,10 +127,11 @@ export class Router {
   constructor(private readonly host: RouterHost) {
     const o = host.options;
     this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
-    // Keyed on idKey (the raw digest): a duplicate frame is dropped without base_58 work.
+    // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped
+    // without SHA-384 or base_58 work; each entry shows the message's id.
     // An accepted message's time is within maxMessageAge of now either way, so it stays
     // acceptable for up to twice that: its id is kept as long.
-    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds, PathfindingMessage.idFromKey);
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds);
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     const inputs$: Observable<RouterInput> = merge(
       this.connections$.pipe(mergeMap((conn) => conn.events$)),
@@ -524,7 +525,7 @@ export class Router {
     for (const p of packets) payload.push(p);
     const msg = new PathfindingMessage(this.host.protocol, this.bytesOf(flag), this.bytesOf(this.host.id()), payload, [], this.utc());
     // Our own id goes in the cache so the copies our peers flood back are dropped.
-    if (flag === flags.broadcast) this.waterfalls.add(msg.idKey, msg.timeNumber);
+    if (flag === flags.broadcast) this.waterfalls.add(msg.dedupKey, msg.timeNumber, msg.id);
     return this.fanOut(this.routingTable.values(), flag, msg);
   }
 
@@ -677,7 +678,7 @@ export class Router {
       this.host.print(2, 'Waterfall expired');
       return false;
     }
-    if (!this.waterfalls.add(msg.idKey, now)) {
+    if (!this.waterfalls.add(msg.dedupKey, now, displayId(msg))) {
       this.stats.duplicates++;
       this.host.print(3, 'Not rebroadcasting');
       return false;
@@ -807,6 +808,19 @@ export class Router {
     }
   }
 }
+
+/**
+ * The id a waterfalls entry shows: the id packet as received, which is the id for any
+ * well-formed message (and costs no SHA-384); one too long to be an id is replaced by
+ * the id computed from payload and time, so that a peer cannot park large strings here.
+ */
+function displayId(msg: PathfindingMessage): string {
+  const wire = msg.wireId;
+  return wire.length <= MAX_ID_CHARS ? wire : msg.id;
+}
+
+/** base_58 of a 48-byte digest is at most 66 characters. */
+const MAX_ID_CHARS = 66;
 
 function parseAddr(v: unknown): [string, number] {
   if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || v[0].length === 0 || v[0].length > 255

@@ -19,6 +19,8 @@ import { randomInt } from 'node:crypto';
  */
 export class WaterfallCache {
   private keys: Array<string | undefined>;
+  /** What entries() shows for an entry, when given to add(). */
+  private labels: Array<string | undefined>;
   private times: Float64Array;
   private fps: Int32Array;
   /** Ring slots in use start at head; count of them. */
@@ -32,12 +34,14 @@ export class WaterfallCache {
   evicted = 0;
 
   /**
-   * @param display turns a key into what entries() shows (the router keys on a
-   *   message's idKey and shows its base_58 id, as py2p's waterfalls deque does)
+   * @param display turns a key into what entries() shows for an entry added without
+   *   a label (the router labels each entry with the message's base_58 id, as py2p's
+   *   waterfalls deque shows it)
    */
   constructor(readonly maxEntries: number, readonly ttlSeconds: number, private readonly display: (key: string) => string = (k) => k) {
     const ring = Math.max(1, Math.min(maxEntries, 1024));
     this.keys = new Array<string | undefined>(ring);
+    this.labels = new Array<string | undefined>(ring);
     this.times = new Float64Array(ring);
     this.fps = new Int32Array(ring);
     const table = tableSizeFor(ring);
@@ -56,11 +60,14 @@ export class WaterfallCache {
     return at < 0 ? undefined : this.times[this.slots[at]! - 1];
   }
 
-  /** Records key at time now (unix seconds); returns false if it was already there. */
-  add(key: string, now: number): boolean {
+  /**
+   * Records key at time now (unix seconds); returns false if it was already there.
+   * `label` is what entries() shows for it (else display(key)).
+   */
+  add(key: string, now: number, label?: string): boolean {
     const fp = this.fingerprint(key);
     if (this.find(key, fp) >= 0) return false;
-    this.insert(key, fp, now);
+    this.insert(key, fp, now, label);
     return true;
   }
 
@@ -73,7 +80,7 @@ export class WaterfallCache {
     return undefined;
   }
 
-  private insert(key: string, fp: number, now: number): void {
+  private insert(key: string, fp: number, now: number, label?: string): void {
     this.expire(now);
     if (this.maxEntries <= 0) return;
     while (this.count >= this.maxEntries) {
@@ -84,6 +91,7 @@ export class WaterfallCache {
     const ring = this.keys.length;
     const pos = (this.head + this.count) % ring;
     this.keys[pos] = key;
+    this.labels[pos] = label;
     this.times[pos] = now;
     this.fps[pos] = fp;
     this.count++;
@@ -108,13 +116,14 @@ export class WaterfallCache {
     const ring = this.keys.length;
     for (let k = 0; k < this.count; k++) {
       const pos = (this.head + k) % ring;
-      out.push([this.display(this.keys[pos]!), this.times[pos]!]);
+      out.push([this.labels[pos] ?? this.display(this.keys[pos]!), this.times[pos]!]);
     }
     return out;
   }
 
   clear(): void {
     this.keys.fill(undefined);
+    this.labels.fill(undefined);
     this.slots.fill(0);
     this.head = 0;
     this.count = 0;
@@ -149,6 +158,7 @@ export class WaterfallCache {
     }
     this.slots[i] = 0;
     this.keys[pos] = undefined;
+    this.labels[pos] = undefined;
     this.head = (pos + 1) % this.keys.length;
     this.count--;
   }
@@ -158,15 +168,18 @@ export class WaterfallCache {
     const old = this.keys.length;
     const ring = Math.min(this.maxEntries, old * 2);
     const keys = new Array<string | undefined>(ring);
+    const labels = new Array<string | undefined>(ring);
     const times = new Float64Array(ring);
     const fps = new Int32Array(ring);
     for (let k = 0; k < this.count; k++) {
       const pos = (this.head + k) % old;
       keys[k] = this.keys[pos];
+      labels[k] = this.labels[pos];
       times[k] = this.times[pos]!;
       fps[k] = this.fps[pos]!;
     }
     this.keys = keys;
+    this.labels = labels;
     this.times = times;
     this.fps = fps;
     this.head = 0;

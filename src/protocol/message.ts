@@ -113,6 +113,7 @@ export class PathfindingMessage {
   #time58: string | undefined;
   #id: string | undefined;
   #idKey: string | undefined;
+  #dedupKey: string | undefined;
   #msgType: string | undefined;
   #sender: string | undefined;
   #packets: Buffer[] | undefined;
@@ -279,6 +280,29 @@ export class PathfindingMessage {
       }
     }
     return this.#idKey;
+  }
+
+  /**
+   * SHA-256(payload ‖ time_58) as a 32-character latin1 string: equal for two
+   * messages exactly when their ids are (both hash the same bytes, and neither has a
+   * known collision), at less than half the cost of SHA-384 on CPUs with SHA
+   * instructions. De-duplication keys on it; the id proper is computed only when
+   * asked for. Cached.
+   */
+  get dedupKey(): string {
+    if (this.#dedupKey === undefined) {
+      const b = this.#body;
+      this.#dedupKey = b !== undefined && this.#canonicalTime
+        ? digestRegions('sha256', b, false, 0, 0, this.#payloadAt, b.length, this.#timeAt, this.#payloadAt, 0, 0)
+        : digestOf('sha256', [...this.payload, this.time58]);
+    }
+    return this.#dedupKey;
+  }
+
+  /** The id packet as it came on the wire (a message parsed from the wire), else the id. */
+  get wireId(): string {
+    const b = this.#body;
+    return b === undefined ? this.id : b.toString('latin1', this.#idAt, this.#timeAt);
   }
 
   /**
@@ -450,6 +474,7 @@ export class PathfindingMessage {
     const copy = new PathfindingMessage(this.protocol, EMPTY, EMPTY, NO_PACKETS, this.compression);
     copy.compressionFail = this.compressionFail;
     copy.#idKey = this.#idKey;
+    copy.#dedupKey = this.#dedupKey;
     copy.#id = this.#id;
     copy.#msgType = this.#msgType;
     copy.#sender = this.#sender;
