@@ -42,10 +42,9 @@ export interface MeshOptions {
   maxPeersList?: number;
   /**
    * Message ids kept for de-duplication, at most (oldest evicted first). Default 100,000.
-   * The content hashes kept for retimedDuplicateWindowSeconds have the same bound. An
-   * entry of both costs about 250 bytes of heap, so a flood of unique ids holds this
-   * node's de-duplication state near waterfallCacheSize x 250 B (about 25 MB by default;
-   * spec/hostile/flood.spec.ts measures it).
+   * The content hashes kept for retimedDuplicateWindowSeconds have the same bound. Both
+   * caches full cost about 130 bytes of heap per entry pair (13 MB by default, `npm run
+   * bench` W5), plus each entry's id label; spec/hostile/flood.spec.ts measures a flood.
    */
   waterfallCacheSize?: number;
   /** Broadcasts and waterfalls older than this are dropped. Default 60 s. */

@@ -343,6 +343,36 @@ describe('hostile peers (real sockets)', function () {
     await assertServes(node, honest);
   });
 
+  it('stops relaying to a peer maxRelayBacklogBytes behind, without dropping it, and keeps delivering', async function () {
+    const { node, honest } = await victim({ maxRelayBacklogBytes: 64 * 1024, maxSendBufferBytes: 64 * 1024 * 1024 });
+    const r = await raw(node);
+    await r.handshake();
+    r.socket.pause();
+    let received = 0;
+    const sub = node.messages$.subscribe(() => { received++; });
+    const payload = 'y'.repeat(8 * 1024);
+    let sent = 0;
+    try {
+      // The honest peer's broadcasts reach the node, which relays them to the reader that
+      // never reads: its backlog stops growing once it passes the bound.
+      const deadline = Date.now() + 15_000;
+      while (node.stats.relaysSkipped < 20) {
+        if (Date.now() > deadline) throw new Error(`no relay skipped after ${sent} broadcasts`);
+        for (let i = 0; i < 8; i++) honest.send(payload, String(sent++));
+        await new Promise((res) => setImmediate(res));
+      }
+      await waitFor(() => received === sent, 10_000, 'the node delivered every broadcast');
+    } finally {
+      sub.unsubscribe();
+    }
+    const conn = node.routingTable.get(r.id)!;
+    expect(conn, 'the slow reader is still connected').to.not.equal(undefined);
+    // Skipped once past the bound: at most one relay (8 KiB and its headers) beyond it.
+    expect(conn.backlog).to.be.below(64 * 1024 + 9 * 1024);
+    expect(errorCount(node, 'ERR_SEND_BUFFER_OVERFLOW')).to.equal(0);
+    await assertServes(node, honest);
+  });
+
   it('refuses connections past maxAwaiting, and accepts again once the idle ones time out', async function () {
     const { node, honest } = await victim({ maxAwaiting: 4, handshakeTimeoutMs: 500 });
     const peers: RawPeer[] = [];
