@@ -358,7 +358,7 @@ export class PathfindingMessage {
     if (this.#string === undefined) {
       if (this.compressionUsed === null) {
         this.#string = this.#packets === undefined && this.#body === undefined
-          ? serializeParts(this.#msgTypeBytes!, this.#senderBytes!, this.id, this.time58, this.#payload!)
+          ? serializePackets([this.#msgTypeBytes!, this.#senderBytes!, this.id, this.time58, ...this.#payload!], 4)
           : serializePackets(this.packets, 4);
       } else {
         const body = compress(serializePackets(this.packets, 0), this.compressionUsed);
@@ -729,8 +729,11 @@ function sha384Key(payload: readonly Buffer[], time58: string): string {
   return digestOf('sha384', [...payload, time58]);
 }
 
-/** [n x uint32be length][packets...], optionally after `headroom` spare bytes. */
-function serializePackets(packets: readonly Buffer[], headroom: number): Buffer {
+/**
+ * [n x uint32be length][packets...], optionally after `headroom` spare bytes. A packet
+ * given as a string is written as latin1 (ids and times: ASCII), without a Buffer of its own.
+ */
+function serializePackets(packets: ReadonlyArray<Buffer | string>, headroom: number): Buffer {
   let size = headroom + 4 * packets.length;
   for (const p of packets) size += p.length;
   const out = Buffer.allocUnsafe(size);
@@ -739,7 +742,8 @@ function serializePackets(packets: readonly Buffer[], headroom: number): Buffer 
   for (const p of packets) {
     out.writeUInt32BE(p.length, h);
     h += 4;
-    out.set(p, d);
+    if (typeof p === 'string') out.write(p, d, 'latin1');
+    else out.set(p, d);
     d += p.length;
   }
   return out;
@@ -808,34 +812,4 @@ function internFlag(buf: Buffer, start: number, end: number): string {
     }
   }
   return buf.toString('latin1', start, end);
-}
-
-/**
- * A message built here, serialized with its 4-byte size header left free: the id and
- * time packets are written from their strings (ASCII), without a Buffer of their own.
- */
-function serializeParts(msgType: Buffer, sender: Buffer, id: string, time58: string, payload: readonly Buffer[]): Buffer {
-  const count = 4 + payload.length;
-  let size = 4 + 4 * count + msgType.length + sender.length + id.length + time58.length;
-  for (const p of payload) size += p.length;
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt32BE(msgType.length, 4);
-  out.writeUInt32BE(sender.length, 8);
-  out.writeUInt32BE(id.length, 12);
-  out.writeUInt32BE(time58.length, 16);
-  let h = 20;
-  let d = 4 + 4 * count;
-  out.set(msgType, d);
-  d += msgType.length;
-  out.set(sender, d);
-  d += sender.length;
-  d += out.write(id, d, 'latin1');
-  d += out.write(time58, d, 'latin1');
-  for (const p of payload) {
-    out.writeUInt32BE(p.length, h);
-    h += 4;
-    out.set(p, d);
-    d += p.length;
-  }
-  return out;
 }
