@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PathfindingMessage, Protocol, WaterfallCache, nodeId } from '../src/index.js';
-import { digestOf } from '../src/protocol/message.js';
 import { type Impl, type MemoryReport, type Remote } from './agent.js';
 import { localHandle, repoRoot, type Runner, WorkerPool } from './cluster.js';
 import { build, fullMesh, spec, teardown } from './workloads.js';
@@ -181,21 +180,21 @@ export function entryCost(defaultBound: number): EntryCost {
   const payload = Buffer.alloc(100);
   // The keys exactly as the router makes them (src/actors/router.ts flood and checkContent).
   const rx2pIdBytes = measure((count) => {
-    const cache = new WaterfallCache(count, 3600, PathfindingMessage.idFromKey);
+    const cache = new WaterfallCache(count, 3600);
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < count; i++) {
       payload.writeUInt32BE(i, 0);
-      cache.add(new PathfindingMessage(protocol, 'waterfall', sender, ['broadcast', payload], [], now).idKey, now);
+      const msg = new PathfindingMessage(protocol, 'waterfall', sender, ['broadcast', payload], [], now);
+      cache.add(msg.dedupKey, now, msg.id);
     }
     return cache;
   });
-  const senderBytes = Buffer.from(sender, 'latin1');
   const rx2pContentBytes = measure((count) => {
     const cache = new WaterfallCache(count, 3600);
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < count; i++) {
       payload.writeUInt32BE(i, 0);
-      cache.add(digestOf('sha1', [senderBytes, '9:', 'broadcast', `${payload.length}:`, payload]), now);
+      cache.add(new PathfindingMessage(protocol, 'waterfall', sender, ['broadcast', payload], [], now).contentKey, now);
     }
     return cache;
   });

@@ -43,8 +43,8 @@ export interface MeshOptions {
   /**
    * Message ids kept for de-duplication, at most (oldest evicted first). Default 100,000.
    * The content hashes kept for retimedDuplicateWindowSeconds have the same bound. Both
-   * caches full cost about 130 bytes of heap per entry pair (13 MB by default, `npm run
-   * bench` W5), plus each entry's id label; spec/hostile/flood.spec.ts measures a flood.
+   * caches full cost about 200 bytes of heap per entry pair, the id label included (20 MB
+   * by default, `npm run bench` W5); spec/hostile/flood.spec.ts measures a flood.
    */
   waterfallCacheSize?: number;
   /** Broadcasts and waterfalls older than this are dropped. Default 60 s. */

@@ -5,7 +5,7 @@ import { interval, map, merge, mergeMap, Subject, type Observable, type Subscrip
 import { flags } from '../protocol/flags.js';
 import { fromBase58, toBase58 } from '../protocol/base58.js';
 import { intersect } from '../protocol/compression.js';
-import { digestOf, PathfindingMessage, type CodecLimits } from '../protocol/message.js';
+import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
 import { Message, type MessageServer } from '../protocol/user-message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { isProtocolError } from '../protocol/errors.js';

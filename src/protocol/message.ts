@@ -266,7 +266,7 @@ export class PathfindingMessage {
    * SHA-384(payload ‖ time_58), the digest the id encodes, as a 48-character latin1
    * string: equal for two messages exactly when their ids are (base_58 is a
    * bijection on 48-byte digests), without the cost of base_58. De-duplication keys
-   * on it; idFromKey() turns one back into the id. Cached.
+   * on it. Cached.
    */
   get idKey(): string {
     if (this.#idKey === undefined) {
@@ -325,11 +325,6 @@ export class PathfindingMessage {
     head.writeUInt32BE(payload.length, 4);
     for (let i = 0; i < payload.length; i++) head.writeUInt32BE(payload[i]!.length, 8 + 4 * i);
     return digestOf('sha1', [head.subarray(0, 4), sender, head.subarray(4), ...payload]);
-  }
-
-  /** The id an idKey stands for: base_58 of the digest it holds. */
-  static idFromKey(key: string): string {
-    return latin1ToBase58(key);
   }
 
   /** base_58(SHA-384(payload ‖ time_58)), cached. */
