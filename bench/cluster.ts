@@ -34,7 +34,7 @@ export class Worker {
   readonly exitedPromise: Promise<void>;
 
   constructor(runner: Runner = { kind: 'tsx' }) {
-    const extra = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const extra = [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), ...(process.env.BENCH_V8 ? process.env.BENCH_V8.split(' ') : [])];
     this.child = runner.kind === 'tsx'
       ? fork(join(benchDir, 'node-worker.ts'), [], { cwd: repoRoot, execArgv: ['--import', 'tsx', '--expose-gc', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
       : fork(runner.workerJs, [], { cwd: repoRoot, execArgv: ['--expose-gc', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

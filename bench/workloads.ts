@@ -18,11 +18,21 @@ export function spec(impl: Impl, variant: Variant, extra: Partial<NodeSpec> = {}
 }
 
 /** Where the nodes of a run live: a shared worker pool, or this process. */
+/**
+ * Where a workload's nodes run. Process/node: each implementation has worker
+ * processes of its own, as a deployment runs one node per process; a worker that
+ * hosted the other implementation would have aged this one's compiled code through
+ * its garbage collections (V8 drops bytecode a function has not run for a while).
+ */
 export class Placement {
-  constructor(readonly mode: Mode, private readonly pool: WorkerPool | undefined) {}
-  async handles(n: number): Promise<Remote[]> {
-    if (this.mode === 'procs') return this.pool!.handles(n);
+  private readonly pools: Partial<Record<Impl, WorkerPool>> = {};
+  constructor(readonly mode: Mode) {}
+  async handles(n: number, impl: Impl): Promise<Remote[]> {
+    if (this.mode === 'procs') return (this.pools[impl] ??= new WorkerPool()).handles(n);
     return Array.from({ length: n }, () => localHandle());
+  }
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.pools).map((p) => p.close()));
   }
 }
 
@@ -105,7 +115,7 @@ export interface ThroughputResult {
 
 /** Node 0 of a full mesh of n floods `size`-byte broadcasts for durationMs (or `count` messages, if fewer). */
 export async function throughput(place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number): Promise<ThroughputResult> {
-  const handles = await place.handles(n);
+  const handles = await place.handles(n, impl);
   try {
     await build(handles, spec(impl, variant), fullMesh(n));
     await Promise.all(handles.map((h) => h.resetCounters()));
@@ -153,7 +163,7 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export async function latency(place: Placement, impl: Impl, variant: Variant, n: number, samples: number, warmup: number): Promise<LatencyResult> {
-  const handles = await place.handles(n);
+  const handles = await place.handles(n, impl);
   try {
     await build(handles, spec(impl, variant), fullMesh(n));
     await Promise.all(handles.map((h) => h.resetCounters()));
@@ -181,7 +191,7 @@ export interface ScaleResult {
 }
 
 export async function scale(place: Placement, impl: Impl, n: number, degree: number, broadcasts: number): Promise<ScaleResult> {
-  const handles = await place.handles(n);
+  const handles = await place.handles(n, impl);
   const edges = randomRegular(n, degree);
   try {
     await build(handles, spec(impl, 'plain', { track: true }), edges);

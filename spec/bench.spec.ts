@@ -8,7 +8,7 @@ describe('bench (smoke)', function () {
   this.timeout(15_000);
 
   it('runs W1 in one process for rx2p and the baseline and reports positive figures', async function () {
-    const place = new Placement('inproc', undefined);
+    const place = new Placement('inproc');
     const rows = [];
     for (const impl of ['baseline', 'rx2p'] as const) {
       const r = await throughput(place, impl, 'plain', 3, 100, 5_000, 300);

@@ -112,7 +112,6 @@ export class Router {
   private readonly dials = new Map<string, Promise<boolean>>();
   private readonly connectWaiters = new Map<Connection, Settle<boolean>[]>();
   private readonly connections$ = new Subject<Connection>();
-  private readonly commands$ = new Subject<RouterCommand>();
   private readonly limits: CodecLimits;
   private readonly subscription: Subscription;
   private readonly live = new Set<Connection>();
@@ -136,7 +135,6 @@ export class Router {
     const inputs$: Observable<RouterInput> = merge(
       this.connections$.pipe(mergeMap((conn) => conn.events$)),
       host.accepted$.pipe(map((socket) => ({ type: 'accepted' as const, socket }))),
-      this.commands$.pipe(map((command) => ({ type: 'command' as const, command }))),
       interval(o.sweepIntervalMs, o.scheduler).pipe(map(() => ({ type: 'tick' as const }))),
     );
     this.subscription = inputs$.subscribe((input) => this.handle(input));
@@ -154,7 +152,9 @@ export class Router {
         default: return command.done.reject(err);
       }
     }
-    this.commands$.next(command);
+    // Commands are handled at once, in the caller's stack, like every other input:
+    // not through an Observable of their own (a send's latency is mostly this path).
+    this.handle({ type: 'command', command });
   }
 
   /** Ids of handshaken peers this node dialled. */
@@ -452,7 +452,6 @@ export class Router {
     this.waterfalls.clear();
     this.contents.clear();
     this.connections$.complete();
-    this.commands$.complete();
   }
 
   // ---------------------------------------------------------------- sending
@@ -524,9 +523,11 @@ export class Router {
     const payload: Packet[] = [this.bytesOf(subflag)];
     for (const p of packets) payload.push(p);
     const msg = new PathfindingMessage(this.host.protocol, this.bytesOf(flag), this.bytesOf(this.host.id()), payload, [], this.utc());
-    // Our own id goes in the cache so the copies our peers flood back are dropped.
+    const below = this.fanOut(this.routingTable.values(), flag, msg);
+    // Our own id goes in the cache so the copies our peers flood back are dropped. No
+    // copy can arrive before this input is handled, so it is added after the writes.
     if (flag === flags.broadcast) this.waterfalls.add(msg.dedupKey, msg.timeNumber, msg.id);
-    return this.fanOut(this.routingTable.values(), flag, msg);
+    return below;
   }
 
   private whisper(target: string, packets: Packet[], done: Settle<void>): void {
@@ -561,8 +562,12 @@ export class Router {
     switch (type) {
       case flags.broadcast:
       case flags.waterfall:
-        if (!this.flood(msg, conn)) return;
+        if (!this.admit(msg)) return;
+        // The user has the message before it is relayed: a relay is one socket write
+        // per peer, and the user's latency need not include them.
         this.handleSubflag(msg, conn, false);
+        this.relay(msg, conn);
+        if (type === flags.broadcast) this.noteContent(msg);
         return;
       case flags.whisper:
         this.handleSubflag(msg, conn, false);
@@ -668,6 +673,23 @@ export class Router {
    * a waterfall that keeps the original sender and time, hence the same id.
    */
   private flood(msg: PathfindingMessage, from: Connection | undefined): boolean {
+    if (!this.admit(msg)) return false;
+    this.relay(msg, from);
+    if (msg.msgType !== flags.waterfall) this.noteContent(msg);
+    return true;
+  }
+
+  /** Passes an admitted message on to every other peer as a waterfall, keeping its sender and time. */
+  private relay(msg: PathfindingMessage, from: Connection | undefined): void {
+    if (this.closing) return;
+    this.fanOut(this.routingTable.values(), flags.waterfall, msg, from, true);
+  }
+
+  /**
+   * False for a message too old, dated too far ahead, already seen, or a py2p
+   * re-timed copy of a message seen. An admitted message's id is in the cache.
+   */
+  private admit(msg: PathfindingMessage): boolean {
     const now = this.utc();
     const time = msg.timeNumber;
     const o = this.host.options;
@@ -683,19 +705,32 @@ export class Router {
       this.host.print(3, 'Not rebroadcasting');
       return false;
     }
-    if (o.retimedDuplicateWindowSeconds > 0 && !this.checkContent(msg, time)) {
+    if (msg.msgType === flags.waterfall && !this.checkContent(msg, time)) {
       this.stats.retimedDuplicates++;
       return false;
     }
-    this.fanOut(this.routingTable.values(), flags.waterfall, msg, from, true);
     return true;
   }
 
-  /** False for a py2p re-timed copy of a message already seen (see retimedDuplicateWindowSeconds). */
+  /**
+   * False for a waterfall that is a py2p re-timed copy of a message seen (see
+   * retimedDuplicateWindowSeconds); its content is remembered either way.
+   */
   private checkContent(msg: PathfindingMessage, time: number): boolean {
-    if (msg.payloadBytes > CONTENT_TRACK_LIMIT) return true;
+    const window = this.host.options.retimedDuplicateWindowSeconds;
+    if (window <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return true;
     const seenAt = this.contents.putIfAbsent(msg.contentKey, time);
-    return seenAt === undefined || msg.msgType !== flags.waterfall || Math.abs(time - seenAt) > this.host.options.retimedDuplicateWindowSeconds;
+    return seenAt === undefined || Math.abs(time - seenAt) > window;
+  }
+
+  /**
+   * Remembers what an admitted broadcast says, so that re-timed copies of it are
+   * caught. Nothing about the broadcast itself depends on it, so it is done after
+   * the broadcast is delivered and relayed (a hash less before the user has it).
+   */
+  private noteContent(msg: PathfindingMessage): void {
+    if (this.host.options.retimedDuplicateWindowSeconds <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return;
+    this.contents.putIfAbsent(msg.contentKey, msg.timeNumber);
   }
 
   /** Subflag-level handling (py2p handle_msg): automated subflags, else to the user. */
