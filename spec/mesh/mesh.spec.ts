@@ -196,6 +196,25 @@ describe('mesh compression on the wire', function () {
     expect(back.slice(1).every((f) => f[0] === 0x78)).to.equal(true);
   });
 
+  it('with compressMinBytes, sends small messages plain and large ones compressed; both arrive', async () => {
+    const { a, b, tap } = await tapped({}, { compressMinBytes: 1024 });
+    const small = 'small '.repeat(20);
+    const large = 'large '.repeat(400);
+    b.send(small);
+    b.send(large);
+    const got = await a.recv(2, 5000);
+    expect(got.map((m) => text(m))).to.deep.equal([['broadcast', small], ['broadcast', large]]);
+    const [plain, deflated] = tap.frames('toServer').slice(-2);
+    // A plain body starts with the msg_type packet's 4-byte length (9, 'broadcast').
+    expect(plain!.readUInt32BE(0)).to.equal(9);
+    expect(deflated![0], 'zlib header').to.equal(0x78);
+    expect(deflated!.length).to.be.lessThan(large.length);
+    // The node without the option still compresses everything it sends.
+    a.send('tiny');
+    await b.recv(1, 5000);
+    expect(tap.frames('toClient').at(-1)![0]).to.equal(0x78);
+  });
+
   it('sends plain frames when compression is turned off on either side', async () => {
     const { a, b, tap } = await tapped({ compression: [] }, {});
     b.send('plain please');

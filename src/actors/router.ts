@@ -244,6 +244,7 @@ export class Router {
       protocol: this.host.protocol,
       limits: this.limits,
       maxSendBufferBytes: o.maxSendBufferBytes,
+      compressMinBytes: o.compressMinBytes,
       advertised: o.compression,
       supported: this.host.supported,
       outgoing,
@@ -474,6 +475,7 @@ export class Router {
     let frame0: Buffer | undefined;
     let others: Map<string | null, Buffer> | undefined;
     let sender: string | undefined;
+    let payloadBytes: number | undefined;
     let below = true;
     for (const conn of targets) {
       if (conn === except) continue;
@@ -484,7 +486,7 @@ export class Router {
           continue;
         }
       }
-      const method = conn.compressionUsed;
+      const method = conn.methodFor(payloadBytes ??= source.payloadBytes);
       let frame: Buffer | undefined;
       if (frame0 === undefined) {
         // Same payload and time, so the same id: no second hash of the payload.

@@ -18,6 +18,8 @@ export interface ConnectionOptions {
   limits: CodecLimits;
   /** A peer whose unread backlog passes this many bytes is disconnected. */
   maxSendBufferBytes: number;
+  /** Messages with a smaller payload go uncompressed (see MeshOptions.compressMinBytes). */
+  compressMinBytes: number;
   /** The compression methods this node advertised, in its order of preference. */
   advertised: readonly string[];
   /** The methods this build can decompress (tried after the negotiated ones). */
@@ -130,6 +132,11 @@ export class Connection {
     return this.sendMethod;
   }
 
+  /** The method a message with this many payload bytes goes to this peer under, or null. */
+  methodFor(payloadBytes: number): string | null {
+    return payloadBytes < this.options.compressMinBytes ? null : this.sendMethod;
+  }
+
   /**
    * Sets the peer's list. Sending uses the first method of this node's own preference
    * that the peer named; receiving tries the peer's methods first, then every method
@@ -151,7 +158,13 @@ export class Connection {
 
   /** Builds and writes a message from this node (or re-sends one keeping sender and time). */
   send(msgType: string, payload: Array<string | Uint8Array>, sender: string, time?: bigint | number): PathfindingMessage {
-    const msg = new PathfindingMessage(this.options.protocol, msgType, sender, payload, this.sendMethod ? [this.sendMethod] : [], time);
+    let method = this.sendMethod;
+    if (method !== null && this.options.compressMinBytes > 0) {
+      let bytes = 0;
+      for (const p of payload) bytes += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+      method = this.methodFor(bytes);
+    }
+    const msg = new PathfindingMessage(this.options.protocol, msgType, sender, payload, method ? [method] : [], time);
     this.write(msg.string);
     return msg;
   }
