@@ -32,6 +32,24 @@ describe('router robustness', function () {
     peer.close();
   });
 
+  it("drops a copy of its own broadcast flooded back to it, and lists its own broadcast's id in waterfalls", async () => {
+    const a = await nodes.make({ compression: [] });
+    const peer = await handshaken(a.outAddr[1], a.protocol.id, 'Echo1');
+    a.send('mine');
+    let sent = PathfindingMessage.feedString(a.protocol, await peer.next(), true);
+    while (sent.payload[1]?.toString() !== 'mine') sent = PathfindingMessage.feedString(a.protocol, await peer.next(), true);
+    expect(sent.msgType).to.equal('broadcast');
+    expect(a.waterfalls.map(([id]) => id)).to.include(sent.id);
+    // The copy comes back as a waterfall; a forgery in a's name with a new payload too.
+    peer.send(sent.relay('waterfall', null));
+    peer.send(new PathfindingMessage(a.protocol, 'broadcast', a.id, ['broadcast', 'forged'], [], Math.floor(Date.now() / 1000)).string);
+    peer.send(new PathfindingMessage(a.protocol, 'broadcast', 'Echo1', ['broadcast', 'after'], [], Math.floor(Date.now() / 1000)).string);
+    expect((await a.recv(1, 5000))!.packets[1]!.toString()).to.equal('after');
+    expect(a.stats.duplicates).to.equal(2);
+    expect(a.stats.delivered).to.equal(1);
+    peer.close();
+  });
+
   it('turns an internal throw into a recorded InternalError that costs one connection at most', async () => {
     const a = await nodes.make({ maxOutgoing: 0 });
     const b = await nodes.make({ maxOutgoing: 0 });

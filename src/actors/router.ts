@@ -526,9 +526,10 @@ export class Router {
     for (const p of packets) payload.push(p);
     const msg = new PathfindingMessage(this.host.protocol, this.bytesOf(flag), this.bytesOf(this.host.id()), payload, [], this.utc());
     const below = this.fanOut(this.routingTable.values(), flag, msg);
-    // Our own id goes in the cache so the copies our peers flood back are dropped. No
-    // copy can arrive before this input is handled, so it is added after the writes.
-    if (flag === flags.broadcast) this.waterfalls.add(msg.dedupKey, msg.timeNumber, msg.id);
+    // Our own id is listed in waterfalls, as py2p lists it. The copies peers flood back
+    // are dropped for their sender (onFrame), so the entry is keyed on the SHA-384
+    // digest the id already cost rather than on a SHA-256 of the payload as well.
+    if (flag === flags.broadcast) this.waterfalls.add(msg.idKey, msg.timeNumber, msg.id);
     return below;
   }
 
@@ -564,6 +565,11 @@ export class Router {
     switch (type) {
       case flags.broadcast:
       case flags.waterfall:
+        // This node's own broadcast, flooded back by a peer (or a forgery in its name).
+        if (msg.sender === this.host.id()) {
+          this.stats.duplicates++;
+          return;
+        }
         if (!this.admit(msg)) return;
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
