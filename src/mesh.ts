@@ -222,12 +222,7 @@ export class MeshSocket implements MessageServer {
   send(...args: Array<Packet | SendOptions>): boolean {
     const { packets, options } = splitArgs(args);
     this.assertOpen();
-    let result = false;
-    this.router.command({
-      type: 'send', packets, subflag: options.type ?? flags.broadcast, flag: options.flag ?? flags.broadcast,
-      done: (ok) => { result = ok; },
-    });
-    return result;
+    return this.router.broadcast(packets, options.type ?? flags.broadcast, options.flag ?? flags.broadcast);
   }
 
   /** Resolves when every peer's send buffer is below its high-water mark. */
@@ -397,9 +392,11 @@ function checkPackets(packets: unknown[]): asserts packets is Packet[] {
   }
 }
 
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 function splitArgs(args: Array<Packet | SendOptions>): { packets: Packet[]; options: SendOptions } {
   const last = args[args.length - 1];
-  let options: SendOptions = {};
+  let options = NO_OPTIONS;
   let packets = args;
   if (last !== undefined && typeof last === 'object' && !(last instanceof Uint8Array)) {
     options = last as SendOptions;

@@ -31,7 +31,6 @@ export type MeshEvent =
 
 /** Requests to the router from the socket's public methods. */
 export type RouterCommand =
-  | { type: 'send'; packets: Packet[]; subflag: string; flag: string; done: (ok: boolean) => void }
   | { type: 'connect'; host: string; port: number; id?: string; done: Settle<boolean> }
   | { type: 'whisper'; id: string; packets: Packet[]; done: Settle<void> }
   | { type: 'waterfall'; msg: PathfindingMessage; done: (isNew: boolean) => void }
@@ -145,7 +144,6 @@ export class Router {
     if (this.closing && command.type !== 'close') {
       const err = new SocketClosedError();
       switch (command.type) {
-        case 'send': return command.done(false);
         case 'waterfall': return command.done(false);
         case 'handle-request': return command.done(false);
         case 'disconnect': return command.done(false);
@@ -155,6 +153,21 @@ export class Router {
     // Commands are handled at once, in the caller's stack, like every other input:
     // not through an Observable of their own (a send's latency is mostly this path).
     this.handle({ type: 'command', command });
+  }
+
+  /**
+   * send(): a broadcast from this node, handled at once like a command but without
+   * one (no callback to allocate per message). False if a peer's buffer is full, the
+   * node is closing, or the send failed (recorded like any input's failure).
+   */
+  broadcast(packets: Packet[], subflag: string, flag: string): boolean {
+    if (this.closing) return false;
+    try {
+      return this.broadcastFromHere(packets, subflag, flag);
+    } catch (err) {
+      this.recordError(new InternalError(err));
+      return false;
+    }
   }
 
   /** Ids of handshaken peers this node dialled. */
@@ -212,7 +225,6 @@ export class Router {
 
   private onCommand(c: RouterCommand): void {
     switch (c.type) {
-      case 'send': return c.done(this.broadcastFromHere(c.packets, c.subflag, c.flag));
       case 'connect': return this.dial(c.host, c.port, c.id, c.done);
       case 'whisper': return this.whisper(c.id, c.packets, c.done);
       case 'waterfall': return c.done(this.flood(c.msg, undefined));
