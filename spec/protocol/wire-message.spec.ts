@@ -90,4 +90,30 @@ describe('PathfindingMessage parsed from the wire', function () {
     // A message that owns its bytes already is returned as it is.
     expect(parsed(a).compacted().compacted()).to.be.an.instanceOf(PathfindingMessage);
   });
+
+  it('relayAndCompact() gives the plain relay frame and the message over its bytes, keeping its own type', function () {
+    const a = built();
+    const chunk = Buffer.alloc(64 * 1024);
+    a.string.copy(chunk, 1000);
+    const m = PathfindingMessage.feedString(protocol, chunk.subarray(1000, 1000 + a.string.length));
+    const shared = m.relayAndCompact(flags.waterfall)!;
+    expect(shared.frame.equals(m.relay(flags.waterfall, null))).to.equal(true);
+    const c = shared.message;
+    expect(c.payload[1]!.buffer).to.equal(shared.frame.buffer);
+    chunk.fill(0);
+    expect(c.msgType).to.equal(flags.broadcast);
+    expect(c.msgTypeBytes.toString()).to.equal(flags.broadcast);
+    expect(c.packets.map((p) => p.toString('hex'))).to.deep.equal(a.packets.map((p) => p.toString('hex')));
+    expect(c.string.equals(a.string)).to.equal(true);
+    expect(c.relay(flags.broadcast, null).equals(a.string)).to.equal(true);
+    expect(c.id).to.equal(a.id);
+    expect(c.dedupKey).to.equal(a.dedupKey);
+    // Copies of it keep the type too.
+    expect(c.compacted().msgType).to.equal(flags.broadcast);
+    expect(c.withCompressions(['gzip']).msgType).to.equal(flags.broadcast);
+    expect(PathfindingMessage.feedString(protocol, c.withCompressions(['gzip']).string, false, ['gzip']).msgType).to.equal(flags.broadcast);
+    // Not for a message that relay() would rebuild.
+    expect(built().relayAndCompact(flags.waterfall)).to.equal(undefined);
+    expect(parsed(a).relayAndCompact('whisper')).to.equal(undefined);
+  });
 });

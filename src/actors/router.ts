@@ -121,6 +121,9 @@ export class Router {
   private requestSerial = 0;
   private readonly textBytes = new Map<string, Buffer>();
   private closing = false;
+  /** The plain relay frame made while delivering `preparedFor` (one copy serves both). */
+  private preparedRelay: Buffer | undefined;
+  private preparedFor: PathfindingMessage | undefined;
 
   constructor(private readonly host: RouterHost) {
     const o = host.options;
@@ -502,7 +505,7 @@ export class Router {
       let frame: Buffer | undefined;
       if (frame0 === undefined) {
         // Same payload and time, so the same id: no second hash of the payload.
-        frame = frame0 = source.relay(msgType, method);
+        frame = frame0 = method === null && source === this.preparedFor ? this.preparedRelay! : source.relay(msgType, method);
         method0 = method;
       } else if (method === method0) {
         frame = frame0;
@@ -585,7 +588,7 @@ export class Router {
         if (!this.admit(msg)) return;
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
-        this.handleSubflag(msg, conn, false);
+        this.handleSubflag(msg, conn, false, true);
         this.relay(msg, conn);
         if (type === flags.broadcast) this.noteContent(msg);
         return;
@@ -701,8 +704,11 @@ export class Router {
 
   /** Passes an admitted message on to every other peer as a waterfall, keeping its sender and time. */
   private relay(msg: PathfindingMessage, from: Connection | undefined): void {
-    if (this.closing) return;
-    this.fanOut(this.routingTable.values(), flags.waterfall, msg, from, true);
+    try {
+      if (!this.closing) this.fanOut(this.routingTable.values(), flags.waterfall, msg, from, true);
+    } finally {
+      this.preparedRelay = this.preparedFor = undefined;
+    }
   }
 
   /**
@@ -754,7 +760,7 @@ export class Router {
   }
 
   /** Subflag-level handling (py2p handle_msg): automated subflags, else to the user. */
-  private handleSubflag(msg: PathfindingMessage, conn: Connection | undefined, onlyRequests: boolean): boolean {
+  private handleSubflag(msg: PathfindingMessage, conn: Connection | undefined, onlyRequests: boolean, relaying = false): boolean {
     const subflag = msg.subflag;
     if (subflag === undefined) return false;
     switch (subflag) {
@@ -774,9 +780,26 @@ export class Router {
       default:
         if (onlyRequests) return false;
         this.stats.delivered++;
-        this.host.deliver(new Message(msg.compacted(), this.host.server));
+        this.host.deliver(new Message(this.ownCopy(msg, relaying), this.host.server));
         return true;
     }
+  }
+
+  /**
+   * The message to hand the user, with bytes of its own (see compacted()). One that
+   * is about to be relayed shares them with its plain relay frame, which relay() then
+   * sends: one copy of the body instead of two.
+   */
+  private ownCopy(msg: PathfindingMessage, relaying: boolean): PathfindingMessage {
+    if (relaying) {
+      const shared = msg.relayAndCompact(flags.waterfall);
+      if (shared !== undefined) {
+        this.preparedFor = msg;
+        this.preparedRelay = shared.frame;
+        return shared.message;
+      }
+    }
+    return msg.compacted();
   }
 
   private onPeers(conn: Connection, p: Buffer[]): void {

@@ -129,6 +129,8 @@ export class PathfindingMessage {
   #payloadAt = 0;
   /** The time packet is what base_58 gives for the time (no leading "1"s). */
   #canonicalTime = false;
+  /** #body's type packet is not this message's type (#msgTypeBytes and #msgType are). */
+  #typeApart = false;
 
   static {
     presetId = (msg, id) => {
@@ -460,6 +462,25 @@ export class PathfindingMessage {
     });
   }
 
+  /**
+   * relay(msgType, null) and compacted() in one allocation: the plain frame that
+   * passes this message on as `msgType`, and this message over that frame's body,
+   * which holds the same packets but for the type (this message's own type is kept
+   * apart). Undefined where relay() would rebuild the message rather than copy its
+   * body (not parsed from the wire, a non-canonical time, a type of another length).
+   */
+  relayAndCompact(msgType: string): { frame: Buffer; message: PathfindingMessage } | undefined {
+    const b = this.#body;
+    if (b === undefined || !this.#canonicalTime || msgType.length !== this.#senderAt - 4 * this.#count) return undefined;
+    const frame = this.relay(msgType, null);
+    const type = this.msgType;
+    const message = this.#rebind(frame.subarray(4));
+    message.#msgType = type;
+    message.#msgTypeBytes = this.#typeApart ? this.#msgTypeBytes : flagBytes(type);
+    message.#typeApart = true;
+    return { frame, message };
+  }
+
   /** The same wire message over another copy of its body (what it computed so far is kept). */
   #rebind(body: Buffer): PathfindingMessage {
     wireBody = body;
@@ -473,6 +494,10 @@ export class PathfindingMessage {
     copy.#id = this.#id;
     copy.#msgType = this.#msgType;
     copy.#sender = this.#sender;
+    if (this.#typeApart) {
+      copy.#msgTypeBytes = this.#msgTypeBytes;
+      copy.#typeApart = true;
+    }
     return copy;
   }
 
@@ -798,6 +823,17 @@ for (const f of Object.values(flags)) {
 }
 
 /** buf[start, end) as latin1, returning the flag's own string when it is one (no new string). */
+const FLAG_BYTES = new Map<string, Buffer>();
+
+/** A type's bytes, of its own (not a view into a socket chunk); known flags are shared. */
+function flagBytes(type: string): Buffer {
+  const known = FLAG_BY_LENGTH.get(type.length)?.includes(type);
+  if (!known) return Buffer.from(type, 'latin1');
+  let b = FLAG_BYTES.get(type);
+  if (b === undefined) FLAG_BYTES.set(type, (b = Buffer.from(type, 'latin1')));
+  return b;
+}
+
 function internFlag(buf: Buffer, start: number, end: number): string {
   const candidates = FLAG_BY_LENGTH.get(end - start);
   if (candidates !== undefined) {
