@@ -581,7 +581,7 @@ export class Router {
       case flags.broadcast:
       case flags.waterfall:
         // This node's own broadcast, flooded back by a peer (or a forgery in its name).
-        if (msg.sender === this.host.id()) {
+        if (msg.senderIs(this.bytesOf(this.host.id()))) {
           this.stats.duplicates++;
           return;
         }

@@ -26,9 +26,11 @@ export class WaterfallCache {
   /** Ring slots in use start at head; count of them. */
   private head = 0;
   private count = 0;
-  /** Open addressing: ring position + 1 per slot (0 = empty), and that entry's fingerprint. */
-  private slots: Int32Array;
-  private slotFps: Int32Array;
+  /**
+   * Open addressing, two int32 per slot side by side (one cache line for both): the
+   * ring position + 1 (0 = empty), and that entry's fingerprint.
+   */
+  private table: Int32Array;
   private mask: number;
   private readonly seed = randomInt(0x7fffffff) | 1;
   evicted = 0;
@@ -44,10 +46,9 @@ export class WaterfallCache {
     this.labels = new Array<string | undefined>(ring);
     this.times = new Float64Array(ring);
     this.fps = new Int32Array(ring);
-    const table = tableSizeFor(ring);
-    this.slots = new Int32Array(table);
-    this.slotFps = new Int32Array(table);
-    this.mask = table - 1;
+    const size = tableSizeFor(ring);
+    this.table = new Int32Array(2 * size);
+    this.mask = size - 1;
   }
 
   has(key: string): boolean {
@@ -57,7 +58,7 @@ export class WaterfallCache {
   /** The time recorded with key, if present. */
   get(key: string): number | undefined {
     const at = this.find(key, this.fingerprint(key));
-    return at < 0 ? undefined : this.times[this.slots[at]! - 1];
+    return at < 0 ? undefined : this.times[this.table[2 * at]! - 1];
   }
 
   /**
@@ -75,7 +76,7 @@ export class WaterfallCache {
   putIfAbsent(key: string, now: number): number | undefined {
     const fp = this.fingerprint(key);
     const at = this.find(key, fp);
-    if (at >= 0) return this.times[this.slots[at]! - 1];
+    if (at >= 0) return this.times[this.table[2 * at]! - 1];
     this.insert(key, fp, now);
     return undefined;
   }
@@ -95,10 +96,11 @@ export class WaterfallCache {
     this.times[pos] = now;
     this.fps[pos] = fp;
     this.count++;
+    const table = this.table;
     let i = fp & this.mask;
-    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-    this.slots[i] = pos + 1;
-    this.slotFps[i] = fp;
+    while (table[2 * i] !== 0) i = (i + 1) & this.mask;
+    table[2 * i] = pos + 1;
+    table[2 * i + 1] = fp;
   }
 
   expire(now: number): void {
@@ -124,39 +126,39 @@ export class WaterfallCache {
   clear(): void {
     this.keys.fill(undefined);
     this.labels.fill(undefined);
-    this.slots.fill(0);
+    this.table.fill(0);
     this.head = 0;
     this.count = 0;
   }
 
   /** The table slot holding key, or -1. */
   private find(key: string, fp: number): number {
-    const slots = this.slots;
-    const slotFps = this.slotFps;
+    const table = this.table;
     const mask = this.mask;
     for (let i = fp & mask; ; i = (i + 1) & mask) {
-      const s = slots[i]!;
+      const s = table[2 * i]!;
       if (s === 0) return -1;
-      if (slotFps[i] === fp && this.keys[s - 1] === key) return i;
+      if (table[2 * i + 1] === fp && this.keys[s - 1] === key) return i;
     }
   }
 
   private evictOldest(): void {
     const pos = this.head;
     const mask = this.mask;
+    const table = this.table;
     let i = this.fps[pos]! & mask;
-    while (this.slots[i] !== pos + 1) i = (i + 1) & mask;
+    while (table[2 * i] !== pos + 1) i = (i + 1) & mask;
     // Backward-shift deletion: pull later entries of the probe run into the gap
     // unless their home slot lies cyclically in (gap, j].
-    for (let j = (i + 1) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.slotFps[j]! & mask;
+    for (let j = (i + 1) & mask; table[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = table[2 * j + 1]! & mask;
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (stays) continue;
-      this.slots[i] = this.slots[j]!;
-      this.slotFps[i] = this.slotFps[j]!;
+      table[2 * i] = table[2 * j]!;
+      table[2 * i + 1] = table[2 * j + 1]!;
       i = j;
     }
-    this.slots[i] = 0;
+    table[2 * i] = 0;
     this.keys[pos] = undefined;
     this.labels[pos] = undefined;
     this.head = (pos + 1) % this.keys.length;
@@ -183,15 +185,14 @@ export class WaterfallCache {
     this.times = times;
     this.fps = fps;
     this.head = 0;
-    const table = tableSizeFor(ring);
-    this.slots = new Int32Array(table);
-    this.slotFps = new Int32Array(table);
-    this.mask = table - 1;
+    const size = tableSizeFor(ring);
+    const table = (this.table = new Int32Array(2 * size));
+    this.mask = size - 1;
     for (let k = 0; k < this.count; k++) {
       let i = fps[k]! & this.mask;
-      while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-      this.slots[i] = k + 1;
-      this.slotFps[i] = fps[k]!;
+      while (table[2 * i] !== 0) i = (i + 1) & this.mask;
+      table[2 * i] = k + 1;
+      table[2 * i + 1] = fps[k]!;
     }
   }
 

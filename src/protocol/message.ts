@@ -240,6 +240,14 @@ export class PathfindingMessage {
     return this.#sender;
   }
 
+  /** Whether the sender packet is these bytes (a wire message: compared in place, no string made). */
+  senderIs(id: Buffer): boolean {
+    const b = this.#body;
+    if (b === undefined) return this.senderBytes.equals(id);
+    const n = this.#idAt - this.#senderAt;
+    return n === id.length && b.compare(id, 0, n, this.#senderAt, this.#idAt) === 0;
+  }
+
   /** Total bytes of the payload packets. */
   get payloadBytes(): number {
     const b = this.#body;
