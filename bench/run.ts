@@ -11,7 +11,7 @@ import { defaultOptions } from '../src/index.js';
 import type { Impl } from './agent.js';
 import { benchDir, repoRoot, WorkerPool } from './cluster.js';
 import { codecBench } from './codec.js';
-import { compileWorker, entryCost, floodCache, idleRss, idleRssInProcess, type FloodCache, type IdleRss } from './memory.js';
+import { compileWorker, entryCost, exposeGc, floodCache, idleRss, idleRssInProcess, type FloodCache, type IdleRss } from './memory.js';
 import { fmt, markdownTable, row, svgChart, table, updateReadme, type Row } from './report.js';
 import { latency, Placement, scale, summarize, throughput, variantLabel, type LatencyResult, type ScaleResult, type ThroughputResult, type Variant } from './workloads.js';
 
@@ -68,6 +68,13 @@ async function both<T>(label: string, fn: (impl: Impl) => Promise<T>): Promise<R
  * machine weighs on both; each one's rounds are merged. A given baseline result
  * (gzip rows: the baseline does not compress) is reused instead of run again.
  */
+let gcFn: (() => void) | undefined;
+function collectGarbage(): void {
+  gcFn ??= exposeGc();
+  gcFn();
+  gcFn();
+}
+
 async function alternate<T>(
   label: string, run: (impl: Impl) => Promise<T>, merge: (xs: T[]) => T, describe: (x: T) => string, baseline?: T,
 ): Promise<Record<Impl, T>> {
@@ -76,6 +83,9 @@ async function alternate<T>(
     const order: Impl[] = r % 2 === 0 ? ['rx2p', 'baseline'] : ['baseline', 'rx2p'];
     for (const impl of order) {
       if (impl === 'baseline' && baseline) continue;
+      // This process collects its garbage (from one-process runs) now rather than
+      // during the run, where it would take CPU from the worker processes.
+      collectGarbage();
       const x = await run(impl);
       got[impl].push(x);
       log(`${label} ${impl} (round ${r + 1}/${cfg.rounds}): ${describe(x)}`);
@@ -132,9 +142,12 @@ async function main(): Promise<void> {
   // both implementations' send and receive paths compiled by V8 in every worker, so
   // that the first measured run is not also the JIT's warm-up. Same in this process.
   if (['W1', 'W2', 'W3', 'W4'].some(enabled)) {
+    // The first full-length flood of a worker still runs slower for both (by about a
+    // tenth: heap and young-generation sizing), so W1's own shape gets a flood too.
+    for (const impl of impls) await throughput(inproc, impl, 'plain', 3, 100, cfg.warmupMs);
     for (const impl of impls) {
       await throughput(procs, impl, 'plain', 5, 100, cfg.warmupMs);
-      await throughput(inproc, impl, 'plain', 3, 100, cfg.warmupMs);
+      await throughput(procs, impl, 'plain', 3, 100, cfg.w1Ms);
     }
     log('warm-up done');
   }
