@@ -52,6 +52,29 @@ for (const encryption of ['Plaintext', 'SSL'] as const) {
       for (const n of [a, b, c]) expect(n.waterfalls.map(([id]) => id)).to.deep.equal(ids);
     });
 
+    for (const compression of [[], ['gzip']]) {
+      it(`relays large and small messages along a chain byte for byte (compression ${JSON.stringify(compression)})`, async () => {
+        const a = await make({ compression });
+        const b = await make({ compression });
+        const c = await make({ compression, maxOutgoing: 0 });
+        await link(a, b);
+        await link(b, c);
+        const got = collect([b, c]);
+        const sizes = [300, 200_000, 70_000, 10, 1_000_000, 65_536];
+        const bodies = sizes.map((n, i) => Buffer.alloc(n, i + 1).fill(`x${i}`, 0, Math.min(n, 2)));
+        for (const body of bodies) a.send(body);
+        await waitFor(() => got.get(c)!.length >= bodies.length, 20_000, 'chain deliveries');
+        for (const n of [b, c]) {
+          const list = got.get(n)!;
+          expect(list).to.have.length(bodies.length);
+          list.forEach((m, i) => expect(m.packets[1]!.equals(bodies[i]!), `message ${i} at ${n === b ? 'b' : 'c'}`).to.equal(true));
+          expect(list.every((m) => m.msg.msgType === 'broadcast' || m.msg.msgType === 'waterfall')).to.equal(true);
+        }
+        // c heard everything through b's relays, which kept each message's id.
+        expect(got.get(c)!.map((m) => m.id)).to.deep.equal(got.get(b)!.map((m) => m.id));
+      });
+    }
+
     it('delivers each of 100 broadcasts exactly once to every node of a random 10-node mesh', async () => {
       const mesh: MeshSocket[] = [];
       for (let i = 0; i < 10; i++) mesh.push(await make());

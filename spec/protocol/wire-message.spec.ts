@@ -112,6 +112,12 @@ describe('PathfindingMessage parsed from the wire', function () {
     expect(c.compacted().msgType).to.equal(flags.broadcast);
     expect(c.withCompressions(['gzip']).msgType).to.equal(flags.broadcast);
     expect(PathfindingMessage.feedString(protocol, c.withCompressions(['gzip']).string, false, ['gzip']).msgType).to.equal(flags.broadcast);
+    // relayPieces() is the same frame in two pieces, the second a view of the body.
+    const again = PathfindingMessage.feedString(protocol, a.string);
+    const pieces = again.relayPieces(flags.waterfall)!;
+    expect(Buffer.concat(pieces).equals(again.relay(flags.waterfall, null))).to.equal(true);
+    expect(pieces[1].buffer).to.equal(a.string.buffer);
+    expect(built().relayPieces(flags.waterfall)).to.equal(undefined);
     // Not for a message that relay() would rebuild.
     expect(built().relayAndCompact(flags.waterfall)).to.equal(undefined);
     expect(parsed(a).relayAndCompact('whisper')).to.equal(undefined);

@@ -91,6 +91,12 @@ export interface RouterHost {
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 const CONTENT_TRACK_LIMIT = 64 * 1024;
+/**
+ * A relayed message with this many payload bytes or more is written as a new head
+ * and a view of its body, where a smaller one is copied (one buffer, batched with
+ * others); the delivered message then keeps the body it came in.
+ */
+const PIECES_FROM_BYTES = 64 * 1024;
 
 /**
  * The router actor: the one owner of the routing table, the connections awaiting a
@@ -491,6 +497,7 @@ export class Router {
     let others: Map<string | null, Buffer> | undefined;
     let sender: string | undefined;
     let payloadBytes: number | undefined;
+    let pieces: [Buffer, Buffer] | null | undefined;
     let below = true;
     for (const conn of targets) {
       if (conn === except) continue;
@@ -502,6 +509,12 @@ export class Router {
         }
       }
       const method = conn.methodFor(payloadBytes ??= source.payloadBytes);
+      if (method === null && relaying && payloadBytes >= PIECES_FROM_BYTES && (pieces ??= source.relayPieces(msgType) ?? null) !== null) {
+        // A large message goes on as a new head and a view of its body: no copy.
+        if (!conn.writePieces(pieces)) below = false;
+        this.stats.framesOut++;
+        continue;
+      }
       let frame: Buffer | undefined;
       if (frame0 === undefined) {
         // Same payload and time, so the same id: no second hash of the payload.
@@ -791,7 +804,7 @@ export class Router {
    * sends: one copy of the body instead of two.
    */
   private ownCopy(msg: PathfindingMessage, relaying: boolean): PathfindingMessage {
-    if (relaying) {
+    if (relaying && msg.payloadBytes < PIECES_FROM_BYTES) {
       const shared = msg.relayAndCompact(flags.waterfall);
       if (shared !== undefined) {
         this.preparedFor = msg;

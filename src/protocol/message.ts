@@ -471,6 +471,24 @@ export class PathfindingMessage {
   }
 
   /**
+   * relay(msgType, null) as two pieces that are the frame end to end: a new head (the
+   * size header, the packet headers and the new type) and a view of the rest of the
+   * body as received. For a large message, whose body need not be copied to be passed
+   * on. Undefined where relay() would rebuild the message.
+   */
+  relayPieces(msgType: string): [Buffer, Buffer] | undefined {
+    const b = this.#body;
+    const typeAt = 4 * this.#count;
+    if (b === undefined || !this.#canonicalTime || msgType.length !== this.#senderAt - typeAt) return undefined;
+    if (b.length > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(b.length, MAX_WIRE_FRAME_BYTES);
+    const head = Buffer.allocUnsafe(4 + this.#senderAt);
+    head.writeUInt32BE(b.length, 0);
+    b.copy(head, 4, 0, typeAt);
+    head.write(msgType, 4 + typeAt, 'latin1');
+    return [head, b.subarray(this.#senderAt)];
+  }
+
+  /**
    * relay(msgType, null) and compacted() in one allocation: the plain frame that
    * passes this message on as `msgType`, and this message over that frame's body,
    * which holds the same packets but for the type (this message's own type is kept

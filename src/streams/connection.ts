@@ -208,6 +208,31 @@ export class Connection {
     return this.markNeedDrain();
   }
 
+  /**
+   * Writes one whole frame given as pieces end to end (a large relayed message: a new
+   * head and a view of the body as received), as write() would write it whole.
+   */
+  writePieces(pieces: readonly Uint8Array[]): boolean {
+    const socket = this.socket;
+    if (this.closing || socket.destroyed) return false;
+    if (this.batch.length === 0 && socket.writableLength === 0 && !this.flushDue) {
+      this.flushDue = true;
+      process.nextTick(this.flush);
+      socket.cork();
+      let below = true;
+      for (const piece of pieces) below = socket.write(piece);
+      socket.uncork();
+      if (socket.writableLength > this.options.maxSendBufferBytes) {
+        this.destroy(new SendBufferOverflowError(socket.writableLength, this.options.maxSendBufferBytes));
+        return false;
+      }
+      return below || this.markNeedDrain();
+    }
+    let below = true;
+    for (const piece of pieces) below = this.write(piece);
+    return below;
+  }
+
   private markNeedDrain(): false {
     this.needDrain = true;
     if (!this.drainListening) {
