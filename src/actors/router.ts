@@ -495,14 +495,14 @@ export class Router {
     let method0: string | null | undefined;
     let frame0: Buffer | undefined;
     let others: Map<string | null, Buffer> | undefined;
-    let sender: string | undefined;
     let payloadBytes: number | undefined;
     let pieces: [Buffer, Buffer] | null | undefined;
     let below = true;
     for (const conn of targets) {
       if (conn === except) continue;
       if (relaying) {
-        if (conn.id === (sender ??= source.sender)) continue;
+        const id = conn.idBytes;
+        if (id !== undefined && source.senderIs(id)) continue;
         if (conn.backlog > this.host.options.maxRelayBacklogBytes) {
           this.stats.relaysSkipped++;
           continue;

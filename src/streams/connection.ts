@@ -45,7 +45,18 @@ export class Connection {
   readonly openedAt: number;
   readonly events$: Observable<ConnectionEvent>;
   /** The peer's node id: known after its handshake, or expected when dialled with one. */
-  id: string | undefined;
+  get id(): string | undefined {
+    return this.peerId;
+  }
+
+  set id(id: string | undefined) {
+    this.peerId = id;
+    this.idBytes = id === undefined ? undefined : Buffer.from(id, 'latin1');
+  }
+
+  private peerId: string | undefined;
+  /** The id as latin1 bytes, to compare with a message's sender packet in place. */
+  idBytes: Buffer | undefined;
   /** The peer's outward-facing [host, port], from its handshake. */
   addr: [string, number] | undefined;
   /** For a connection this node dialled: the [host, port] it dialled. */

@@ -1,5 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
+import { compression, mayBeCompressed } from '../protocol/compression.js';
 
 export interface InflatedFrame {
   /** The frame body as received (compressed or not), kept for diagnostics. */
@@ -20,7 +21,17 @@ export function inflate(methods: () => readonly string[], limits: CodecLimits): 
   return map((raw) => {
     const list = methods();
     if (list.length === 0) return { raw, body: raw, compressionFail: false };
+    // A plain body's first byte rules every method out (mayBeCompressed): no attempt.
+    let candidate = false;
+    for (let i = 0; i < list.length && !candidate; i++) candidate = mayBeCompressed(raw, list[i]!);
+    if (!candidate && compressionSupported(list)) return { raw, body: raw, compressionFail: true };
     const [body, compressionFail] = PathfindingMessage.decompressString(raw, [...list], limits);
     return { raw, body, compressionFail };
   });
+}
+
+/** True when some method of the list is one this build decompresses (decompressString would try it). */
+function compressionSupported(list: readonly string[]): boolean {
+  for (const m of list) if (compression.includes(m)) return true;
+  return false;
 }
