@@ -80,6 +80,26 @@ describe('WaterfallCache', () => {
     expect(c.entries()).to.deep.equal([['label-a', 1], ['key:b', 2]]);
   });
 
+  it('labels the entry added last with labelNewest(), also after a duplicate add or growth, never an evicted one', () => {
+    const c = new WaterfallCache(3, 100);
+    expect(c.add('a', 1)).to.equal(true);
+    c.labelNewest('A');
+    expect(c.add('b', 2)).to.equal(true);
+    expect(c.add('a', 3)).to.equal(false);
+    c.labelNewest('B');
+    expect(c.entries()).to.deep.equal([['A', 1], ['B', 2]]);
+    const one = new WaterfallCache(1, 100);
+    one.add('x', 1);
+    one.expire(500); // x is gone, and with it the newest entry
+    one.labelNewest('X');
+    expect(one.entries()).to.deep.equal([]);
+    const big = new WaterfallCache(5000, 1e6);
+    for (let i = 0; i < 1025; i++) big.add(`k${i}`, i);
+    big.labelNewest('last');
+    expect(big.entries().at(-1)).to.deep.equal(['last', 1024]);
+    expect(big.entries()[1023]![0]).to.equal('k1023');
+  });
+
   it('finds 48-byte digest keys among 100,000 and shows them through display()', () => {
     const c = new WaterfallCache(100_000, 1e9, (k) => `<${k.length}>`);
     const key = (i: number) => Buffer.alloc(48, i % 251).fill(i >>> 8, 0, 4).toString('latin1') + String(i);

@@ -739,11 +739,12 @@ export class Router {
       this.host.print(2, 'Waterfall expired');
       return false;
     }
-    if (!this.waterfalls.add(msg.dedupKey, now, displayId(msg))) {
+    if (!this.waterfalls.add(msg.dedupKey, now)) {
       this.stats.duplicates++;
       this.host.print(3, 'Not rebroadcasting');
       return false;
     }
+    this.waterfalls.labelNewest(displayId(msg));
     if (msg.msgType === flags.waterfall && !this.checkContent(msg, time)) {
       this.stats.retimedDuplicates++;
       return false;

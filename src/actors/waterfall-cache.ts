@@ -34,6 +34,8 @@ export class WaterfallCache {
   private mask: number;
   private readonly seed = randomInt(0x7fffffff) | 1;
   evicted = 0;
+  /** Ring position of the entry added last, or -1 (see labelNewest). */
+  private newest = -1;
 
   /**
    * @param display turns a key into what entries() shows for an entry added without
@@ -72,6 +74,11 @@ export class WaterfallCache {
     return true;
   }
 
+  /** Sets what entries() shows for the entry added last (a label costly to make is made only for new keys). */
+  labelNewest(label: string): void {
+    if (this.newest >= 0) this.labels[this.newest] = label;
+  }
+
   /** The time recorded with key if it is there; else records it at `now` and returns undefined. One lookup. */
   putIfAbsent(key: string, now: number): number | undefined {
     const fp = this.fingerprint(key);
@@ -82,6 +89,7 @@ export class WaterfallCache {
   }
 
   private insert(key: string, fp: number, now: number, label?: string): void {
+    this.newest = -1;
     this.expire(now);
     if (this.maxEntries <= 0) return;
     while (this.count >= this.maxEntries) {
@@ -96,6 +104,7 @@ export class WaterfallCache {
     this.times[pos] = now;
     this.fps[pos] = fp;
     this.count++;
+    this.newest = pos;
     const table = this.table;
     let i = fp & this.mask;
     while (table[2 * i] !== 0) i = (i + 1) & this.mask;
@@ -127,6 +136,7 @@ export class WaterfallCache {
     this.keys.fill(undefined);
     this.labels.fill(undefined);
     this.table.fill(0);
+    this.newest = -1;
     this.head = 0;
     this.count = 0;
   }
@@ -161,6 +171,7 @@ export class WaterfallCache {
     table[2 * i] = 0;
     this.keys[pos] = undefined;
     this.labels[pos] = undefined;
+    if (pos === this.newest) this.newest = -1;
     this.head = (pos + 1) % this.keys.length;
     this.count--;
   }
@@ -182,6 +193,7 @@ export class WaterfallCache {
     }
     this.keys = keys;
     this.labels = labels;
+    this.newest = -1;
     this.times = times;
     this.fps = fps;
     this.head = 0;
