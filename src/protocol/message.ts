@@ -90,6 +90,11 @@ let wireCount = 0;
 let wireTime = 0;
 let wireTimeBig: bigint | undefined;
 
+/** The last time base_58 encoded for a message built here (see time58). */
+let lastTime = -1;
+let lastTimeBig: bigint | undefined;
+let lastTime58 = '';
+
 const NO_PACKETS: readonly PacketInput[] = Object.freeze([]);
 /** The compression list of a message with none (shared, so frozen). */
 const NO_METHODS: readonly string[] = Object.freeze([]);
@@ -271,7 +276,14 @@ export class PathfindingMessage {
 
   get time58(): string {
     if (this.#time58 === undefined) {
-      this.#time58 = this.#canonicalTime ? this.#body!.toString('latin1', this.#timeAt, this.#payloadAt) : toBase58(this.time);
+      if (this.#canonicalTime) this.#time58 = this.#body!.toString('latin1', this.#timeAt, this.#payloadAt);
+      else if (this.#timeNumber === lastTime && this.#time === lastTimeBig) this.#time58 = lastTime58;
+      else {
+        // Messages built in one second share their time: its base_58 is made once.
+        this.#time58 = lastTime58 = toBase58(this.time);
+        lastTime = this.#timeNumber;
+        lastTimeBig = this.#time;
+      }
     }
     return this.#time58;
   }
