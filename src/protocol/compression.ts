@@ -78,7 +78,35 @@ export function compress(data: Uint8Array, method: string): Buffer {
 let deflater: ZStream | undefined;
 const NOTHING = new Uint8Array(0);
 
+// The states and the scratch below (about 350 KiB) are let go once unused for
+// IDLE_RELEASE_MS, so that a node that compressed a few messages does not hold them.
+const IDLE_RELEASE_MS = 10_000;
+let lastUse = 0;
+let releaseTimer: NodeJS.Timeout | undefined;
+
+function used(): void {
+  lastUse = Date.now();
+  if (releaseTimer === undefined) {
+    releaseTimer = setTimeout(releaseIfIdle, IDLE_RELEASE_MS);
+    releaseTimer.unref();
+  }
+}
+
+function releaseIfIdle(): void {
+  const idle = Date.now() - lastUse;
+  if (idle < IDLE_RELEASE_MS) {
+    releaseTimer = setTimeout(releaseIfIdle, IDLE_RELEASE_MS - idle);
+    releaseTimer.unref();
+    return;
+  }
+  releaseTimer = undefined;
+  deflater = undefined;
+  inflater = undefined;
+  scratch = undefined;
+}
+
 function deflateZlib(data: Uint8Array): Buffer {
+  used();
   let strm = deflater;
   if (strm === undefined) {
     strm = new ZStream();
@@ -191,6 +219,7 @@ let inflater: ZStream | undefined;
 let scratch: Uint8Array<ArrayBuffer> | undefined;
 
 function inflateBounded(data: Uint8Array, maxBytes: number, method: string): Buffer {
+  used();
   let strm = inflater;
   // Taken while in use: a throw below leaves it out, and the next call builds a new one.
   inflater = undefined;
