@@ -354,7 +354,7 @@ async function main(): Promise<void> {
       '`npm run bench` runs each workload for rx2p and for a baseline written in the bench (bench/baseline.ts): the least a flooding mesh does in Node — plain sockets, ' +
       '4-byte length framing, SHA-384 of the payload as the id, a Set for de-duplication, flooding to the other peers — and prints both with the ratio rx2p / baseline.',
       '',
-      `The figures below: \`${command}\`, ${date}, ${cpus().length} CPUs (shared with other test runs: figures move by ±20% between runs), node ${process.version}, ${seconds.toFixed(0)} s. ` +
+      `The figures below: \`${command}\`, ${date}, ${cpus().length} CPUs (figures move by ±10–20% between runs), node ${process.version}, ${seconds.toFixed(0)} s. ` +
       '"process/node": each node in its own process; "one process": every node in the bench\'s process. ' +
       `Targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((r) => `${r.workload} ${r.what}, ${r.mode === 'procs' ? 'process/node' : r.mode === 'inproc' ? 'one process' : ''} ${r.metric}`).join('; ')})` : ''}.`,
       '',
@@ -362,7 +362,7 @@ async function main(): Promise<void> {
       '',
       markdownTable(rows),
       '',
-      'How each workload runs, what was changed to get here, and what bounds the rows that miss their target: [bench/README.md](bench/README.md).',
+      'How each workload runs, what was changed to get here, and what bounds the figures: [bench/README.md](bench/README.md).',
     ].join('\n');
     log(updateReadme(join(repoRoot, 'README.md'), section) ? 'updated README.md between the bench markers' : 'README.md has no bench markers yet: not written');
   }
