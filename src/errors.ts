@@ -21,6 +21,16 @@ export class ProtocolMismatchError extends MeshError {
 export class HandshakeTimeoutError extends MeshError {
   constructor(ms: number) { super('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${ms} ms`); }
 }
+/**
+ * An SSL node's connection failed its TLS handshake: the peer spoke something else
+ * (plain frames, HTTP, garbage), or TLS this node refuses. The cause is Node's error.
+ */
+export class TlsError extends MeshError {
+  constructor(cause: Error) {
+    const code = (cause as { code?: string }).code;
+    super('ERR_TLS', `TLS handshake failed: ${code ? `${code}: ` : ''}${cause.message}`, { cause });
+  }
+}
 /** A peer sent part of a frame and then nothing for too long (slowloris). */
 export class FrameTimeoutError extends MeshError {
   constructor(ms: number) { super('ERR_FRAME_TIMEOUT', `an unfinished frame waited over ${ms} ms`); }

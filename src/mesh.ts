@@ -95,15 +95,16 @@ export class MeshSocket implements MessageServer {
       ? tls.createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
       : net.createServer();
     if (ssl) {
-      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-        this.onEvent({ type: 'error', error, peer: `${socket.remoteAddress}:${socket.remotePort}` });
-      });
+      // Recorded by the router as a typed error (TlsError, or HandshakeTimeoutError).
+      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => this.router.tlsFailed(error, socket));
     }
     // Every raw socket the server accepts, including TLS ones still in their TLS
-    // handshake (the router only sees those once secure): close() ends them all.
+    // handshake (the router only sees those once secure): close() ends them all, and
+    // the router bounds those still in their TLS handshake (maxAwaiting).
     this.server.on('connection', (socket: net.Socket) => {
       this.rawSockets.add(socket);
       socket.once('close', () => this.rawSockets.delete(socket));
+      if (ssl) this.router.acceptRaw(socket);
     });
     const accepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
     this.router = new Router({

@@ -43,7 +43,7 @@ export interface MeshOptions {
   handshakeTimeoutMs?: number;
   /** A connection holding an unfinished frame this long is closed (py2p: 60 s). Default 60,000 ms. */
   frameTimeoutMs?: number;
-  /** Connections accepted but not yet handshaken, at most. Default 64. */
+  /** Connections accepted but not yet handshaken, at most (SSL: from the TCP accept, the TLS handshake included). Default 64. */
   maxAwaiting?: number;
   /** Connections of all kinds, at most. Default 256. */
   maxConnections?: number;

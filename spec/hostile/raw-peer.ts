@@ -2,6 +2,7 @@
 // to build well-formed frames (PathfindingMessage) when an attack needs to get past
 // the handshake first.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { PathfindingMessage, toBase58, type MeshSocket, type PacketInput, type Protocol } from '../../src/index.js';
@@ -53,6 +54,22 @@ export class RawPeer {
     tally.connections++;
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
+      socket.once('error', reject);
+      socket.once('close', () => resolve());
+    });
+    return peer;
+  }
+
+  /**
+   * Opens a TLS connection to an SSL node (any certificate accepted, as rx2p and py2p
+   * clients do); resolves once the TLS handshake is done, or the connection closed.
+   */
+  static async connectTls(node: MeshSocket): Promise<RawPeer> {
+    const socket = tls.connect({ host: '127.0.0.1', port: node.outAddr[1], rejectUnauthorized: false });
+    const peer = new RawPeer(socket, node.protocol, node);
+    tally.connections++;
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve());
       socket.once('error', reject);
       socket.once('close', () => resolve());
     });

@@ -15,7 +15,7 @@ import type { ParsedFrame } from '../streams/parse.js';
 import { get_socket } from '../streams/tls.js';
 import {
   ConnectionClosedError, ConnectionLimitError, MeshError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
-  DuplicatePeerError, InternalError, MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
+  DuplicatePeerError, InternalError, TlsError, MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
   TooManyRequestsError, UnknownFlagError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -120,6 +120,8 @@ export class Router {
   private readonly limits: CodecLimits;
   private readonly subscription: Subscription;
   private readonly live = new Set<Connection>();
+  /** An SSL node's TCP connections still in their TLS handshake, by remote address. */
+  private readonly tlsPending = new Map<string, net.Socket>();
   /** Dialled peers lost without this node meaning it, by id: dialled again with backoff. */
   private readonly redials = new Map<string, Redial>();
   /** Connections this node closed on purpose (dropped for cause, disconnect()): never re-dialled. */
@@ -245,15 +247,54 @@ export class Router {
 
   // ---------------------------------------------------------------- connections
 
+  /**
+   * An SSL node's TCP connection, before its TLS handshake (the server's 'connection').
+   * It counts as awaiting its handshake from now on, towards maxAwaiting and
+   * maxConnections: connections that never finish TLS are bounded as plain ones are.
+   */
+  acceptRaw(socket: net.Socket): void {
+    const o = this.host.options;
+    if (this.closing) return void socket.destroy();
+    const pending = this.tlsPending.size;
+    if (this.awaiting.size + pending >= o.maxAwaiting || this.live.size + pending >= o.maxConnections) {
+      return this.refuse(socket, this.awaiting.size + pending >= o.maxAwaiting);
+    }
+    const key = remoteKey(socket);
+    this.tlsPending.set(key, socket);
+    socket.once('close', () => {
+      if (this.tlsPending.get(key) === socket) this.tlsPending.delete(key);
+    });
+  }
+
+  /**
+   * A TLS handshake that failed or timed out (the server's 'tlsClientError'): recorded
+   * as a typed error once, unless the connection was refused before its handshake.
+   */
+  tlsFailed(error: Error, socket: net.Socket): void {
+    const key = remoteKey(socket);
+    if (!this.tlsPending.has(key)) return;
+    this.tlsPending.delete(key);
+    const code = (error as { code?: string }).code;
+    const ms = this.host.options.handshakeTimeoutMs;
+    this.recordError(code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? new HandshakeTimeoutError(ms) : new TlsError(error), key);
+    socket.destroy();
+  }
+
+  private refuse(socket: net.Socket, awaitingFull: boolean): void {
+    const o = this.host.options;
+    this.stats.connectionsRefused++;
+    this.recordError(new ConnectionLimitError(awaitingFull ? 'awaiting handshake' : 'connection', awaitingFull ? o.maxAwaiting : o.maxConnections), remoteKey(socket));
+    socket.on('error', () => undefined);
+    socket.destroy();
+  }
+
   private onAccepted(socket: net.Socket): void {
     const o = this.host.options;
     if (this.closing) return void socket.destroy();
+    // An SSL connection was counted from its TCP accept; from here on it is a Connection.
+    if (this.tlsPending.size > 0) this.tlsPending.delete(remoteKey(socket));
     if (this.awaiting.size >= o.maxAwaiting || this.live.size >= o.maxConnections) {
-      this.stats.connectionsRefused++;
-      this.recordError(new ConnectionLimitError(this.awaiting.size >= o.maxAwaiting ? 'awaiting handshake' : 'connection', this.awaiting.size >= o.maxAwaiting ? o.maxAwaiting : o.maxConnections), `${socket.remoteAddress}:${socket.remotePort}`);
-      socket.on('error', () => undefined);
-      socket.destroy();
-      return;
+      return this.refuse(socket, this.awaiting.size >= o.maxAwaiting);
     }
     this.host.print(1, `Incoming connection from ${socket.remoteAddress}:${socket.remotePort}`);
     this.adopt(socket, false);
@@ -467,6 +508,8 @@ export class Router {
     for (const r of this.requests.values()) r.done.reject(new SocketClosedError());
     this.requests.clear();
     this.redials.clear();
+    for (const socket of this.tlsPending.values()) socket.destroy();
+    this.tlsPending.clear();
     this.subscription.unsubscribe();
     // Sockets are destroyed; their close events no longer reach the actor, so tidy here.
     this.routingTable.clear();
@@ -906,6 +949,10 @@ export class Router {
  * well-formed message (and costs no SHA-384); one too long to be an id is replaced by
  * the id computed from payload and time, so that a peer cannot park large strings here.
  */
+function remoteKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
 function displayId(msg: PathfindingMessage): string {
   const wire = msg.wireId;
   return wire.length <= MAX_ID_CHARS ? wire : msg.id;
