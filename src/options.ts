@@ -109,6 +109,14 @@ export interface MeshOptions {
    * Peers dropped for cause or by disconnect() are not re-dialled. Default 1,000 ms.
    */
   reconnectIntervalMs?: number;
+  /**
+   * TCP keepalive: after this long without traffic the kernel probes the peer, so a
+   * peer that vanished (host down, a partition that never heals) is noticed without
+   * this node writing to it, and dropped (and re-dialled, per reconnectIntervalMs).
+   * py2p peers send nothing when idle, so the probe is TCP's own, not a message.
+   * 0 turns it off. Default 60,000 ms.
+   */
+  keepAliveMs?: number;
   /** Failed re-dials of one lost peer before it is forgotten. Default 10. */
   maxReconnectAttempts?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
@@ -149,6 +157,7 @@ export interface ResolvedOptions {
   maxErrors: number;
   sweepIntervalMs: number;
   reconnectIntervalMs: number;
+  keepAliveMs: number;
   maxReconnectAttempts: number;
   tls: CertificatePair | undefined;
   scheduler: SchedulerLike;
@@ -182,6 +191,7 @@ export const defaultOptions = {
   maxErrors: 100,
   sweepIntervalMs: 1_000,
   reconnectIntervalMs: 1_000,
+  keepAliveMs: 60_000,
   maxReconnectAttempts: 10,
 };
 
@@ -241,6 +251,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxErrors: count('maxErrors', o.maxErrors, d.maxErrors, 1),
     sweepIntervalMs: count('sweepIntervalMs', o.sweepIntervalMs, d.sweepIntervalMs, 1),
     reconnectIntervalMs: count('reconnectIntervalMs', o.reconnectIntervalMs, d.reconnectIntervalMs),
+    keepAliveMs: count('keepAliveMs', o.keepAliveMs, d.keepAliveMs),
     maxReconnectAttempts: count('maxReconnectAttempts', o.maxReconnectAttempts, d.maxReconnectAttempts, 1),
     tls: o.tls,
     scheduler: o.scheduler ?? asyncScheduler,

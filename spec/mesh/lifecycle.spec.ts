@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import * as net from 'node:net';
+import sinon from 'sinon';
 import { spawn } from 'node:child_process';
 import { deflateSync } from 'node:zlib';
 import { MeshSocket, PathfindingMessage, SocketClosedError, encodeFrame, pyJsonDumps } from '../../src/index.js';
@@ -31,6 +33,25 @@ describe('mesh socket lifecycle', function () {
     expect(() => a.send('late')).to.throw(SocketClosedError);
     const err = await a.connect('127.0.0.1', b.outAddr[1]).catch((e: Error) => e);
     expect(err).to.be.instanceOf(SocketClosedError);
+  });
+
+  it('turns TCP keepalive on for every connection, both ends, with keepAliveMs as its idle time (0: off)', async () => {
+    const spy = sinon.spy(net.Socket.prototype, 'setKeepAlive');
+    try {
+      const a = await nodes.make({ keepAliveMs: 15_000 });
+      const b = await nodes.make({ keepAliveMs: 15_000 });
+      await link(a, b);
+      const sockets = [...a.routingTable.values(), ...b.routingTable.values()].map((c) => c.socket);
+      expect(sockets).to.have.length(2);
+      for (const socket of sockets) expect(spy.calledOn(socket) && spy.calledWith(true, 15_000), 'keepalive on').to.equal(true);
+      spy.resetHistory();
+      const c = await nodes.make({ keepAliveMs: 0 });
+      const d = await nodes.make({ keepAliveMs: 0 });
+      await link(c, d);
+      expect(spy.called).to.equal(false);
+    } finally {
+      spy.restore();
+    }
   });
 
   it('leaves nothing behind: a process that closed its nodes exits by itself', async () => {

@@ -307,6 +307,7 @@ export class Router {
       limits: this.limits,
       maxSendBufferBytes: o.maxSendBufferBytes,
       compressMinBytes: o.compressMinBytes,
+      keepAliveMs: o.keepAliveMs,
       advertised: o.compression,
       supported: this.host.supported,
       outgoing,

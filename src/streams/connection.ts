@@ -18,6 +18,8 @@ export interface ConnectionOptions {
   limits: CodecLimits;
   /** A peer whose unread backlog passes this many bytes is disconnected. */
   maxSendBufferBytes: number;
+  /** TCP keepalive idle time (see MeshOptions.keepAliveMs); 0 for none. */
+  keepAliveMs: number;
   /** Messages with a smaller payload go uncompressed (see MeshOptions.compressMinBytes). */
   compressMinBytes: number;
   /** The compression methods this node advertised, in its order of preference. */
@@ -89,6 +91,7 @@ export class Connection {
     this.openedAt = options.now();
     this.receiveMethods = [...options.supported];
     socket.setNoDelay(true);
+    if (options.keepAliveMs > 0) socket.setKeepAlive(true, options.keepAliveMs);
     void this.remote; // remember the address while the socket knows it
     socket.once('connect', () => void this.remote);
     const frames$ = socketBytes$(socket).pipe(
