@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { fromEvent, Subject, type Observable } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
@@ -9,7 +9,7 @@ import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
 import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
 import type { Connection } from './streams/connection.js';
-import { get_socket } from './streams/tls.js';
+import { get_socket, nodeTls } from './streams/tls.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
@@ -92,7 +92,7 @@ export class MeshSocket implements MessageServer {
 
     const ssl = this.protocol.encryption === 'SSL';
     this.server = ssl
-      ? tls.createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
+      ? nodeTls().createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
       : net.createServer();
     if (ssl) {
       // Recorded by the router as a typed error (TlsError, or HandshakeTimeoutError).

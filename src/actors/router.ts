@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { interval, map, merge, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
 import { flags } from '../protocol/flags.js';
 import { fromBase58, toBase58 } from '../protocol/base58.js';
@@ -12,7 +12,7 @@ import { isProtocolError } from '../protocol/errors.js';
 import { pyJsonDumps } from '../protocol/pyjson.js';
 import { Connection, type ConnectionEvent } from '../streams/connection.js';
 import type { ParsedFrame } from '../streams/parse.js';
-import { get_socket } from '../streams/tls.js';
+import { get_socket, nodeTls } from '../streams/tls.js';
 import {
   ConnectionClosedError, ConnectionLimitError, MeshError, FrameTimeoutError, HandshakeTimeoutError, MalformedControlError,
   DuplicatePeerError, InternalError, TlsError, MalformedHandshakeError, ProtocolMismatchError, RequestTimeoutError, SocketClosedError, TooManyDecodeFailuresError,
@@ -342,7 +342,7 @@ export class Router {
     if (this.live.size >= o.maxConnections) return done.reject(new ConnectionLimitError('connection', o.maxConnections));
     this.host.print(1, `Attempting connection to ${host}:${port}`);
     const socket = this.host.protocol.encryption === 'SSL'
-      ? tls.connect({ host, port, ...get_socket(false) })
+      ? nodeTls().connect({ host, port, ...get_socket(false) })
       : net.connect({ host, port });
     const conn = this.adopt(socket, true, id);
     conn.target = [host, port];
