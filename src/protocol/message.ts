@@ -92,7 +92,6 @@ let wireTimeBig: bigint | undefined;
 
 /** The last time base_58 encoded for a message built here (see time58). */
 let lastTime = -1;
-let lastTimeBig: bigint | undefined;
 let lastTime58 = '';
 
 const NO_PACKETS: readonly PacketInput[] = Object.freeze([]);
@@ -168,8 +167,13 @@ export class PathfindingMessage {
     this.#msgTypeBytes = toPacket(msgType);
     this.#senderBytes = toPacket(sender);
     this.#payload = payload.map(toPacket);
-    this.#time = time === undefined ? BigInt(getUTC()) : toTime(time);
-    this.#timeNumber = Number(this.#time);
+    if (typeof time === 'number' && Number.isSafeInteger(time) && time >= 0) {
+      // A time in a double stays one: its bigint is made only if asked for (time).
+      this.#timeNumber = time;
+    } else {
+      this.#time = time === undefined ? BigInt(getUTC()) : toTime(time);
+      this.#timeNumber = Number(this.#time);
+    }
   }
 
   #adopt(body: Buffer, count: number): void {
@@ -277,12 +281,12 @@ export class PathfindingMessage {
   get time58(): string {
     if (this.#time58 === undefined) {
       if (this.#canonicalTime) this.#time58 = this.#body!.toString('latin1', this.#timeAt, this.#payloadAt);
-      else if (this.#timeNumber === lastTime && this.#time === lastTimeBig) this.#time58 = lastTime58;
+      else if (this.#timeNumber === lastTime && Number.isSafeInteger(lastTime)) this.#time58 = lastTime58;
       else {
-        // Messages built in one second share their time: its base_58 is made once.
-        this.#time58 = lastTime58 = toBase58(this.time);
+        // Messages built in one second share their time: its base_58 is made once
+        // (a time beyond 2^53 is not exact as a number, and is not cached).
+        this.#time58 = lastTime58 = Number.isSafeInteger(this.#timeNumber) ? toBase58(this.#timeNumber) : toBase58(this.time);
         lastTime = this.#timeNumber;
-        lastTimeBig = this.#time;
       }
     }
     return this.#time58;

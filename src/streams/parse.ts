@@ -16,7 +16,9 @@ export type ParsedFrame =
 export function parseMessage(protocol: Protocol, limits: CodecLimits): OperatorFunction<InflatedFrame, ParsedFrame> {
   return map((frame): ParsedFrame => {
     try {
-      const msg = PathfindingMessage.feedString(protocol, frame.body, true, null, limits);
+      // inflate() has decompressed already: what is left of feedString is fromBody.
+      const msg = PathfindingMessage.fromBody(protocol, frame.body, null, limits);
+      msg.compressionFail = frame.compressionFail;
       return { ok: true, msg, compressionFail: frame.compressionFail };
     } catch (err) {
       if (err instanceof BadPacketHeaderError || err instanceof MalformedMessageError) {
