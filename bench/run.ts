@@ -32,12 +32,12 @@ const enabled = (w: string) => !only || only.has(w);
 
 /** Sizes and durations: --quick keeps the whole run under 30 s, the full run under 3 min. */
 const cfg: {
-  w1Ms: number; w2Ms: number; w3Samples: number; w3Warmup: number; w3WarmupRun: number; w4Broadcasts: number;
+  w1Ms: number; w2Ms: number; w3Samples: number; w3Warmup: number; w3WarmupRun: number; w3Rounds: number; w4Broadcasts: number;
   w5FloodS: number; w5EveryS: number; w5CacheSize: number | undefined; codecMs: number;
   inprocN5: boolean; rssRunners: Array<'js' | 'tsx'>; rssInProcess: boolean; rounds: number; warmupMs: number;
 } = quick
-  ? { w1Ms: 400, w2Ms: 400, w3Samples: 150, w3Warmup: 30, w3WarmupRun: 500, w4Broadcasts: 300, w5FloodS: 2, w5EveryS: 0.5, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'], rssInProcess: false, rounds: 1, warmupMs: 200 }
-  : { w1Ms: 1200, w2Ms: 1500, w3Samples: 500, w3Warmup: 100, w3WarmupRun: 1500, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'], rssInProcess: true, rounds: 2, warmupMs: 600 };
+  ? { w1Ms: 400, w2Ms: 400, w3Samples: 150, w3Warmup: 30, w3WarmupRun: 500, w3Rounds: 1, w4Broadcasts: 300, w5FloodS: 2, w5EveryS: 0.5, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'], rssInProcess: false, rounds: 1, warmupMs: 200 }
+  : { w1Ms: 1200, w2Ms: 1500, w3Samples: 300, w3Warmup: 100, w3WarmupRun: 1500, w3Rounds: 4, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'], rssInProcess: true, rounds: 2, warmupMs: 600 };
 
 const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
 const started = Date.now();
@@ -77,9 +77,10 @@ function collectGarbage(): void {
 
 async function alternate<T>(
   label: string, run: (impl: Impl) => Promise<T>, merge: (xs: T[]) => T, describe: (x: T) => string, baseline?: T, collect = false,
+  rounds = cfg.rounds,
 ): Promise<Record<Impl, T>> {
   const got: Record<Impl, T[]> = { rx2p: [], baseline: [] };
-  for (let r = 0; r < cfg.rounds; r++) {
+  for (let r = 0; r < rounds; r++) {
     const order: Impl[] = r % 2 === 0 ? ['rx2p', 'baseline'] : ['baseline', 'rx2p'];
     for (const impl of order) {
       if (impl === 'baseline' && baseline) continue;
@@ -91,7 +92,7 @@ async function alternate<T>(
       if (collect) collectGarbage();
       const x = await run(impl);
       got[impl].push(x);
-      log(`${label} ${impl} (round ${r + 1}/${cfg.rounds}): ${describe(x)}`);
+      log(`${label} ${impl} (round ${r + 1}/${rounds}): ${describe(x)}`);
     }
   }
   return { rx2p: merge(got.rx2p), baseline: baseline ?? merge(got.baseline) };
@@ -206,13 +207,17 @@ async function main(): Promise<void> {
     // One message at a time takes paths a flood does not (a write to an idle socket,
     // a relay to a peer with nothing queued), and V8 optimizes a function only after
     // about a thousand calls of it: W3 gets an unmeasured latency run of its own first.
-    for (const impl of impls) for (const place of [procs, inproc]) await latency(place, impl, 'plain', 3, cfg.w3WarmupRun, 0);
+    // One process first; then the workers, rx2p's last, as its round comes first.
+    for (const impl of impls) await latency(inproc, impl, 'plain', 3, cfg.w3WarmupRun, 0);
+    for (const impl of [...impls].reverse()) await latency(procs, impl, 'plain', 3, cfg.w3WarmupRun, 0);
     const w3: Record<string, Record<Impl, LatencyResult>> = {};
     const configs: Array<[Placement, Variant]> = [[procs, 'plain'], [procs, 'gzip'], [procs, 'ssl'], [inproc, 'plain']];
     for (const [place, variant] of configs) {
       const key = `${place.mode}/${variant}/N=3`;
       const reuse = variant === 'gzip' ? w3[`${place.mode}/plain/N=3`]?.baseline : undefined;
-      const res = await alternate(`W3 ${key}`, (impl) => latency(place, impl, variant, 3, cfg.w3Samples, cfg.w3Warmup), mergeLatency, describeLatency, reuse);
+      // Latency percentiles move with each run's state (scheduling, what the collector
+      // is doing) more than rates do: W3 pools the samples of more, shorter rounds.
+      const res = await alternate(`W3 ${key}`, (impl) => latency(place, impl, variant, 3, cfg.w3Samples, cfg.w3Warmup), mergeLatency, describeLatency, reuse, false, cfg.w3Rounds);
       w3[key] = res;
       const isTarget = variant === 'plain';
       const common = { workload: 'W3', what: 'latency 100 B, N=3', mode: place.mode, variant: variantLabel[variant], better: 'lower' as const, digits: 3 };
