@@ -32,12 +32,12 @@ const enabled = (w: string) => !only || only.has(w);
 
 /** Sizes and durations: --quick keeps the whole run under 30 s, the full run under 3 min. */
 const cfg: {
-  w1Ms: number; w2Ms: number; w3Samples: number; w3Warmup: number; w3WarmupRun: number; w3Rounds: number; w4Broadcasts: number;
+  w1Ms: number; w2Ms: number; w3Samples: number; w3Warmup: number; w3WarmupRun: number; w3Rounds: number; w1WarmupMs: number; w4WarmUp: boolean; w4Broadcasts: number;
   w5FloodS: number; w5EveryS: number; w5CacheSize: number | undefined; codecMs: number;
   inprocN5: boolean; rssRunners: Array<'js' | 'tsx'>; rssInProcess: boolean; rounds: number; warmupMs: number;
 } = quick
-  ? { w1Ms: 400, w2Ms: 400, w3Samples: 150, w3Warmup: 30, w3WarmupRun: 500, w3Rounds: 1, w4Broadcasts: 300, w5FloodS: 2, w5EveryS: 0.5, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'], rssInProcess: false, rounds: 1, warmupMs: 200 }
-  : { w1Ms: 1200, w2Ms: 1500, w3Samples: 300, w3Warmup: 100, w3WarmupRun: 1500, w3Rounds: 4, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'], rssInProcess: true, rounds: 2, warmupMs: 600 };
+  ? { w1Ms: 400, w2Ms: 400, w3Samples: 150, w3Warmup: 30, w3WarmupRun: 300, w3Rounds: 1, w1WarmupMs: 200, w4WarmUp: false, w4Broadcasts: 300, w5FloodS: 2, w5EveryS: 0.5, w5CacheSize: 20_000, codecMs: 40, inprocN5: false, rssRunners: ['js'], rssInProcess: false, rounds: 1, warmupMs: 200 }
+  : { w1Ms: 1200, w2Ms: 1500, w3Samples: 300, w3Warmup: 100, w3WarmupRun: 1500, w3Rounds: 4, w1WarmupMs: 1200, w4WarmUp: true, w4Broadcasts: 1000, w5FloodS: 60, w5EveryS: 5, w5CacheSize: undefined, codecMs: 300, inprocN5: true, rssRunners: ['js', 'tsx'], rssInProcess: true, rounds: 2, warmupMs: 600 };
 
 const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
 const started = Date.now();
@@ -50,7 +50,8 @@ function log(s: string): void {
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${s}\n`);
 }
 
-const procs = new Placement('procs');
+// --quick shares the worker processes between the implementations: half as many to start.
+const procs = new Placement('procs', quick);
 const inproc = new Placement('inproc');
 
 async function both<T>(label: string, fn: (impl: Impl) => Promise<T>): Promise<Record<Impl, T>> {
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
     for (const impl of impls) await throughput(inproc, impl, 'plain', 3, 100, cfg.warmupMs);
     for (const impl of impls) {
       await throughput(procs, impl, 'plain', 5, 100, cfg.warmupMs);
-      await throughput(procs, impl, 'plain', 3, 100, cfg.w1Ms);
+      await throughput(procs, impl, 'plain', 3, 100, cfg.w1WarmupMs);
     }
     log('warm-up done');
   }
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
     // their code is compiled during the measured one (6 s of CPU in all for rx2p's
     // workers, 1 s for the baseline's, against 1.5 and 0.8 s once compiled; a run of
     // 300 broadcasts was not enough).
-    for (const impl of impls) await scale(procs, impl, 20, 4, cfg.w4Broadcasts);
+    if (cfg.w4WarmUp) for (const impl of impls) await scale(procs, impl, 20, 4, cfg.w4Broadcasts);
     const w4: Record<string, Record<Impl, ScaleResult>> = {};
     for (const place of [procs, inproc]) {
       const res = await both(`W4 ${place.mode}`, (impl) => scale(place, impl, 20, 4, cfg.w4Broadcasts));

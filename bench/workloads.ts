@@ -26,9 +26,10 @@ export function spec(impl: Impl, variant: Variant, extra: Partial<NodeSpec> = {}
  */
 export class Placement {
   private readonly pools: Partial<Record<Impl, WorkerPool>> = {};
-  constructor(readonly mode: Mode) {}
+  /** shared: one pool for both implementations (fewer processes to start: --quick). */
+  constructor(readonly mode: Mode, private readonly shared = false) {}
   async handles(n: number, impl: Impl): Promise<Remote[]> {
-    if (this.mode === 'procs') return (this.pools[impl] ??= new WorkerPool()).handles(n);
+    if (this.mode === 'procs') return (this.pools[this.shared ? 'rx2p' : impl] ??= new WorkerPool()).handles(n);
     return Array.from({ length: n }, () => localHandle());
   }
   async close(): Promise<void> {
