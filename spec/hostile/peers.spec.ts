@@ -6,44 +6,17 @@ import * as net from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { encodeLength, fromBase58, MeshError, ProtocolError, type MeshOptions, type MeshSocket } from '../../src/index.js';
-import { activeResources, leakedResources, link, Nodes, waitFor } from '../helpers.js';
-import { assertServes, errorCount, fakeId, frameOf, handshakePayload, RawPeer, tally } from './raw-peer.js';
+import { encodeLength, fromBase58, type MeshOptions, type MeshSocket } from '../../src/index.js';
+import { link, waitFor } from '../helpers.js';
+import { expectTypedErrors, hostileHarness } from './harness.js';
+import { assertServes, errorCount, fakeId, frameOf, handshakePayload, RawPeer } from './raw-peer.js';
 
 // Short timeouts so that the timeout-driven defences fire within a test.
 const fast: MeshOptions = { handshakeTimeoutMs: 400, frameTimeoutMs: 400, sweepIntervalMs: 25 };
 
 describe('hostile peers (real sockets)', function () {
   this.timeout(20_000);
-  const nodes = new Nodes();
-  const raws: RawPeer[] = [];
-  const crashes: unknown[] = [];
-  const onCrash = (e: unknown) => { crashes.push(e); };
-
-  let baseline: Record<string, number> = {};
-
-  beforeEach(async () => {
-    // Mocha arms a hook's timeout timer once the hook function has returned its promise:
-    // taken after an await, the baseline counts that timer, as the check in afterEach does.
-    await Promise.resolve();
-    baseline = activeResources();
-  });
-  before(() => {
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-  });
-  after(() => {
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
-    console.log(`      hostile suite: ${tally.inputs} hostile inputs in ${tally.writes} writes (${tally.bytes} bytes) over ${tally.connections} connections, ${crashes.length} crashes`);
-    expect(crashes, 'uncaught exceptions / unhandled rejections').to.deep.equal([]);
-  });
-  afterEach(async () => {
-    for (const r of raws.splice(0)) r.destroy();
-    await nodes.closeAll();
-    // Sockets and servers are released a moment after close(): no test leaves any behind.
-    await waitFor(() => Object.keys(leakedResources(baseline)).length === 0, 2_000, 'handles released').catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(leakedResources(baseline))} (baseline ${JSON.stringify(baseline)})`); });
-  });
+  const { nodes, raws } = hostileHarness('hostile suite');
 
   /** A node under attack and an honest peer linked to it. */
   async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
@@ -57,16 +30,6 @@ describe('hostile peers (real sockets)', function () {
     const r = await RawPeer.connect(node);
     raws.push(r);
     return r;
-  }
-
-  /** Every error the node emitted is typed (a MeshError or a ProtocolError), with a code. */
-  function expectTypedErrors(node: MeshSocket): void {
-    const status = node.status;
-    if (status === 'Nominal') return;
-    for (const e of status) {
-      expect(e instanceof MeshError || e instanceof ProtocolError, `${e.name}: ${e.message}`).to.equal(true);
-      expect((e as MeshError).code).to.match(/^ERR_/);
-    }
   }
 
   it('closes every connection that sends random garbage, each with a typed error', async function () {

@@ -48,28 +48,25 @@ export class RawPeer {
   }
 
   /** Opens a TCP connection to 127.0.0.1:port, a node speaking `protocol` (perhaps in another process). */
-  static async connectPort(port: number, protocol: Protocol, node?: MeshSocket): Promise<RawPeer> {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const peer = new RawPeer(socket, protocol, node);
-    tally.connections++;
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('error', reject);
-      socket.once('close', () => resolve());
-    });
-    return peer;
+  static connectPort(port: number, protocol: Protocol, node?: MeshSocket): Promise<RawPeer> {
+    return RawPeer.opened(net.connect({ host: '127.0.0.1', port }), 'connect', protocol, node);
   }
 
   /**
    * Opens a TLS connection to an SSL node (any certificate accepted, as rx2p and py2p
    * clients do); resolves once the TLS handshake is done, or the connection closed.
    */
-  static async connectTls(node: MeshSocket): Promise<RawPeer> {
+  static connectTls(node: MeshSocket): Promise<RawPeer> {
     const socket = tls.connect({ host: '127.0.0.1', port: node.outAddr[1], rejectUnauthorized: false });
-    const peer = new RawPeer(socket, node.protocol, node);
+    return RawPeer.opened(socket, 'secureConnect', node.protocol, node);
+  }
+
+  /** A peer on `socket`, once it has emitted `ready` (or closed). */
+  private static async opened(socket: net.Socket, ready: string, protocol: Protocol, node?: MeshSocket): Promise<RawPeer> {
+    const peer = new RawPeer(socket, protocol, node);
     tally.connections++;
     await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
+      socket.once(ready, () => resolve());
       socket.once('error', reject);
       socket.once('close', () => resolve());
     });

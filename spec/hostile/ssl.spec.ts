@@ -5,8 +5,9 @@
 import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { encodeLength, MeshError, Protocol, ProtocolError, type MeshOptions, type MeshSocket } from '../../src/index.js';
-import { activeResources, leakedResources, link, Nodes, waitFor } from '../helpers.js';
+import { encodeLength, Protocol, type MeshOptions, type MeshSocket } from '../../src/index.js';
+import { link, waitFor } from '../helpers.js';
+import { expectTypedErrors, hostileHarness } from './harness.js';
 import { assertServes, errorCount, frameOf, handshakePayload, RawPeer } from './raw-peer.js';
 
 const ssl = new Protocol('mesh', 'SSL');
@@ -14,30 +15,7 @@ const fast: MeshOptions = { protocol: ssl, handshakeTimeoutMs: 500, frameTimeout
 
 describe('hostile peers against an SSL node (real TLS sockets)', function () {
   this.timeout(20_000);
-  const nodes = new Nodes();
-  const raws: RawPeer[] = [];
-  const crashes: unknown[] = [];
-  const onCrash = (e: unknown) => { crashes.push(e); };
-  let baseline: Record<string, number> = {};
-
-  beforeEach(async () => {
-    await Promise.resolve();
-    baseline = activeResources();
-  });
-  before(() => {
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-  });
-  after(() => {
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
-    expect(crashes, 'uncaught exceptions / unhandled rejections').to.deep.equal([]);
-  });
-  afterEach(async () => {
-    for (const r of raws.splice(0)) r.destroy();
-    await nodes.closeAll();
-    await waitFor(() => Object.keys(leakedResources(baseline)).length === 0, 2_000, 'handles released').catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(leakedResources(baseline))}`); });
-  });
+  const { nodes, raws } = hostileHarness('hostile SSL suite');
 
   async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
     const node = await nodes.make({ ...fast, ...options });
@@ -56,15 +34,6 @@ describe('hostile peers against an SSL node (real TLS sockets)', function () {
     const r = await RawPeer.connectTls(node);
     raws.push(r);
     return r;
-  }
-
-  function expectTypedErrors(node: MeshSocket): void {
-    const status = node.status;
-    if (status === 'Nominal') return;
-    for (const e of status) {
-      expect(e instanceof MeshError || e instanceof ProtocolError, `${e.name}: ${e.message}`).to.equal(true);
-      expect((e as MeshError).code).to.match(/^ERR_/);
-    }
   }
 
   it('refuses what is not TLS (plain py2p frames, HTTP, random bytes) with TlsError, counted', async function () {
