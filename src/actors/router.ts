@@ -945,15 +945,16 @@ export class Router {
   }
 }
 
+/** A socket's peer as host:port (the key of a connection still in its TLS handshake). */
+function remoteKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
 /**
  * The id a waterfalls entry shows: the id packet as received, which is the id for any
  * well-formed message (and costs no SHA-384); one too long to be an id is replaced by
  * the id computed from payload and time, so that a peer cannot park large strings here.
  */
-function remoteKey(socket: net.Socket): string {
-  return `${socket.remoteAddress}:${socket.remotePort}`;
-}
-
 function displayId(msg: PathfindingMessage): string {
   const wire = msg.wireId;
   return wire.length <= MAX_ID_CHARS ? wire : msg.id;

@@ -195,17 +195,10 @@ export class Connection {
   write(frame: Uint8Array): boolean {
     const socket = this.socket;
     if (this.closing || socket.destroyed) return false;
-    if (this.batch.length === 0 && socket.writableLength === 0 && !this.flushDue) {
+    if (this.startsTick()) {
       // Nothing waiting: this frame goes out now (latency), and the frames that follow
       // in this tick are gathered for one write on the next.
-      this.flushDue = true;
-      process.nextTick(this.flush);
-      const below = socket.write(frame);
-      if (socket.writableLength > this.options.maxSendBufferBytes) {
-        this.destroy(new SendBufferOverflowError(socket.writableLength, this.options.maxSendBufferBytes));
-        return false;
-      }
-      return below || this.markNeedDrain();
+      return this.afterDirectWrite(socket.write(frame));
     }
     if (!this.flushDue) {
       this.flushDue = true;
@@ -229,22 +222,36 @@ export class Connection {
   writePieces(pieces: readonly Uint8Array[]): boolean {
     const socket = this.socket;
     if (this.closing || socket.destroyed) return false;
-    if (this.batch.length === 0 && socket.writableLength === 0 && !this.flushDue) {
-      this.flushDue = true;
-      process.nextTick(this.flush);
+    let below = true;
+    if (this.startsTick()) {
       socket.cork();
-      let below = true;
       for (const piece of pieces) below = socket.write(piece);
       socket.uncork();
-      if (socket.writableLength > this.options.maxSendBufferBytes) {
-        this.destroy(new SendBufferOverflowError(socket.writableLength, this.options.maxSendBufferBytes));
-        return false;
-      }
-      return below || this.markNeedDrain();
+      return this.afterDirectWrite(below);
     }
-    let below = true;
     for (const piece of pieces) below = this.write(piece);
     return below;
+  }
+
+  /**
+   * True when nothing waits to be written: the caller writes to the socket at once,
+   * and what follows in this tick is batched (the flush is scheduled here).
+   */
+  private startsTick(): boolean {
+    if (this.batch.length !== 0 || this.socket.writableLength !== 0 || this.flushDue) return false;
+    this.flushDue = true;
+    process.nextTick(this.flush);
+    return true;
+  }
+
+  /** After a write straight to the socket: the backlog bound, and what write() returns. */
+  private afterDirectWrite(below: boolean): boolean {
+    const backlog = this.socket.writableLength;
+    if (backlog > this.options.maxSendBufferBytes) {
+      this.destroy(new SendBufferOverflowError(backlog, this.options.maxSendBufferBytes));
+      return false;
+    }
+    return below || this.markNeedDrain();
   }
 
   private markNeedDrain(): false {
