@@ -868,7 +868,6 @@ for (const f of Object.values(flags)) {
   else FLAG_BY_LENGTH.set(f.length, [f]);
 }
 
-/** buf[start, end) as latin1, returning the flag's own string when it is one (no new string). */
 const FLAG_BYTES = new Map<string, Buffer>();
 
 /** A type's bytes, of its own (not a view into a socket chunk); known flags are shared. */
@@ -880,6 +879,7 @@ function flagBytes(type: string): Buffer {
   return b;
 }
 
+/** buf[start, end) as latin1, returning the flag's own string when it is one (no new string). */
 function internFlag(buf: Buffer, start: number, end: number): string {
   const candidates = FLAG_BY_LENGTH.get(end - start);
   if (candidates !== undefined) {
