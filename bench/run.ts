@@ -234,11 +234,11 @@ async function main(): Promise<void> {
 
   // ------------------------------------------------------------ W4: 20 nodes, random 4-regular mesh
   if (enabled('W4')) {
-    // 15 of the 20 worker processes are new here: without a first, unmeasured run
-    // their code is compiled during the measured one (6 s of CPU in all for rx2p's
-    // workers, 1 s for the baseline's, against 1.5 and 0.8 s once compiled; a run of
-    // 300 broadcasts was not enough).
-    if (cfg.w4WarmUp) for (const impl of impls) await scale(procs, impl, 20, 4, cfg.w4Broadcasts);
+    // 15 of the 20 worker processes are new here, and each handles only ~3,000 frames
+    // a run: V8 is still compiling during the first runs (rx2p's runs took 1.5, 1.2,
+    // 0.8 and then 0.4 s; the baseline's smaller code settles sooner). Three
+    // unmeasured runs first, for both.
+    if (cfg.w4WarmUp) for (const impl of impls) for (let k = 0; k < 3; k++) await scale(procs, impl, 20, 4, cfg.w4Broadcasts);
     const w4: Record<string, Record<Impl, ScaleResult>> = {};
     for (const place of [procs, inproc]) {
       const res = await both(`W4 ${place.mode}`, (impl) => scale(place, impl, 20, 4, cfg.w4Broadcasts));
