@@ -341,7 +341,7 @@ async function main(): Promise<void> {
   console.log(table(rows));
   const missed = rows.filter((r) => r.met === false);
   const where = (r: Row) => (r.mode === 'procs' ? ', process/node' : r.mode === 'inproc' ? ', one process' : '');
-  console.log(`\ntargets: ${rows.filter((r) => r.met === true).length} met, ${missed.length} missed${missed.length ? ': ' + missed.map((r) => `${r.workload} ${r.what}${where(r)}, ${r.metric}`).join('; ') : ''}`);
+  console.log(`\ntargets${quick ? ' (indicative: --quick runs are short and lightly warmed; targets are judged on the full run)' : ''}: ${rows.filter((r) => r.met === true).length} met, ${missed.length} missed${missed.length ? ': ' + missed.map((r) => `${r.workload} ${r.what}${where(r)}, ${r.metric}`).join('; ') : ''}`);
 
   const meta = { command, date, quick, seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30 };
   if (args.json) {
