@@ -10,6 +10,8 @@ export interface HostileHarness {
   nodes: Nodes;
   /** Raw peers opened by the test, destroyed after it. */
   raws: RawPeer[];
+  /** Waits for a raw peer to open and keeps it in raws. */
+  keep(opening: Promise<RawPeer>): Promise<RawPeer>;
 }
 
 export function hostileHarness(suite: string): HostileHarness {
@@ -41,7 +43,12 @@ export function hostileHarness(suite: string): HostileHarness {
     // Sockets and servers are released a moment after close(): no test leaves any behind.
     await waitFor(() => Object.keys(leakedResources(baseline)).length === 0, 2_000, 'handles released').catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(leakedResources(baseline))} (baseline ${JSON.stringify(baseline)})`); });
   });
-  return { nodes, raws };
+  const keep = async (opening: Promise<RawPeer>): Promise<RawPeer> => {
+    const r = await opening;
+    raws.push(r);
+    return r;
+  };
+  return { nodes, raws, keep };
 }
 
 /** Every error the node recorded is typed (a MeshError or a ProtocolError), with a code. */

@@ -16,7 +16,7 @@ const fast: MeshOptions = { handshakeTimeoutMs: 400, frameTimeoutMs: 400, sweepI
 
 describe('hostile peers (real sockets)', function () {
   this.timeout(20_000);
-  const { nodes, raws } = hostileHarness('hostile suite');
+  const { nodes, keep } = hostileHarness('hostile suite');
 
   /** A node under attack and an honest peer linked to it. */
   async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
@@ -26,11 +26,7 @@ describe('hostile peers (real sockets)', function () {
     return { node, honest };
   }
 
-  async function raw(node: MeshSocket): Promise<RawPeer> {
-    const r = await RawPeer.connect(node);
-    raws.push(r);
-    return r;
-  }
+  const raw = (node: MeshSocket): Promise<RawPeer> => keep(RawPeer.connect(node));
 
   it('closes every connection that sends random garbage, each with a typed error', async function () {
     const { node, honest } = await victim();

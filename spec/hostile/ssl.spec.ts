@@ -15,7 +15,7 @@ const fast: MeshOptions = { protocol: ssl, handshakeTimeoutMs: 500, frameTimeout
 
 describe('hostile peers against an SSL node (real TLS sockets)', function () {
   this.timeout(20_000);
-  const { nodes, raws } = hostileHarness('hostile SSL suite');
+  const { nodes, keep } = hostileHarness('hostile SSL suite');
 
   async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
     const node = await nodes.make({ ...fast, ...options });
@@ -24,17 +24,8 @@ describe('hostile peers against an SSL node (real TLS sockets)', function () {
     return { node, honest };
   }
 
-  async function tcp(node: MeshSocket): Promise<RawPeer> {
-    const r = await RawPeer.connect(node);
-    raws.push(r);
-    return r;
-  }
-
-  async function tlsPeer(node: MeshSocket): Promise<RawPeer> {
-    const r = await RawPeer.connectTls(node);
-    raws.push(r);
-    return r;
-  }
+  const tcp = (node: MeshSocket): Promise<RawPeer> => keep(RawPeer.connect(node));
+  const tlsPeer = (node: MeshSocket): Promise<RawPeer> => keep(RawPeer.connectTls(node));
 
   it('refuses what is not TLS (plain py2p frames, HTTP, random bytes) with TlsError, counted', async function () {
     const { node, honest } = await victim();
