@@ -178,7 +178,7 @@ export function entryCost(defaultBound: number): EntryCost {
     return (h1 - h0) / n;
   };
   const payload = Buffer.alloc(100);
-  // The keys exactly as the router makes them (src/actors/router.ts flood and checkContent).
+  // The keys exactly as the router makes them (src/actors/flood.ts: admit and checkContent).
   const rx2pIdBytes = measure((count) => {
     const cache = new WaterfallCache(count, 3600);
     const now = Math.floor(Date.now() / 1000);
