@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import { compression as supportedCompression, getUTC } from './protocol/compression.js';
 import { defaultLimits } from './protocol/message.js';
+import { defaultJsonLimits } from './protocol/bounds.js';
 import type { Protocol } from './protocol/protocol.js';
 import type { CertificatePair } from './streams/tls.js';
 import { InvalidArgumentError } from './errors.js';
@@ -39,6 +40,21 @@ export interface MeshOptions {
   maxDecompressedBytes?: number;
   /** Most packets in one message. Default 10,000. */
   maxPackets?: number;
+  /**
+   * Longest time packet accepted, in characters, checked before it is decoded (base_58
+   * decoding costs the square of the length: a 300 KB time packet took seconds). A
+   * unix time is 6 characters. A longer one ends the connection (FieldTooLargeError).
+   * Default 16.
+   */
+  maxTimeChars?: number;
+  /**
+   * Largest JSON text of a control message (handshake address and compression list,
+   * peers list, response, renegotiation), checked before it is parsed. Default 256 KiB
+   * (a peers list of ~2,000 entries).
+   */
+  maxJsonBytes?: number;
+  /** Deepest nesting of such a JSON text, found by a linear scan before parsing (py2p's are 3 deep). Default 16. */
+  maxJsonDepth?: number;
   /** A connection that has not handshaken by then is closed. Default 10,000 ms. */
   handshakeTimeoutMs?: number;
   /** A connection holding an unfinished frame this long is closed (py2p: 60 s). Default 60,000 ms. */
@@ -138,6 +154,9 @@ export interface ResolvedOptions {
   maxFrameBytes: number;
   maxDecompressedBytes: number;
   maxPackets: number;
+  maxTimeChars: number;
+  maxJsonBytes: number;
+  maxJsonDepth: number;
   handshakeTimeoutMs: number;
   frameTimeoutMs: number;
   maxAwaiting: number;
@@ -172,6 +191,9 @@ export const defaultOptions = {
   maxFrameBytes: defaultLimits.maxFrameBytes,
   maxDecompressedBytes: defaultLimits.maxDecompressedBytes,
   maxPackets: defaultLimits.maxPackets,
+  maxTimeChars: 16,
+  maxJsonBytes: defaultJsonLimits.maxJsonBytes,
+  maxJsonDepth: defaultJsonLimits.maxJsonDepth,
   handshakeTimeoutMs: 10_000,
   frameTimeoutMs: 60_000,
   maxAwaiting: 64,
@@ -232,6 +254,9 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxFrameBytes: count('maxFrameBytes', o.maxFrameBytes, d.maxFrameBytes, 64),
     maxDecompressedBytes: count('maxDecompressedBytes', o.maxDecompressedBytes, d.maxDecompressedBytes, 64),
     maxPackets: count('maxPackets', o.maxPackets, d.maxPackets, 5),
+    maxTimeChars: count('maxTimeChars', o.maxTimeChars, d.maxTimeChars, 6),
+    maxJsonBytes: count('maxJsonBytes', o.maxJsonBytes, d.maxJsonBytes, 1024),
+    maxJsonDepth: count('maxJsonDepth', o.maxJsonDepth, d.maxJsonDepth, 3),
     handshakeTimeoutMs: count('handshakeTimeoutMs', o.handshakeTimeoutMs, d.handshakeTimeoutMs, 1),
     frameTimeoutMs: count('frameTimeoutMs', o.frameTimeoutMs, d.frameTimeoutMs, 1),
     maxAwaiting: count('maxAwaiting', o.maxAwaiting, d.maxAwaiting, 1),

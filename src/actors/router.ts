@@ -10,6 +10,7 @@ import { Message, type MessageServer } from '../protocol/user-message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { isProtocolError } from '../protocol/errors.js';
 import { pyJsonDumps } from '../protocol/pyjson.js';
+import { MAX_ID_CHARS, parseHandshake, parsePeersList, parseRenegotiation, parseResponse, type Handshake } from '../protocol/bounds.js';
 import { Connection, type ConnectionEvent } from '../streams/connection.js';
 import type { ParsedFrame } from '../streams/parse.js';
 import { get_socket, nodeTls } from '../streams/tls.js';
@@ -135,7 +136,7 @@ export class Router {
 
   constructor(private readonly host: RouterHost) {
     const o = host.options;
-    this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
+    this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets, maxTimeChars: o.maxTimeChars };
     // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped
     // without SHA-384 or base_58 work; each entry shows the message's id.
     // An accepted message's time is within maxMessageAge of now either way, so it stays
@@ -634,6 +635,10 @@ export class Router {
       if (type === flags.whisper && msg.subflag === flags.handshake) this.onHandshake(conn, msg);
       return;
     }
+    // Senders are node ids: a longer one is no node's, and is not passed on or delivered.
+    if (msg.senderBytes.length > MAX_ID_CHARS) {
+      return this.recordError(new MalformedControlError('message', `sender of ${msg.senderBytes.length} bytes is longer than a node id`), conn.id);
+    }
     switch (type) {
       case flags.broadcast:
       case flags.waterfall:
@@ -675,21 +680,15 @@ export class Router {
   }
 
   private onHandshake(conn: Connection, msg: PathfindingMessage): void {
-    const p = msg.payload;
-    if (p.length < 5) return this.drop(conn, new MalformedHandshakeError(`${p.length} packets, 5 expected`));
-    const id = latin1(p[1]!);
-    const protocolId = latin1(p[2]!);
-    if (protocolId !== this.host.protocol.id) return this.drop(conn, new ProtocolMismatchError(this.host.protocol.id, protocolId));
-    let addr: [string, number];
-    let methods: string[];
+    let hs: Handshake;
     try {
-      addr = parseAddr(JSON.parse(p[3]!.toString()));
-      methods = parseMethods(JSON.parse(p[4]!.toString()));
-      fromBase58(id);
-      if (id.length === 0 || id.length > 128) throw new Error('bad node id');
+      // Every field is bounded before it is decoded (src/protocol/bounds.ts).
+      hs = parseHandshake(msg.payload, this.host.options);
     } catch (err) {
       return this.drop(conn, new MalformedHandshakeError((err as Error).message));
     }
+    const { id, protocolId, addr, methods } = hs;
+    if (protocolId !== this.host.protocol.id) return this.drop(conn, new ProtocolMismatchError(this.host.protocol.id, protocolId));
     if (id === this.host.id()) {
       this.awaiting.delete(conn);
       this.settleWaiters(conn, false);
@@ -862,26 +861,14 @@ export class Router {
 
   private onPeers(conn: Connection, p: Buffer[]): void {
     const o = this.host.options;
-    let list: unknown;
+    let list: Array<{ addr: [string, number]; id: string }>;
     try {
-      list = JSON.parse(p[1]?.toString() ?? '');
-      if (!Array.isArray(list)) throw new Error('not a list');
+      list = parsePeersList(p[1], o, o.maxPeersList);
     } catch (err) {
       return this.recordError(new MalformedControlError('peers list', (err as Error).message), conn.id);
     }
-    let considered = 0;
-    for (const entry of list) {
-      if (considered++ >= o.maxPeersList) break;
+    for (const { addr, id } of list) {
       if (this.outgoingCount() >= o.maxOutgoing) break;
-      let addr: [string, number];
-      let id: string;
-      try {
-        if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== 'string') throw new Error('bad entry');
-        addr = parseAddr(entry[0]);
-        id = entry[1];
-      } catch {
-        continue;
-      }
       if (id === this.host.id() || this.routingTable.has(id)) continue;
       this.dial(addr[0], addr[1], id, { resolve: () => undefined, reject: () => undefined });
     }
@@ -889,6 +876,10 @@ export class Router {
 
   private onRequest(conn: Connection | undefined, p: Buffer[]): void {
     if (!conn || p.length < 2) return;
+    // A request id or target longer than an id is no one's: not echoed back.
+    if (p[1]!.length > MAX_ID_CHARS || (p.length >= 3 && p[2]!.length > MAX_ID_CHARS)) {
+      return this.recordError(new MalformedControlError('request', 'request id or target longer than an id'), conn.id);
+    }
     const requestId = latin1(p[1]!);
     if (requestId === '*') {
       this.sendTo(conn, flags.whisper, [flags.peers, this.peerListJson()]);
@@ -901,17 +892,14 @@ export class Router {
   }
 
   private onResponse(p: Buffer[], conn: Connection | undefined): void {
-    if (p.length < 3) return;
+    if (p.length < 3 || p[1]!.length > MAX_ID_CHARS) return;
     const requestId = latin1(p[1]!);
     const pending = this.requests.get(requestId);
     if (!pending) return;
     let addr: [string, number];
     let id: string;
     try {
-      const body = JSON.parse(p[2]!.toString()) as unknown;
-      if (!Array.isArray(body) || body.length !== 2 || typeof body[1] !== 'string') throw new Error('not [addr, id]');
-      addr = parseAddr(body[0]);
-      id = body[1];
+      ({ addr, id } = parseResponse(p[2], this.host.options));
     } catch (err) {
       return this.recordError(new MalformedControlError('response', (err as Error).message), conn?.id);
     }
@@ -930,7 +918,7 @@ export class Router {
     if (what === flags.compression) {
       let methods: string[];
       try {
-        methods = parseMethods(JSON.parse(p[1]?.toString() ?? ''));
+        methods = parseRenegotiation(p[1], this.host.options);
       } catch (err) {
         return this.recordError(new MalformedControlError('renegotiation', (err as Error).message), conn.id);
       }
@@ -958,24 +946,6 @@ function remoteKey(socket: net.Socket): string {
 function displayId(msg: PathfindingMessage): string {
   const wire = msg.wireId;
   return wire.length <= MAX_ID_CHARS ? wire : msg.id;
-}
-
-/** base_58 of a 48-byte digest is at most 66 characters. */
-const MAX_ID_CHARS = 66;
-
-function parseAddr(v: unknown): [string, number] {
-  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || v[0].length === 0 || v[0].length > 255
-    || !Number.isInteger(v[1]) || v[1] < 0 || v[1] > 65535) {
-    throw new Error('address must be [host, port]');
-  }
-  return [v[0], v[1]];
-}
-
-function parseMethods(v: unknown): string[] {
-  if (!Array.isArray(v) || v.length > 16 || v.some((m) => typeof m !== 'string' || m.length > 32)) {
-    throw new Error('compression must be a short list of names');
-  }
-  return v as string[];
 }
 
 function isLoopbackPair(a: string, b: string): boolean {
