@@ -30,11 +30,25 @@ export interface MeshOptions {
    * A message whose payload is smaller than this goes uncompressed even to a peer that
    * negotiated compression: deflating a small message costs far more time (about
    * 20 µs for 300 bytes) than the few bytes it saves. py2p 0.2 reads such a body as it
-   * is (its decompress fails and it parses the plaintext: `compression_fail`), but
-   * a py2p node itself compresses every message, so the default, 0, does the same
-   * and keeps the wire byte for byte py2p's. 1024 is a good value among rx2p nodes.
+   * is (its decompress fails and it parses the plaintext: `compression_fail`). A py2p
+   * node itself compresses every message: 0 does the same, byte for byte. Default 1024.
    */
   compressMinBytes?: number;
+  /**
+   * A payload that looks incompressible (the entropy of a 4 KiB sample is 7.5 bits per
+   * byte or more: random, encrypted or compressed data) goes uncompressed, as above.
+   * Deflating 1 MiB of random bytes costs 20-45 ms and saves nothing. Default true.
+   */
+  skipIncompressible?: boolean;
+  /**
+   * Bodies at least this large are deflated, and compressed bodies at least this large
+   * inflated, by node:zlib on its thread pool rather than on the event loop (order per
+   * connection is kept); a smaller compressed body is inflated on the loop up to 4x
+   * this many bytes of output, then finished on the thread pool (a 16 KiB zlib bomb
+   * inflates to 16 MiB: 50-95 ms on the loop). maxDecompressedBytes holds either way.
+   * 0 keeps all of it synchronous (pako). Default 65,536.
+   */
+  asyncZlibMinBytes?: number;
   /** Largest frame accepted, checked from its size header before allocation. Default 16 MiB. */
   maxFrameBytes?: number;
   /** Largest body a compressed frame may inflate to. Default 16 MiB. */
@@ -158,6 +172,8 @@ export interface ResolvedOptions {
   maxOutgoing: number;
   compression: string[];
   compressMinBytes: number;
+  skipIncompressible: boolean;
+  asyncZlibMinBytes: number;
   maxFrameBytes: number;
   maxDecompressedBytes: number;
   maxPackets: number;
@@ -195,7 +211,9 @@ export interface ResolvedOptions {
 export const defaultOptions = {
   debugLevel: 0,
   maxOutgoing: 4, // mesh.py's max_outgoing
-  compressMinBytes: 0,
+  compressMinBytes: 1024,
+  skipIncompressible: true,
+  asyncZlibMinBytes: 64 * 1024,
   maxFrameBytes: defaultLimits.maxFrameBytes,
   maxDecompressedBytes: defaultLimits.maxDecompressedBytes,
   maxPackets: defaultLimits.maxPackets,
@@ -233,6 +251,12 @@ function count(name: string, value: number | undefined, fallback: number, min = 
   return v;
 }
 
+function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  const v = value ?? fallback;
+  if (typeof v !== 'boolean') throw new InvalidArgumentError(`option ${name} must be true or false, got ${String(value)}`);
+  return v;
+}
+
 function checkAddr(addr: unknown): [string, number] | undefined {
   if (addr === undefined) return undefined;
   if (!Array.isArray(addr) || addr.length !== 2 || typeof addr[0] !== 'string' || !Number.isInteger(addr[1]) || addr[1] < 0 || addr[1] > 65535) {
@@ -266,6 +290,8 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxOutgoing: count('maxOutgoing', o.maxOutgoing, d.maxOutgoing),
     compression: [...new Set(methods)],
     compressMinBytes: count('compressMinBytes', o.compressMinBytes, d.compressMinBytes),
+    skipIncompressible: flag('skipIncompressible', o.skipIncompressible, d.skipIncompressible),
+    asyncZlibMinBytes: count('asyncZlibMinBytes', o.asyncZlibMinBytes, d.asyncZlibMinBytes),
     maxFrameBytes: count('maxFrameBytes', o.maxFrameBytes, d.maxFrameBytes, 64),
     maxDecompressedBytes: count('maxDecompressedBytes', o.maxDecompressedBytes, d.maxDecompressedBytes, 64),
     maxPackets: count('maxPackets', o.maxPackets, d.maxPackets, 5),

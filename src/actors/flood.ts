@@ -5,6 +5,7 @@ import { flags } from '../protocol/flags.js';
 import { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { MAX_ID_CHARS } from '../protocol/bounds.js';
+import { compressFrameAsync } from '../streams/zlib-async.js';
 import type { Packet, RouterState } from './state.js';
 
 /** Payloads larger than this are not tracked for re-timed copies (their hash would cost more than they risk). */
@@ -122,6 +123,7 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
   let others: Map<string | null, Buffer> | undefined;
   let payloadBytes: number | undefined;
   let pieces: [Buffer, Buffer] | null | undefined;
+  let offLoop: Promise<Buffer> | undefined;
   let below = true;
   const stats = s.stats;
   for (const conn of targets) {
@@ -134,7 +136,15 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
         continue;
       }
     }
-    const method = conn.methodFor(payloadBytes ??= source.payloadBytes);
+    const method = conn.methodFor(payloadBytes ??= source.payloadBytes, source);
+    if (method !== null && conn.deflatesOffLoop(payloadBytes)) {
+      // A large compressed frame is deflated on the zlib thread pool, once for all peers.
+      offLoop ??= compressFrameAsync(source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null));
+      if (!conn.writeLater(offLoop, payloadBytes)) below = false;
+      stats.framesOut++;
+      if (msgType === flags.broadcast) conn.lastSent = source;
+      continue;
+    }
     if (method === null && relaying && payloadBytes >= PIECES_FROM_BYTES && (pieces ??= source.relayPieces(msgType) ?? null) !== null) {
       // A large message goes on as a new head and a view of its body: no copy.
       if (!conn.writePieces(pieces)) below = false;

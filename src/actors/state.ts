@@ -222,6 +222,8 @@ export class RouterState {
       limits: this.limits,
       maxSendBufferBytes: o.maxSendBufferBytes,
       compressMinBytes: o.compressMinBytes,
+      skipIncompressible: o.skipIncompressible,
+      asyncZlibMinBytes: o.asyncZlibMinBytes,
       advertised: o.compression,
       supported: this.host.supported,
       outgoing,
