@@ -16,13 +16,15 @@ const fast: MeshOptions = { handshakeTimeoutMs: 400, frameTimeoutMs: 400, sweepI
 
 describe('hostile peers (real sockets)', function () {
   this.timeout(20_000);
-  const { nodes, keep } = hostileHarness('hostile suite');
+  const { nodes, keep, watch } = hostileHarness('hostile suite');
 
   /** A node under attack and an honest peer linked to it. */
   async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
     const node = await nodes.make({ ...fast, ...options });
     const honest = await nodes.make();
     await link(node, honest);
+    // From here to the end of the test: event-loop delay and the honest peer's deliveries.
+    watch(node, honest);
     return { node, honest };
   }
 

@@ -15,12 +15,14 @@ const fast: MeshOptions = { protocol: ssl, handshakeTimeoutMs: 500, frameTimeout
 
 describe('hostile peers against an SSL node (real TLS sockets)', function () {
   this.timeout(20_000);
-  const { nodes, keep } = hostileHarness('hostile SSL suite');
+  const { nodes, keep, watch } = hostileHarness('hostile SSL suite');
 
   async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
     const node = await nodes.make({ ...fast, ...options });
     const honest = await nodes.make({ protocol: ssl });
     await link(node, honest);
+    // From here to the end of the test: event-loop delay and the honest peer's deliveries.
+    watch(node, honest);
     return { node, honest };
   }
 

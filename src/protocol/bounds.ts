@@ -43,10 +43,12 @@ export function checkId(field: string, bytes: Uint8Array | string): string {
  * byte; brackets inside strings do not count. Whether the text is valid JSON is left
  * to JSON.parse. With `maxItems`, returns the offset of the comma that ends the
  * maxItems-th element of the top-level array (or -1 if it has fewer): the caller may
- * parse that prefix alone. The size bound is the caller's (see parseJsonPacket).
+ * parse that prefix alone. Reads at most maxJsonBytes + 1 bytes; the size bound itself
+ * is the caller's (see parseJsonPacket).
  */
 export function scanJson(field: string, bytes: Uint8Array, limits: JsonLimits, maxItems = Infinity): number {
-  const n = bytes.length;
+  // A prefix longer than maxJsonBytes is refused whatever follows: no need to read past it.
+  const n = Math.min(bytes.length, limits.maxJsonBytes + 1);
   let depth = 0;
   let items = 0;
   let inString = false;
@@ -71,6 +73,8 @@ export function scanJson(field: string, bytes: Uint8Array, limits: JsonLimits, m
  */
 export function parseJsonPacket(field: string, bytes: Uint8Array | undefined, limits: JsonLimits, maxItems = Infinity): unknown {
   if (bytes === undefined) throw new SyntaxError(`${field} is missing`);
+  // Too large as a whole and not to be cut: refused before the scan.
+  if (maxItems === Infinity && bytes.length > limits.maxJsonBytes) throw new FieldTooLargeError(field, bytes.length, limits.maxJsonBytes);
   const cut = scanJson(field, bytes, limits, maxItems);
   const size = cut < 0 ? bytes.length : cut + 1;
   if (size > limits.maxJsonBytes) throw new FieldTooLargeError(field, size, limits.maxJsonBytes);
