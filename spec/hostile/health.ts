@@ -36,6 +36,14 @@ export interface HealthBounds {
  */
 export const attackBounds: HealthBounds = { maxDelayMs: 250, minDelivered: 0.2, maxLatencyMs: 1_000 };
 
+/**
+ * For a flood, where the attacker making frames, the victim and the honest peer share
+ * one process and the attack is to saturate it: a 64 KiB socket read holds ~600 small
+ * frames, each handled by the victim and its relay by the honest peer before the loop
+ * turns (40-80 ms measured alone, more on a busy machine). Still fails a stall.
+ */
+export const floodBounds: HealthBounds = { maxDelayMs: 500, minDelivered: 0.1, maxLatencyMs: 2_000 };
+
 export interface HealthWatch {
   stop(): Promise<HealthReport>;
 }
