@@ -41,12 +41,13 @@ export interface MeshOptions {
    */
   skipIncompressible?: boolean;
   /**
-   * Bodies at least this large are deflated, and compressed bodies at least this large
-   * inflated, by node:zlib on its thread pool rather than on the event loop (order per
-   * connection is kept); a smaller compressed body is inflated on the loop up to 4x
-   * this many bytes of output, then finished on the thread pool (a 16 KiB zlib bomb
-   * inflates to 16 MiB: 50-95 ms on the loop). maxDecompressedBytes holds either way.
-   * 0 keeps all of it synchronous (pako). Default 65,536.
+   * Frames are compressed and decompressed with node:zlib: bodies at least this large
+   * on its thread pool rather than on the event loop (order per connection is kept),
+   * smaller ones on the loop (2-4x faster than pako from 1 KiB up). A smaller compressed
+   * body is inflated on the loop up to 4x this many bytes of output, then again on the
+   * thread pool (a 16 KiB zlib bomb inflates to 16 MiB: 50-95 ms on the loop with pako).
+   * maxDecompressedBytes holds either way. 0: everything on the loop with pako, whose
+   * output is byte for byte CPython's zlib (py2p's). Default 65,536.
    */
   asyncZlibMinBytes?: number;
   /** Largest frame accepted, checked from its size header before allocation. Default 16 MiB. */

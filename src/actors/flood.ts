@@ -5,7 +5,7 @@ import { flags } from '../protocol/flags.js';
 import { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { MAX_ID_CHARS } from '../protocol/bounds.js';
-import { compressFrameAsync } from '../streams/zlib-async.js';
+import { compressFrameAsync, compressFrameSync } from '../streams/zlib-async.js';
 import type { Packet, RouterState } from './state.js';
 
 /** Payloads larger than this are not tracked for re-timed copies (their hash would cost more than they risk). */
@@ -124,6 +124,7 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
   let payloadBytes: number | undefined;
   let pieces: [Buffer, Buffer] | null | undefined;
   let offLoop: Promise<Buffer> | undefined;
+  let deflated: Buffer | undefined;
   let below = true;
   const stats = s.stats;
   for (const conn of targets) {
@@ -137,10 +138,13 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
       }
     }
     const method = conn.methodFor(payloadBytes ??= source.payloadBytes, source);
-    if (method !== null && conn.deflatesOffLoop(payloadBytes)) {
-      // A large compressed frame is deflated on the zlib thread pool, once for all peers.
-      offLoop ??= compressFrameAsync(source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null));
-      if (!conn.writeLater(offLoop, payloadBytes)) below = false;
+    if (method !== null && conn.usesNodeZlib) {
+      // Compressed with node:zlib, once for all peers: a large frame on its thread pool.
+      const plain = source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null);
+      if (conn.deflatesOffLoop(payloadBytes)) {
+        offLoop ??= compressFrameAsync(plain);
+        if (!conn.writeLater(offLoop, payloadBytes)) below = false;
+      } else if (!conn.write((deflated ??= compressFrameSync(plain)))) below = false;
       stats.framesOut++;
       if (msgType === flags.broadcast) conn.lastSent = source;
       continue;

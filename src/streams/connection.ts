@@ -7,7 +7,7 @@ import { deframe } from './deframe.js';
 import { inflate } from './inflate.js';
 import { parseMessage, type ParsedFrame } from './parse.js';
 import { packetsWorthCompressing, worthCompressing } from './send-compression.js';
-import { compressFrameAsync } from './zlib-async.js';
+import { compressFrameAsync, compressFrameSync } from './zlib-async.js';
 
 export type ConnectionEvent =
   | { type: 'frame'; conn: Connection; frame: ParsedFrame }
@@ -169,6 +169,11 @@ export class Connection {
     return method;
   }
 
+  /** True when frames to this peer are compressed with node:zlib (asyncZlibMinBytes > 0), not pako. */
+  get usesNodeZlib(): boolean {
+    return (this.options.asyncZlibMinBytes ?? 0) > 0;
+  }
+
   /** True when a compressed frame of this many payload bytes is deflated off the event loop (writeLater). */
   deflatesOffLoop(payloadBytes: number): boolean {
     const min = this.options.asyncZlibMinBytes ?? 0;
@@ -203,9 +208,10 @@ export class Connection {
       method = this.methodFor(bytes);
       if (method !== null && this.options.skipIncompressible && !packetsWorthCompressing(payload, bytes)) method = null;
     }
-    if (method !== null && this.deflatesOffLoop(bytes)) {
+    if (method !== null && this.usesNodeZlib) {
       const plain = new PathfindingMessage(this.options.protocol, msgType, sender, payload, [], time);
-      this.writeLater(compressFrameAsync(plain.string), plain.string.length);
+      if (this.deflatesOffLoop(bytes)) this.writeLater(compressFrameAsync(plain.string), plain.string.length);
+      else this.write(compressFrameSync(plain.string));
       return plain;
     }
     const msg = new PathfindingMessage(this.options.protocol, msgType, sender, payload, method ? [method] : [], time);

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
 import { compression, mayBeCompressed } from '../protocol/compression.js';
 import { DecompressedTooLargeError, DecompressionFailedError } from '../protocol/errors.js';
-import { inflateAsync } from './zlib-async.js';
+import { inflateAsync, inflateNodeSync } from './zlib-async.js';
 
 export interface InflatedFrame {
   /** The frame body as received (compressed or not), kept for diagnostics. */
@@ -16,8 +16,8 @@ export interface InflatedFrame {
 export interface InflateOptions {
   /**
    * Compressed bodies of at least this many bytes are inflated on Node's zlib thread
-   * pool; a smaller one is inflated here (pako) up to 4x this many output bytes, and
-   * finished on the thread pool if it goes past that. 0: always synchronous. See
+   * pool; a smaller one is inflated here (node:zlib) up to 4x this many output bytes,
+   * and again on the thread pool if it goes past that. 0: always here, with pako. See
    * MeshOptions.asyncZlibMinBytes.
    */
   asyncMinBytes?: number;
@@ -52,6 +52,15 @@ export function inflate(methods: () => readonly string[], limits: CodecLimits, o
         if (!candidate && compressionSupported(list)) return { raw, body: raw, compressionFail: true };
         if (asyncMin > 0 && raw.length >= asyncMin && list.includes('gzip')) return undefined;
         try {
+          if (asyncMin > 0 && list.includes('gzip')) {
+            // node:zlib, synchronously: gzip is the one method this build has.
+            try {
+              return { raw, body: inflateNodeSync(raw, syncCap, 'gzip'), compressionFail: false };
+            } catch (err) {
+              if (err instanceof DecompressionFailedError) return { raw, body: raw, compressionFail: true };
+              throw err;
+            }
+          }
           const [body, compressionFail] = PathfindingMessage.decompressString(raw, [...list], syncLimits);
           return { raw, body, compressionFail };
         } catch (err) {
