@@ -91,6 +91,16 @@ export function negotiateCompression(compressions: readonly string[] | null | un
 
 let presetId: (msg: PathfindingMessage, id: string) => void;
 let presetIdKey: (msg: PathfindingMessage, key: string) => void;
+let presetDedup: (msg: PathfindingMessage, key: string) => void;
+
+/**
+ * Sets a message's dedupKey, computed elsewhere (off the event loop, for a large
+ * payload) from the same bytes: SHA-256 of the payload packets then time58, as a
+ * latin1 string of the digest. The caller vouches for it, as for fromParts' idKey.
+ */
+export function presetDedupKey(msg: PathfindingMessage, key: string): void {
+  presetDedup(msg, key);
+}
 
 // The wire constructor's hand-off: set by fromBody() just before it calls the
 // constructor, which adopts and clears them (a record would cost an allocation).
@@ -151,6 +161,9 @@ export class PathfindingMessage {
     };
     presetIdKey = (msg, key) => {
       msg.#idKey = key;
+    };
+    presetDedup = (msg, key) => {
+      msg.#dedupKey = key;
     };
   }
 

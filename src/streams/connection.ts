@@ -6,6 +6,7 @@ import type { TransportConnection } from '../transport/transport.js';
 import { deframe } from './deframe.js';
 import { inflate } from './inflate.js';
 import { parseMessage, type ParsedFrame } from './parse.js';
+import { digestLarge } from './digest.js';
 import { packetsWorthCompressing, worthCompressing } from './send-compression.js';
 import { compressFrameAsync, compressFrameSync } from './zlib-async.js';
 
@@ -113,6 +114,7 @@ export class Connection {
       }),
       inflate(() => this.receiveMethods, options.limits, { asyncMinBytes: options.asyncZlibMinBytes ?? 0 }),
       parseMessage(options.protocol, options.limits),
+      digestLarge(),
       map((frame): ConnectionEvent => ({ type: 'frame', conn: this, frame })),
       catchError((error: unknown) => of<ConnectionEvent>({ type: 'fault', conn: this, error })),
     );
