@@ -17,6 +17,8 @@ export interface NodeSpec {
   waterfallCacheSize?: number;
   /** W4: remember which (origin, seq) were delivered, to check exactly-once. */
   track?: boolean;
+  /** rx2p: compression options to set (bench/zlib.ts compares node:zlib with pako). */
+  zlib?: { asyncZlibMinBytes?: number; compressMinBytes?: number; skipIncompressible?: boolean };
 }
 
 /** Payload header: kind u8, origin u16, seq u32, send time f64 (ms, monotonic, shared by all processes). */
@@ -45,9 +47,30 @@ function filler(size: number): Buffer {
   return f;
 }
 
-export function makePayload(size: number, kind: number, origin: number, seq: number): Buffer {
+const jsonFillers = new Map<number, Buffer>();
+/** Compressible bytes: a JSON text such as an application would send (a list of records). */
+function jsonFiller(size: number): Buffer {
+  let f = jsonFillers.get(size);
+  if (!f) {
+    const records: string[] = [];
+    let length = 2;
+    for (let i = 0; length < size; i++) {
+      const r = JSON.stringify({ id: i, name: `node-${i}`, addr: ['127.0.0.1', 4000 + (i % 1000)], seen: 1700000000 + i * 7, ok: i % 3 === 0 });
+      records.push(r);
+      length += r.length + 1;
+    }
+    f = Buffer.from(`[${records.join(',')}]`).subarray(0, size);
+    jsonFillers.set(size, f);
+  }
+  return f;
+}
+
+/** What a flood's payloads hold after the header: incompressible bytes, or JSON. */
+export type PayloadKind = 'random' | 'json';
+
+export function makePayload(size: number, kind: number, origin: number, seq: number, content: PayloadKind = 'random'): Buffer {
   const p = Buffer.allocUnsafe(Math.max(size, HEADER));
-  filler(p.length).copy(p);
+  (content === 'json' ? jsonFiller(p.length) : filler(p.length)).copy(p);
   p[0] = kind;
   p.writeUInt16BE(origin, 1);
   p.writeUInt32BE(seq, 3);
@@ -64,6 +87,8 @@ export interface Counters {
   framesOut: number;
   framesIn: number;
   duplicates: number;
+  /** Bytes this node's sockets wrote (frames on the wire, compressed or not). */
+  wireOut: number;
 }
 export interface Track { unique: number; duplicateDeliveries: number }
 export interface MemoryReport { rss: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -81,6 +106,7 @@ export class Agent {
   private framesOut0 = 0;
   private framesIn0 = 0;
   private duplicates0 = 0;
+  private wireOut0 = 0;
   private latencies: number[] = [];
   private waiters: Waiter[] = [];
   private seenKeys = new Map<number, Uint8Array>();
@@ -100,6 +126,7 @@ export class Agent {
         // The bench builds each topology itself: no dialling from peers lists.
         maxOutgoing: 0,
         waterfallCacheSize: spec.waterfallCacheSize,
+        ...spec.zlib,
       });
       this.mesh = node;
       node.messages$.subscribe((m) => {
@@ -144,6 +171,13 @@ export class Agent {
   private duplicatesNow(): number {
     return this.mesh ? this.mesh.stats.duplicates : this.base!.duplicates;
   }
+  /** Bytes written by the sockets of the current peers (TCP or TLS: net.Socket's bytesWritten). */
+  private wireOutNow(): number {
+    let n = 0;
+    const sockets = this.mesh ? [...this.mesh.routingTable.values()].map((c) => c.sock as { bytesWritten?: number }) : [...this.base!.peers].map((p) => p.socket);
+    for (const s of sockets) n += s.bytesWritten ?? 0;
+    return n;
+  }
 
   resetCounters(): void {
     this.received = 0;
@@ -158,6 +192,7 @@ export class Agent {
       this.framesOut0 = this.framesOutNow();
       this.framesIn0 = this.framesInNow();
       this.duplicates0 = this.duplicatesNow();
+      this.wireOut0 = this.wireOutNow();
     }
   }
 
@@ -167,6 +202,7 @@ export class Agent {
       framesOut: this.framesOutNow() - this.framesOut0,
       framesIn: this.framesInNow() - this.framesIn0,
       duplicates: this.duplicatesNow() - this.duplicates0,
+      wireOut: this.wireOutNow() - this.wireOut0,
     };
   }
 
@@ -226,7 +262,7 @@ export class Agent {
    * Broadcasts `size`-byte messages as fast as the API allows, waiting for drained()
    * whenever send() says a buffer is full, until `count` are sent or `durationMs` is up.
    */
-  async flood(opts: { size: number; count?: number; durationMs?: number; origin?: number; firstSeq?: number }): Promise<FloodResult> {
+  async flood(opts: { size: number; count?: number; durationMs?: number; origin?: number; firstSeq?: number; content?: PayloadKind }): Promise<FloodResult> {
     const count = opts.count ?? Number.POSITIVE_INFINITY;
     const origin = opts.origin ?? 0;
     const seq0 = opts.firstSeq ?? 0;
@@ -247,7 +283,7 @@ export class Agent {
           lastYield = nowMs();
         }
       }
-      const ok = this.sendRaw(makePayload(opts.size, KIND_FLOOD, origin, seq0 + sent));
+      const ok = this.sendRaw(makePayload(opts.size, KIND_FLOOD, origin, seq0 + sent, opts.content));
       sent++;
       if (!ok) {
         await this.drained();

@@ -105,7 +105,7 @@ function mergeThroughput(xs: ThroughputResult[]): ThroughputResult {
   return {
     msgsPerSec: mean((x) => x.msgsPerSec), minMsgsPerSec: Math.min(...xs.map((x) => x.minMsgsPerSec)), mbPerSec: mean((x) => x.mbPerSec),
     sent, delivered: xs.reduce((a, x) => a + x.delivered * x.sent, 0) / sent, framesPerMsg: mean((x) => x.framesPerMsg),
-    seconds: xs.reduce((a, x) => a + x.seconds, 0),
+    seconds: xs.reduce((a, x) => a + x.seconds, 0), wireBytesPerMsg: mean((x) => x.wireBytesPerMsg),
   };
 }
 
@@ -177,6 +177,15 @@ async function main(): Promise<void> {
         note: variant === 'gzip' ? 'baseline does not compress: its plaintext figure' : undefined,
       }));
     }
+    // The defaults (gzip negotiated) against compression off, both rx2p, in this run.
+    const [w1On, w1Off] = [w1['procs/gzip/N=3']?.rx2p, w1['procs/plain/N=3']?.rx2p];
+    if (w1On && w1Off) {
+      rows.push(row({
+        workload: 'W1', what: 'broadcast 100 B, N=3', mode: 'procs', variant: 'rx2p defaults vs rx2p compression off', metric: 'msg/s per receiver',
+        rx2p: w1On.msgsPerSec, baseline: w1Off.msgsPerSec, better: 'higher', target: 'ratio >= 0.8', met: w1On.msgsPerSec >= 0.8 * w1Off.msgsPerSec,
+        note: 'baseline column: rx2p with compression: [] (the plain row above)',
+      }));
+    }
     details.w1 = w1;
   }
 
@@ -200,6 +209,31 @@ async function main(): Promise<void> {
         note: variant === 'gzip' ? 'baseline does not compress: its plaintext figure' : undefined,
       }));
     }
+    const [w2On, w2Off] = [w2['procs/gzip/N=3']?.rx2p, w2['procs/plain/N=3']?.rx2p];
+    if (w2On && w2Off) {
+      rows.push(row({
+        workload: 'W2', what: '1 MiB random messages, N=3', mode: 'procs', variant: 'rx2p defaults vs rx2p compression off', metric: 'MB/s per receiver',
+        rx2p: w2On.mbPerSec, baseline: w2Off.mbPerSec, better: 'higher', digits: 1, target: 'ratio >= 0.8', met: w2On.mbPerSec >= 0.8 * w2Off.mbPerSec,
+        note: 'baseline column: rx2p with compression: []',
+      }));
+    }
+    // Compressible payloads (JSON) are still compressed by default: what that saves on the wire.
+    const jsonSize = 64 * 1024;
+    const jsonOn = await throughput(procs, 'rx2p', 'gzip', 3, jsonSize, cfg.w2Ms, undefined, 'json');
+    log(`W2 JSON 64 KiB rx2p defaults: ${describeThroughput(jsonOn)}, ${fmt(jsonOn.wireBytesPerMsg)} wire bytes/msg`);
+    const jsonOff = await throughput(procs, 'rx2p', 'plain', 3, jsonSize, cfg.w2Ms, undefined, 'json');
+    log(`W2 JSON 64 KiB rx2p compression off: ${describeThroughput(jsonOff)}, ${fmt(jsonOff.wireBytesPerMsg)} wire bytes/msg`);
+    rows.push(row({
+      workload: 'W2', what: '64 KiB JSON messages, N=3', mode: 'procs', variant: 'rx2p defaults vs rx2p compression off', metric: 'sender wire bytes per message',
+      rx2p: jsonOn.wireBytesPerMsg, baseline: jsonOff.wireBytesPerMsg, better: 'lower',
+      note: 'baseline column: rx2p with compression: []; bytes written to both peers',
+    }));
+    rows.push(row({
+      workload: 'W2', what: '64 KiB JSON messages, N=3', mode: 'procs', variant: 'rx2p defaults vs rx2p compression off', metric: 'MB/s per receiver',
+      rx2p: jsonOn.mbPerSec, baseline: jsonOff.mbPerSec, better: 'higher', digits: 1,
+      note: 'baseline column: rx2p with compression: []',
+    }));
+    details.w2json = { defaults: jsonOn, compressionOff: jsonOff };
     details.w2 = w2;
   }
 
@@ -228,6 +262,14 @@ async function main(): Promise<void> {
         ...(isTarget ? { target: 'ratio <= 1.5', met: res.rx2p.p50 <= 1.5 * res.baseline.p50 } : {}),
       }));
       rows.push(row({ ...common, metric: 'p99 ms', rx2p: res.rx2p.p99, baseline: res.baseline.p99, note }));
+    }
+    const [w3On, w3Off] = [w3['procs/gzip/N=3']?.rx2p, w3['procs/plain/N=3']?.rx2p];
+    if (w3On && w3Off) {
+      rows.push(row({
+        workload: 'W3', what: 'latency 100 B, N=3', mode: 'procs', variant: 'rx2p defaults vs rx2p compression off', metric: 'p50 ms',
+        rx2p: w3On.p50, baseline: w3Off.p50, better: 'lower', digits: 3, target: 'ratio <= 1.2', met: w3On.p50 <= 1.2 * w3Off.p50,
+        note: 'baseline column: rx2p with compression: []',
+      }));
     }
     details.w3 = Object.fromEntries(Object.entries(w3).map(([k, v]) => [k, { rx2p: { ...v.rx2p, all: undefined }, baseline: { ...v.baseline, all: undefined } }]));
   }

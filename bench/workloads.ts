@@ -1,7 +1,7 @@
 // The workloads, written once against Remote handles, so the same code drives nodes
 // in worker processes and nodes in this process.
 import { prng } from '../spec/prng.js';
-import type { Impl, NodeSpec, Remote } from './agent.js';
+import type { Impl, NodeSpec, PayloadKind, Remote } from './agent.js';
 import { localHandle, type Mode, WorkerPool } from './cluster.js';
 
 /** Plain: Plaintext, compression off. gzip: Plaintext, default options (gzip negotiated). ssl: SSL, compression off. */
@@ -112,15 +112,19 @@ export interface ThroughputResult {
   delivered: number;
   framesPerMsg: number;
   seconds: number;
+  /** Bytes the sender's sockets wrote per message sent, over all its peers. */
+  wireBytesPerMsg: number;
 }
 
 /** Node 0 of a full mesh of n floods `size`-byte broadcasts for durationMs (or `count` messages, if fewer). */
-export async function throughput(place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number): Promise<ThroughputResult> {
+export async function throughput(
+  place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number, content?: PayloadKind, extra: Partial<NodeSpec> = {},
+): Promise<ThroughputResult> {
   const handles = await place.handles(n, impl);
   try {
-    await build(handles, spec(impl, variant), fullMesh(n));
+    await build(handles, spec(impl, variant, extra), fullMesh(n));
     await Promise.all(handles.map((h) => h.resetCounters()));
-    const r = await handles[0]!.flood({ size, durationMs, count });
+    const r = await handles[0]!.flood({ size, durationMs, count, content });
     const receivers = handles.slice(1);
     // Deliveries are counted until all have arrived, or for at most 1.5 x the sending
     // time more (then `delivered` says what part arrived; the rate counts only those).
@@ -138,6 +142,7 @@ export async function throughput(place: Placement, impl: Impl, variant: Variant,
       delivered,
       framesPerMsg: frames / r.sent,
       seconds: (Math.max(...counters.map((c) => c.lastMs)) - r.startMs) / 1000,
+      wireBytesPerMsg: senderCounters.wireOut / r.sent,
     };
   } finally {
     await teardown(handles);

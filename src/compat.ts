@@ -3,3 +3,27 @@
 // so that src/protocol never imports from outside itself (no import cycle when
 // mesh aliases are added here).
 export * from './protocol/compat.js';
+
+// The seed's class names from base.py and mesh.py, as their rx2p equivalents. py2p's
+// daemon (a thread accepting and reading sockets) is rx2p's router actor; its
+// connection is a Connection; its sockets are a MeshSocket (base_socket was the
+// abstract parent of mesh_socket).
+import { MeshSocket } from './mesh.js';
+import { Router } from './actors/router.js';
+import { Connection } from './streams/connection.js';
+
+export const base_socket = MeshSocket;
+export type base_socket = MeshSocket;
+export const base_daemon = Router;
+export type base_daemon = Router;
+export const mesh_daemon = Router;
+export type mesh_daemon = Router;
+export const base_connection = Connection;
+export type base_connection = Connection;
+export const mesh_connection = Connection;
+export type mesh_connection = Connection;
+
+/** ssl_wrapper.py's python2-only list of temporary files: rx2p makes certificates in memory, so it stays empty. */
+export const cleanup_files: readonly string[] = Object.freeze([]);
+/** ssl_wrapper.py's python2-only cleanup(): nothing to remove. */
+export function cleanup(): void {}

@@ -3,6 +3,7 @@ export * from './protocol/index.js';
 export { pyJsonDumps } from './protocol/pyjson.js';
 export * from './errors.js';
 export { MeshSocket, mesh_socket, meshDefaultProtocol, max_outgoing } from './mesh.js';
+export { base_socket, base_daemon, mesh_daemon, base_connection, mesh_connection, cleanup_files, cleanup } from './compat.js';
 export type { SendOptions, MeshEvent, Packet, RouterStats } from './mesh.js';
 export { defaultOptions, type MeshOptions } from './options.js';
 export { Connection, type ConnectionEvent } from './streams/connection.js';

@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import { compression as supportedCompression, getUTC } from './protocol/compression.js';
 import { defaultLimits } from './protocol/message.js';
+import { defaultJsonLimits } from './protocol/bounds.js';
 import type { Protocol } from './protocol/protocol.js';
 import type { CertificatePair } from './transport/certificates.js';
 import type { Transport } from './transport/transport.js';
@@ -29,17 +30,47 @@ export interface MeshOptions {
    * A message whose payload is smaller than this goes uncompressed even to a peer that
    * negotiated compression: deflating a small message costs far more time (about
    * 20 µs for 300 bytes) than the few bytes it saves. py2p 0.2 reads such a body as it
-   * is (its decompress fails and it parses the plaintext: `compression_fail`), but
-   * a py2p node itself compresses every message, so the default, 0, does the same
-   * and keeps the wire byte for byte py2p's. 1024 is a good value among rx2p nodes.
+   * is (its decompress fails and it parses the plaintext: `compression_fail`). A py2p
+   * node itself compresses every message: 0 does the same, byte for byte. Default 1024.
    */
   compressMinBytes?: number;
+  /**
+   * A payload that looks incompressible (the entropy of a 4 KiB sample is 7.5 bits per
+   * byte or more: random, encrypted or compressed data) goes uncompressed, as above.
+   * Deflating 1 MiB of random bytes costs 20-45 ms and saves nothing. Default true.
+   */
+  skipIncompressible?: boolean;
+  /**
+   * Frames are compressed and decompressed with node:zlib: bodies at least this large
+   * on its thread pool rather than on the event loop (order per connection is kept),
+   * smaller ones on the loop (2-4x faster than pako from 1 KiB up). A smaller compressed
+   * body is inflated on the loop up to 4x this many bytes of output, then again on the
+   * thread pool (a 16 KiB zlib bomb inflates to 16 MiB: 50-95 ms on the loop with pako).
+   * maxDecompressedBytes holds either way. 0: everything on the loop with pako, whose
+   * output is byte for byte CPython's zlib (py2p's). Default 65,536.
+   */
+  asyncZlibMinBytes?: number;
   /** Largest frame accepted, checked from its size header before allocation. Default 16 MiB. */
   maxFrameBytes?: number;
   /** Largest body a compressed frame may inflate to. Default 16 MiB. */
   maxDecompressedBytes?: number;
   /** Most packets in one message. Default 10,000. */
   maxPackets?: number;
+  /**
+   * Longest time packet accepted, in characters, checked before it is decoded (base_58
+   * decoding costs the square of the length: a 300 KB time packet took seconds). A
+   * unix time is 6 characters. A longer one ends the connection (FieldTooLargeError).
+   * Default 16.
+   */
+  maxTimeChars?: number;
+  /**
+   * Largest JSON text of a control message (handshake address and compression list,
+   * peers list, response, renegotiation), checked before it is parsed. Default 256 KiB
+   * (a peers list of ~2,000 entries).
+   */
+  maxJsonBytes?: number;
+  /** Deepest nesting of such a JSON text, found by a linear scan before parsing (py2p's are 3 deep). Default 16. */
+  maxJsonDepth?: number;
   /** A connection that has not handshaken by then is closed. Default 10,000 ms. */
   handshakeTimeoutMs?: number;
   /** A connection holding an unfinished frame this long is closed (py2p: 60 s). Default 60,000 ms. */
@@ -142,9 +173,14 @@ export interface ResolvedOptions {
   maxOutgoing: number;
   compression: string[];
   compressMinBytes: number;
+  skipIncompressible: boolean;
+  asyncZlibMinBytes: number;
   maxFrameBytes: number;
   maxDecompressedBytes: number;
   maxPackets: number;
+  maxTimeChars: number;
+  maxJsonBytes: number;
+  maxJsonDepth: number;
   handshakeTimeoutMs: number;
   frameTimeoutMs: number;
   maxAwaiting: number;
@@ -176,10 +212,15 @@ export interface ResolvedOptions {
 export const defaultOptions = {
   debugLevel: 0,
   maxOutgoing: 4, // mesh.py's max_outgoing
-  compressMinBytes: 0,
+  compressMinBytes: 1024,
+  skipIncompressible: true,
+  asyncZlibMinBytes: 64 * 1024,
   maxFrameBytes: defaultLimits.maxFrameBytes,
   maxDecompressedBytes: defaultLimits.maxDecompressedBytes,
   maxPackets: defaultLimits.maxPackets,
+  maxTimeChars: 16,
+  maxJsonBytes: defaultJsonLimits.maxJsonBytes,
+  maxJsonDepth: defaultJsonLimits.maxJsonDepth,
   handshakeTimeoutMs: 10_000,
   frameTimeoutMs: 60_000,
   maxAwaiting: 64,
@@ -208,6 +249,12 @@ function count(name: string, value: number | undefined, fallback: number, min = 
   if (!Number.isFinite(v) || !Number.isInteger(v) || v < min) {
     throw new InvalidArgumentError(`option ${name} must be an integer >= ${min}, got ${String(value)}`);
   }
+  return v;
+}
+
+function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  const v = value ?? fallback;
+  if (typeof v !== 'boolean') throw new InvalidArgumentError(`option ${name} must be true or false, got ${String(value)}`);
   return v;
 }
 
@@ -244,9 +291,14 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxOutgoing: count('maxOutgoing', o.maxOutgoing, d.maxOutgoing),
     compression: [...new Set(methods)],
     compressMinBytes: count('compressMinBytes', o.compressMinBytes, d.compressMinBytes),
+    skipIncompressible: flag('skipIncompressible', o.skipIncompressible, d.skipIncompressible),
+    asyncZlibMinBytes: count('asyncZlibMinBytes', o.asyncZlibMinBytes, d.asyncZlibMinBytes),
     maxFrameBytes: count('maxFrameBytes', o.maxFrameBytes, d.maxFrameBytes, 64),
     maxDecompressedBytes: count('maxDecompressedBytes', o.maxDecompressedBytes, d.maxDecompressedBytes, 64),
     maxPackets: count('maxPackets', o.maxPackets, d.maxPackets, 5),
+    maxTimeChars: count('maxTimeChars', o.maxTimeChars, d.maxTimeChars, 6),
+    maxJsonBytes: count('maxJsonBytes', o.maxJsonBytes, d.maxJsonBytes, 1024),
+    maxJsonDepth: count('maxJsonDepth', o.maxJsonDepth, d.maxJsonDepth, 3),
     handshakeTimeoutMs: count('handshakeTimeoutMs', o.handshakeTimeoutMs, d.handshakeTimeoutMs, 1),
     frameTimeoutMs: count('frameTimeoutMs', o.frameTimeoutMs, d.frameTimeoutMs, 1),
     maxAwaiting: count('maxAwaiting', o.maxAwaiting, d.maxAwaiting, 1),

@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { floodBounds } from './health.js';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { defaultOptions, MeshSocket, PathfindingMessage } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
@@ -104,12 +105,14 @@ describe('flood of unique broadcast ids against one node (child process)', funct
     const peak = report.peak as { rss: number; heapUsed: number };
     const afterGc = report.afterGc as NodeJS.MemoryUsage;
     const stats = report.stats as { delivered: number; errors: Record<string, number> };
+    const loopDelay = report.loopDelay as { maxMs: number; p99Ms: number };
     const bound = CACHE * BYTES_PER_ENTRY + MAX_QUEUE * BYTES_PER_QUEUED + SLACK;
     const retained = afterGc.heapUsed - base.heapUsed;
     console.log(`      flood: ${sent} unique ids in ${DURATION_MS / 1000} s (${Math.round(sent / (DURATION_MS / 1000))}/s), node delivered ${stats.delivered}, `
       + `cache ${report.waterfalls as number}/${CACHE}, ${probes} probes served (slowest ${worstProbeMs} ms, behind the forwarded flood); heap ${(base.heapUsed / MiB).toFixed(1)} → peak ${(peak.heapUsed / MiB).toFixed(1)} MiB, `
       + `after GC ${(afterGc.heapUsed / MiB).toFixed(1)} MiB (retained +${(retained / MiB).toFixed(1)} MiB, ${(retained / CACHE).toFixed(0)} B/entry); `
-      + `rss ${(base.rss / MiB).toFixed(1)} → peak ${(peak.rss / MiB).toFixed(1)} MiB; bound +${(bound / MiB).toFixed(1)} MiB`);
+      + `rss ${(base.rss / MiB).toFixed(1)} → peak ${(peak.rss / MiB).toFixed(1)} MiB; bound +${(bound / MiB).toFixed(1)} MiB; `
+      + `the node's event loop delayed at most ${loopDelay.maxMs.toFixed(1)} ms (p99 ${loopDelay.p99Ms.toFixed(1)})`);
     expect(report.gcAvailable).to.equal(true);
     expect(report.waterfalls as number).to.be.at.most(CACHE);
     expect(stats.errors).to.deep.equal({});
@@ -118,6 +121,8 @@ describe('flood of unique broadcast ids against one node (child process)', funct
     expect(peak.heapUsed - base.heapUsed).to.be.below(2 * bound);
     // Every probe arrived (each waits, up to 10 s, behind the flood forwarded to the honest peer).
     expect(probes).to.be.at.least(Math.max(1, Math.floor(DURATION_MS / 5_000)));
+    // The node, alone in its process, kept turning its event loop under the flood.
+    expect(loopDelay.maxMs, 'event-loop delay of the flooded node').to.be.at.most(floodBounds.maxDelayMs);
     // The flood really filled the cache: the bound was reached, not just approached.
     expect(sent).to.be.above(CACHE);
   });

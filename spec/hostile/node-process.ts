@@ -5,7 +5,8 @@
 //   argv[2]: JSON { host, port, options?, echo? }   (echo: report every message received)
 //   stdin:   { cmd: 'connect', host, port } | { cmd: 'send', tag } | { cmd: 'report' } | { cmd: 'close' }
 //   stdout:  { event: 'ready', id, port } | { event: 'message', tag } | { event: 'peer-connected' | 'peer-disconnected', id }
-//            | { event: 'error', code } | { event: 'connect-result', ok, error? } | { event: 'report', ... } | { event: 'closed' }
+//            | { event: 'error', code } | { event: 'connect-result', ok, error? } | { event: 'report', ..., loopDelay } | { event: 'closed' }
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { MeshSocket, type MeshOptions } from '../../src/index.js';
 
@@ -34,6 +35,9 @@ node.events$.subscribe((e) => {
   if (e.type === 'error') out({ event: 'error', code: (e.error as { code?: string }).code ?? e.error.name });
   else out({ event: e.type, id: e.id });
 });
+// This process's event-loop delay from now on: the node's alone (a report resets it).
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
 out({ event: 'ready', id: node.id, port: node.outAddr[1] });
 
 const lines = createInterface({ input: process.stdin });
@@ -51,13 +55,15 @@ lines.on('line', (line) => {
       break;
     case 'report': {
       sample();
+      const loopDelay = { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6 };
       gc?.();
       const now = process.memoryUsage();
       out({
         event: 'report', base, peak, afterGc: now, gcAvailable: gc !== undefined, received,
         waterfalls: node.waterfalls.length, queue: node.queue.length, stats: node.stats,
-        peers: [...node.routingTable.keys()],
+        peers: [...node.routingTable.keys()], loopDelay,
       });
+      loop.reset();
       break;
     }
     case 'close':

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { encodeLength, fromBase58, type MeshOptions, type MeshSocket } from '../../src/index.js';
 import { link, waitFor } from '../helpers.js';
 import { expectTypedErrors, hostileHarness } from './harness.js';
+import { attackBounds, floodBounds, type HealthBounds } from './health.js';
 import { assertServes, errorCount, fakeId, frameOf, handshakePayload, RawPeer } from './raw-peer.js';
 
 // Short timeouts so that the timeout-driven defences fire within a test.
@@ -16,13 +17,15 @@ const fast: MeshOptions = { handshakeTimeoutMs: 400, frameTimeoutMs: 400, sweepI
 
 describe('hostile peers (real sockets)', function () {
   this.timeout(20_000);
-  const { nodes, keep } = hostileHarness('hostile suite');
+  const { nodes, keep, watch } = hostileHarness('hostile suite');
 
   /** A node under attack and an honest peer linked to it. */
-  async function victim(options: MeshOptions = {}): Promise<{ node: MeshSocket; honest: MeshSocket }> {
+  async function victim(options: MeshOptions = {}, bounds: HealthBounds = attackBounds): Promise<{ node: MeshSocket; honest: MeshSocket }> {
     const node = await nodes.make({ ...fast, ...options });
     const honest = await nodes.make();
     await link(node, honest);
+    // From here to the end of the test: event-loop delay and the honest peer's deliveries.
+    watch(node, honest, bounds);
     return { node, honest };
   }
 
@@ -94,8 +97,9 @@ describe('hostile peers (real sockets)', function () {
   });
 
   it('refuses a zlib bomb (64 KiB inflating to 64 MiB) with DecompressedTooLargeError, before and after the handshake', async function () {
-    const { node, honest } = await victim({ maxDecompressedBytes: 1024 * 1024 });
+    // Made before the victim is watched: deflating 64 MiB holds this process's loop too.
     const bomb = deflateSync(Buffer.alloc(64 * 1024 * 1024));
+    const { node, honest } = await victim({ maxDecompressedBytes: 1024 * 1024 });
     expect(bomb.length).to.be.below(128 * 1024);
     const frame = Buffer.concat([encodeLength(bomb.length), bomb]);
     const early = await raw(node);
@@ -159,6 +163,8 @@ describe('hostile peers (real sockets)', function () {
   });
 
   it('honours maxPeersList and maxOutgoing for a peers list of 10,000 entries', async function () {
+    // Ids made before the victim is watched (10,000 of them take this process a while too).
+    const ids = Array.from({ length: 10_000 }, () => fakeId());
     const { node, honest } = await victim({ maxPeersList: 6, maxOutgoing: 100, handshakeTimeoutMs: 2_000 });
     // Ten loopback "trap" listeners stand for the addresses the list names; each counts
     // the connections the node opens to it.
@@ -171,7 +177,7 @@ describe('hostile peers (real sockets)', function () {
         traps.push(s);
       }
       const ports = traps.map((s) => (s.address() as net.AddressInfo).port);
-      const list = Array.from({ length: 10_000 }, (_, i) => [['127.0.0.1', ports[i % ports.length]], fakeId()]);
+      const list = ids.map((id, i) => [['127.0.0.1', ports[i % ports.length]], id]);
       const r = await raw(node);
       await r.handshake();
       await r.send('whisper', ['peers', JSON.stringify(list)]);
@@ -256,7 +262,7 @@ describe('hostile peers (real sockets)', function () {
 
   it('keeps the waterfall cache within waterfallCacheSize under a flood of unique broadcast ids', async function () {
     const cacheSize = 500;
-    const { node, honest } = await victim({ waterfallCacheSize: cacheSize });
+    const { node, honest } = await victim({ waterfallCacheSize: cacheSize }, floodBounds);
     const r = await raw(node);
     await r.handshake();
     let peak = 0;
@@ -284,7 +290,8 @@ describe('hostile peers (real sockets)', function () {
     let sent = 0;
     // Each broadcast differs: the same payload in the same second would be the same message id.
     let received = 0;
-    const sub = honest.messages$.subscribe(() => { received++; });
+    // This test's broadcasts only (the harness's health probes reach the honest peer too).
+    const sub = honest.messages$.subscribe((m) => { if (m.packets[1]?.length === payload.length) received++; });
     try {
       const deadline = Date.now() + 15_000;
       while (!r.closed && node.routingTable.has(r.id)) {
@@ -361,7 +368,7 @@ describe('hostile peers (real sockets)', function () {
   });
 
   it('keeps at most maxQueue messages for a user who never calls recv()', async function () {
-    const { node, honest } = await victim({ maxQueue: 50 });
+    const { node, honest } = await victim({ maxQueue: 50 }, floodBounds);
     const r = await raw(node);
     await r.handshake();
     const total = 3_000;
@@ -378,7 +385,7 @@ describe('hostile peers (real sockets)', function () {
   });
 
   it('survives 1,000 random well-framed messages from a handshaken peer (structured fuzz)', async function () {
-    const { node, honest } = await victim();
+    const { node, honest } = await victim({}, floodBounds);
     const r = await raw(node);
     await r.handshake('["gzip"]');
     const flagNames = ['broadcast', 'waterfall', 'whisper', 'renegotiate', 'handshake', 'request', 'response', 'resend', 'peers', 'compression', 'gzip'];
@@ -446,7 +453,7 @@ describe('hostile peers (real sockets)', function () {
   });
 
   it('keeps at most maxErrors errors in status under a flood of bad frames, and counts them all', async function () {
-    const { node, honest } = await victim({ maxErrors: 20 });
+    const { node, honest } = await victim({ maxErrors: 20 }, floodBounds);
     const r = await raw(node);
     await r.handshake();
     await r.write(Buffer.concat(Array.from({ length: 5_000 }, (_, i) => frameOf(node.protocol, `bad-flag-${i}`, r.id, ['x']))), 5_000);

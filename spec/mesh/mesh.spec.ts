@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import {
   MeshSocket, Protocol, PathfindingMessage, ProtocolMismatchError, ConnectionClosedError, encodeFrame, type Message,
@@ -198,8 +199,9 @@ describe('mesh compression on the wire', function () {
     return { a, b, tap };
   }
 
-  it('negotiates gzip, sends handshakes plain and every later frame compressed', async () => {
-    const { a, b, tap } = await tapped();
+  it('negotiates gzip, sends handshakes plain and, as py2p, every later frame compressed (compressMinBytes 0, skipIncompressible off)', async () => {
+    const py2p = { compressMinBytes: 0, skipIncompressible: false };
+    const { a, b, tap } = await tapped(py2p, py2p);
     const payload = 'compress me '.repeat(50);
     b.send(payload);
     await a.recv(1, 5000);
@@ -220,7 +222,7 @@ describe('mesh compression on the wire', function () {
   });
 
   it('with compressMinBytes, sends small messages plain and large ones compressed; both arrive', async () => {
-    const { a, b, tap } = await tapped({}, { compressMinBytes: 1024 });
+    const { a, b, tap } = await tapped({ compressMinBytes: 0 }, { compressMinBytes: 1024 });
     const small = 'small '.repeat(20);
     const large = 'large '.repeat(400);
     b.send(small);
@@ -232,10 +234,46 @@ describe('mesh compression on the wire', function () {
     expect(plain!.readUInt32BE(0)).to.equal(9);
     expect(deflated![0], 'zlib header').to.equal(0x78);
     expect(deflated!.length).to.be.lessThan(large.length);
-    // The node without the option still compresses everything it sends.
+    // The node with compressMinBytes 0 compresses everything it sends, as py2p does.
     a.send('tiny');
     await b.recv(1, 5000);
     expect(tap.frames('toClient').at(-1)![0]).to.equal(0x78);
+  });
+
+  it('with the defaults, sends small and incompressible payloads plain and compressible ones compressed', async () => {
+    const { a, b, tap } = await tapped();
+    const small = '{"small": true}';
+    const random = randomBytes(8192);
+    const json = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: i, name: `node ${i}`, addr: ['127.0.0.1', 4000 + i] })));
+    b.send(small);
+    b.send(random);
+    b.send(json);
+    const got = await a.recv(3, 5000);
+    expect(got[2]!.packets[1]!.toString()).to.equal(json);
+    expect(Buffer.compare(got[1]!.packets[1]!, random)).to.equal(0);
+    const [f1, f2, f3] = tap.frames('toServer').slice(-3);
+    expect(f1!.readUInt32BE(0), 'small: plain').to.equal(9);
+    expect(f2!.readUInt32BE(0), 'incompressible: plain').to.equal(9);
+    expect(f3![0], 'JSON: zlib header').to.equal(0x78);
+    expect(f3!.length).to.be.lessThan(json.length / 3);
+  });
+
+  it('deflates and inflates a large frame off the event loop, keeping the order of the frames around it', async () => {
+    const { a, b, tap } = await tapped();
+    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `node ${i}`, ok: i % 3 === 0 })));
+    expect(big.length).to.be.greaterThan(512 * 1024);
+    b.send('before');
+    b.send(big);
+    b.send('after');
+    await b.whisper(a.id, 'whispered after');
+    const got = await a.recv(4, 10_000);
+    expect(got.map((m) => m.packets[1]!.toString().slice(0, 20))).to.deep.equal(['before', big.slice(0, 20), 'after', 'whispered after']);
+    expect(got[1]!.packets[1]!.toString()).to.equal(big);
+    const frames = tap.frames('toServer').slice(-4);
+    expect(frames[1]![0], 'the large one compressed').to.equal(0x78);
+    expect(frames[1]!.length).to.be.lessThan(big.length / 4);
+    expect(frames[0]!.readUInt32BE(0)).to.equal(9);
+    expect(frames[2]!.readUInt32BE(0)).to.equal(9);
   });
 
   it('sends plain frames when compression is turned off on either side', async () => {

@@ -37,8 +37,13 @@ describe('replay of py2p 0.2 traffic against an rx2p node', function () {
     for (const o of open.splice(0)) await o.close();
   });
 
+  // py2p compresses every frame to a peer that negotiated a method, on the event loop:
+  // these options make rx2p do exactly that (its defaults send small or incompressible
+  // payloads plain, and deflate large ones with node:zlib).
+  const py2pCompression = { compressMinBytes: 0, skipIncompressible: false, asyncZlibMinBytes: 0 };
+
   async function node(protocol: Protocol, salt: string, outAddr: [string, number], clock: () => number, extra = {}) {
-    const n = await MeshSocket.create('127.0.0.1', 0, { protocol, userSalt: hex(salt), outAddr, clock, maxOutgoing: 0, ...extra });
+    const n = await MeshSocket.create('127.0.0.1', 0, { protocol, userSalt: hex(salt), outAddr, clock, maxOutgoing: 0, ...py2pCompression, ...extra });
     open.push(n);
     return n;
   }

@@ -4,6 +4,8 @@
 import { flags } from '../protocol/flags.js';
 import { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
+import { MAX_ID_CHARS } from '../protocol/bounds.js';
+import { compressFrameAsync, compressFrameSync } from '../streams/zlib-async.js';
 import type { Packet, RouterState } from './state.js';
 
 /** Payloads larger than this are not tracked for re-timed copies (their hash would cost more than they risk). */
@@ -14,8 +16,6 @@ const CONTENT_TRACK_LIMIT = 64 * 1024;
  * others); the delivered message then keeps the body it came in.
  */
 const PIECES_FROM_BYTES = 64 * 1024;
-/** base_58 of a 48-byte digest is at most 66 characters. */
-const MAX_ID_CHARS = 66;
 
 /**
  * De-duplicates and floods a broadcast or waterfall: a message older than the age
@@ -123,6 +123,8 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
   let others: Map<string | null, Buffer> | undefined;
   let payloadBytes: number | undefined;
   let pieces: [Buffer, Buffer] | null | undefined;
+  let offLoop: Promise<Buffer> | undefined;
+  let deflated: Buffer | undefined;
   let below = true;
   const stats = s.stats;
   for (const conn of targets) {
@@ -135,7 +137,18 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
         continue;
       }
     }
-    const method = conn.methodFor(payloadBytes ??= source.payloadBytes);
+    const method = conn.methodFor(payloadBytes ??= source.payloadBytes, source);
+    if (method !== null && conn.usesNodeZlib) {
+      // Compressed with node:zlib, once for all peers: a large frame on its thread pool.
+      const plain = source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null);
+      if (conn.deflatesOffLoop(payloadBytes)) {
+        offLoop ??= compressFrameAsync(plain);
+        if (!conn.writeLater(offLoop, payloadBytes)) below = false;
+      } else if (!conn.write((deflated ??= compressFrameSync(plain)))) below = false;
+      stats.framesOut++;
+      if (msgType === flags.broadcast) conn.lastSent = source;
+      continue;
+    }
     if (method === null && relaying && payloadBytes >= PIECES_FROM_BYTES && (pieces ??= source.relayPieces(msgType) ?? null) !== null) {
       // A large message goes on as a new head and a view of its body: no copy.
       if (!conn.writePieces(pieces)) below = false;

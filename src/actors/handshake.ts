@@ -6,26 +6,20 @@ import { pyJsonDumps } from '../protocol/pyjson.js';
 import { DuplicatePeerError, MalformedControlError, MalformedHandshakeError, ProtocolMismatchError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import { dial } from './dial.js';
-import { latin1, parseAddr, parseMethods } from './fields.js';
+import { parseHandshake, parsePeersList, type Handshake } from '../protocol/bounds.js';
 import type { RouterState } from './state.js';
 
 /** A peer's handshake: [handshake, id, protocol id, JSON address, JSON compression list]. */
 export function onHandshake(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
-  const p = msg.payload;
-  if (p.length < 5) return s.drop(conn, new MalformedHandshakeError(`${p.length} packets, 5 expected`));
-  const id = latin1(p[1]!);
-  const protocolId = latin1(p[2]!);
-  if (protocolId !== s.host.protocol.id) return s.drop(conn, new ProtocolMismatchError(s.host.protocol.id, protocolId));
-  let addr: [string, number];
-  let methods: string[];
+  let hs: Handshake;
   try {
-    addr = parseAddr(JSON.parse(p[3]!.toString()));
-    methods = parseMethods(JSON.parse(p[4]!.toString()));
-    fromBase58(id);
-    if (id.length === 0 || id.length > 128) throw new Error('bad node id');
+    // Every field is bounded before it is decoded (src/protocol/bounds.ts).
+    hs = parseHandshake(msg.payload, s.options);
   } catch (err) {
     return s.drop(conn, new MalformedHandshakeError((err as Error).message));
   }
+  const { id, protocolId, addr, methods } = hs;
+  if (protocolId !== s.host.protocol.id) return s.drop(conn, new ProtocolMismatchError(s.host.protocol.id, protocolId));
   if (id === s.host.id()) {
     s.awaiting.delete(conn);
     s.settleWaiters(conn, false);
@@ -92,26 +86,15 @@ export function peerListJson(s: RouterState): string {
 /** A peer's peers list: dial the peers not known yet, while below maxOutgoing. */
 export function onPeers(s: RouterState, conn: Connection, p: Buffer[]): void {
   const o = s.options;
-  let list: unknown;
+  let list: Array<{ addr: [string, number]; id: string }>;
   try {
-    list = JSON.parse(p[1]?.toString() ?? '');
-    if (!Array.isArray(list)) throw new Error('not a list');
+    // Only the first maxPeersList entries are parsed at all.
+    list = parsePeersList(p[1], o, o.maxPeersList);
   } catch (err) {
     return s.recordError(new MalformedControlError('peers list', (err as Error).message), conn.id);
   }
-  let considered = 0;
-  for (const entry of list) {
-    if (considered++ >= o.maxPeersList) break;
+  for (const { addr, id } of list) {
     if (s.outgoingCount() >= o.maxOutgoing) break;
-    let addr: [string, number];
-    let id: string;
-    try {
-      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== 'string') throw new Error('bad entry');
-      addr = parseAddr(entry[0]);
-      id = entry[1];
-    } catch {
-      continue;
-    }
     if (id === s.host.id() || s.routingTable.has(id)) continue;
     dial(s, addr[0], addr[1], id, { resolve: () => undefined, reject: () => undefined });
   }

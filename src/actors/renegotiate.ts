@@ -6,7 +6,8 @@ import type { PathfindingMessage } from '../protocol/message.js';
 import { pyJsonDumps } from '../protocol/pyjson.js';
 import { MalformedControlError, TooManyDecodeFailuresError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
-import { latin1, parseMethods } from './fields.js';
+import { parseRenegotiation } from '../protocol/bounds.js';
+import { latin1 } from './fields.js';
 import { fanOut } from './flood.js';
 import type { RouterState } from './state.js';
 
@@ -33,7 +34,7 @@ export function onRenegotiate(s: RouterState, conn: Connection, msg: Pathfinding
   if (what === flags.compression) {
     let methods: string[];
     try {
-      methods = parseMethods(JSON.parse(p[1]?.toString() ?? ''));
+      methods = parseRenegotiation(p[1], s.options);
     } catch (err) {
       return s.recordError(new MalformedControlError('renegotiation', (err as Error).message), conn.id);
     }

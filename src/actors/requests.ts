@@ -8,7 +8,8 @@ import { pyJsonDumps } from '../protocol/pyjson.js';
 import { MalformedControlError, RequestTimeoutError, TooManyRequestsError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import { dial } from './dial.js';
-import { latin1, parseAddr } from './fields.js';
+import { MAX_ID_CHARS, parseResponse } from '../protocol/bounds.js';
+import { latin1 } from './fields.js';
 import { broadcastFromHere } from './flood.js';
 import { peerListJson } from './handshake.js';
 import type { Packet, RouterState, Settle } from './state.js';
@@ -31,6 +32,10 @@ export function whisper(s: RouterState, target: string, packets: Packet[], done:
 /** A request: '*' asks for this node's peers list; otherwise for the address of a node. */
 export function onRequest(s: RouterState, conn: Connection | undefined, p: Buffer[]): void {
   if (!conn || p.length < 2) return;
+  // A request id or target longer than an id is no one's: not echoed back.
+  if (p[1]!.length > MAX_ID_CHARS || (p.length >= 3 && p[2]!.length > MAX_ID_CHARS)) {
+    return s.recordError(new MalformedControlError('request', 'request id or target longer than an id'), conn.id);
+  }
   const requestId = latin1(p[1]!);
   if (requestId === '*') {
     s.sendTo(conn, flags.whisper, [flags.peers, peerListJson(s)]);
@@ -44,17 +49,14 @@ export function onRequest(s: RouterState, conn: Connection | undefined, p: Buffe
 
 /** A response to one of this node's requests: dial the address it names, then whisper. */
 export function onResponse(s: RouterState, p: Buffer[], conn: Connection | undefined): void {
-  if (p.length < 3) return;
+  if (p.length < 3 || p[1]!.length > MAX_ID_CHARS) return;
   const requestId = latin1(p[1]!);
   const pending = s.requests.get(requestId);
   if (!pending) return;
   let addr: [string, number];
   let id: string;
   try {
-    const body = JSON.parse(p[2]!.toString()) as unknown;
-    if (!Array.isArray(body) || body.length !== 2 || typeof body[1] !== 'string') throw new Error('not [addr, id]');
-    addr = parseAddr(body[0]);
-    id = body[1];
+    ({ addr, id } = parseResponse(p[2], s.options));
   } catch (err) {
     return s.recordError(new MalformedControlError('response', (err as Error).message), conn?.id);
   }

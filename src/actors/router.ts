@@ -27,6 +27,7 @@ import { InternalError, SocketClosedError, UnknownFlagError } from '../errors.js
 import type { Connection, ConnectionEvent } from '../streams/connection.js';
 import type { ParsedFrame } from '../streams/parse.js';
 import type { ListenerNotice, TransportConnection } from '../transport/transport.js';
+import { refusedSender } from './bounds.js';
 import { dial, redialDue } from './dial.js';
 import { admit, broadcastFromHere, expireSeen, flood, noteContent, ownCopy, relay } from './flood.js';
 import { onHandshake, onPeers } from './handshake.js';
@@ -219,6 +220,7 @@ export class Router {
       if (type === flags.whisper && msg.subflag === flags.handshake) onHandshake(s, conn, msg);
       return;
     }
+    if (refusedSender(s, conn, msg)) return;
     switch (type) {
       case flags.broadcast:
       case flags.waterfall:

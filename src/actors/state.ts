@@ -179,7 +179,7 @@ export class RouterState {
    */
   constructor(readonly host: RouterHost, readonly command: (c: RouterCommand) => void) {
     const o = host.options;
-    this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
+    this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets, maxTimeChars: o.maxTimeChars };
     // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped
     // without SHA-384 or base_58 work; each entry shows the message's id.
     // An accepted message's time is within maxMessageAge of now either way, so it stays
@@ -222,6 +222,8 @@ export class RouterState {
       limits: this.limits,
       maxSendBufferBytes: o.maxSendBufferBytes,
       compressMinBytes: o.compressMinBytes,
+      skipIncompressible: o.skipIncompressible,
+      asyncZlibMinBytes: o.asyncZlibMinBytes,
       advertised: o.compression,
       supported: this.host.supported,
       outgoing,

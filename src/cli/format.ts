@@ -44,15 +44,36 @@ export function messageRecord(m: Message): MessageRecord {
   return record;
 }
 
-/** A node id shortened for display; the full id is in `/peers`. */
-export function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 10)}…` : id;
+/**
+ * Characters a terminal acts on rather than shows: C0 controls (ESC, CR, LF, BEL, ...),
+ * DEL, C1 controls (0x9b is a one-byte CSI), Unicode line and paragraph separators, and
+ * the bidi marks, embeddings, overrides and isolates that reorder what follows them.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** "[14:03:59] 5hHk3B8qZx… (whisper): hello" (time is local, from the sender's stamp). */
+/**
+ * Text from a peer made safe for a terminal: the characters above are written as
+ * `\x1b`, `\u202e` and so on, so that what a peer sent is one line that cannot move
+ * the cursor, restyle or retitle the terminal, or reorder the line around it.
+ */
+export function safeText(text: string): string {
+  return text.replace(UNSAFE, escapeChar);
+}
+
+/** A node id shortened for display (made safe: ids come from peers); the full id is in `/peers`. */
+export function shortId(id: string): string {
+  return safeText(id.length > 12 ? `${id.slice(0, 10)}…` : id);
+}
+
+/** "[14:03:59] 5hHk3B8qZx… (whisper): hello" (time is local, from the sender's stamp); one line, whatever the peer sent. */
 export function formatMessage(r: MessageRecord): string {
   const t = new Date(r.time * 1000);
   const hms = [t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
-  const kind = r.subflag === 'broadcast' ? '' : ` (${r.subflag})`;
-  return `[${hms}] ${shortId(r.sender)}${kind}: ${r.packets.join(' ')}`;
+  const kind = r.subflag === 'broadcast' ? '' : ` (${safeText(r.subflag)})`;
+  return `[${hms}] ${shortId(r.sender)}${kind}: ${safeText(r.packets.join(' '))}`;
 }

@@ -7,7 +7,7 @@ import { MeshSocket } from '../mesh.js';
 import { Protocol } from '../protocol/protocol.js';
 import { __version__ } from '../protocol/constants.js';
 import { joinCommand, parseCliArgs, usage, UsageError, type CliArgs } from './args.js';
-import { formatMessage, messageRecord, shortId } from './format.js';
+import { formatMessage, messageRecord, safeText, shortId } from './format.js';
 
 /** How a user runs this command again: from a checkout (`npm start`) or installed. */
 const selfCommand = import.meta.url.endsWith('.ts') ? 'npm start --' : 'npx rx2p';
@@ -44,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
   };
   const failure = (err: unknown, context: string) => {
     const e = err instanceof Error ? err : new Error(String(err));
-    warn({ type: 'error', context, code: (e as { code?: string }).code ?? e.name, message: e.message }, `rx2p: ${context}: ${e.message}`);
+    // Error messages and contexts may quote what a peer sent (an id, a flag): made safe.
+    warn({ type: 'error', context, code: (e as { code?: string }).code ?? e.name, message: e.message }, `rx2p: ${safeText(context)}: ${safeText(e.message)}`);
   };
 
   // Handlers go in first: a SIGTERM that arrives as soon as the banner is out must still
@@ -88,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     if (e.type === 'error') return failure(e.error, e.peer ? `peer ${e.peer}` : 'mesh');
     const verb = e.type === 'peer-connected' ? 'connected to' : 'disconnected from';
     const addr = e.addr ? `${e.addr[0]}:${e.addr[1]}` : 'unknown address';
-    say({ ...e }, `${verb} ${e.id} at ${addr} (${e.outgoing ? 'outgoing' : 'incoming'})`);
+    say({ ...e }, `${verb} ${safeText(e.id)} at ${safeText(addr)} (${e.outgoing ? 'outgoing' : 'incoming'})`);
   });
 
   const broadcast = (text: string) => {
@@ -160,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case '/peers': {
         const peers = [...node.routing_table].map(([id, c]) => ({ id, addr: c.addr, outgoing: c.outgoing }));
-        const lines = peers.map((p) => `  ${p.id}  ${p.addr ? `${p.addr[0]}:${p.addr[1]}` : '?'}  ${p.outgoing ? 'outgoing' : 'incoming'}`);
+        const lines = peers.map((p) => `  ${safeText(p.id)}  ${p.addr ? safeText(`${p.addr[0]}:${p.addr[1]}`) : '?'}  ${p.outgoing ? 'outgoing' : 'incoming'}`);
         return say({ type: 'peers', peers }, peers.length ? `${peers.length} peer(s):\n${lines.join('\n')}` : 'no peers connected');
       }
       case '/whisper': {

@@ -118,3 +118,20 @@ export function describeType(value: unknown): string {
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;
 }
+
+/** A field a peer sent is longer than its bound (an id, a time, a JSON text), checked
+ *  before it is decoded. No py2p counterpart: py2p decodes whatever arrives. */
+export class FieldTooLargeError extends ProtocolError {
+  static readonly code = 'ERR_FIELD_TOO_LARGE';
+  constructor(readonly field: string, readonly size: number, readonly limit: number) {
+    super(FieldTooLargeError.code, `${field} of ${size} bytes exceeds the limit of ${limit}`);
+  }
+}
+
+/** A JSON text nests deeper than allowed, found by a scan before it is parsed. */
+export class JsonTooDeepError extends ProtocolError {
+  static readonly code = 'ERR_JSON_TOO_DEEP';
+  constructor(readonly field: string, readonly limit: number) {
+    super(JsonTooDeepError.code, `${field} nests deeper than ${limit} levels`);
+  }
+}

@@ -14,6 +14,8 @@ export {
   UnsupportedCompressionError,
   DecompressedTooLargeError,
   DecompressionFailedError,
+  FieldTooLargeError,
+  JsonTooDeepError,
   isProtocolError,
 } from './errors.js';
 export {
@@ -49,6 +51,19 @@ export {
   type CodecLimits,
   type PacketInput,
 } from './message.js';
+export {
+  MAX_ID_CHARS,
+  defaultJsonLimits,
+  checkId,
+  scanJson,
+  parseJsonPacket,
+  parseHandshake,
+  parsePeersList,
+  parseResponse,
+  parseRenegotiation,
+  type JsonLimits,
+  type Handshake,
+} from './bounds.js';
 export { Message, type MessageServer } from './user-message.js';
 export { pyJsonDumps, type PyJson } from './pyjson.js';
 export * from './compat.js';

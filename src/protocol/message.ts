@@ -18,6 +18,7 @@ import {
   BadPacketHeaderError,
   BadSizeHeaderError,
   DecompressionFailedError,
+  FieldTooLargeError,
   FrameTooLargeError,
   MalformedMessageError,
   NotBytesError,
@@ -37,12 +38,20 @@ export interface CodecLimits {
   maxDecompressedBytes: number;
   /** Most packets in one message (type, sender, id and time included). */
   maxPackets: number;
+  /**
+   * Longest time packet, in characters, checked before it is base_58 decoded (decoding
+   * is quadratic in the length). A unix time is 6 characters; default 16.
+   */
+  maxTimeChars?: number;
 }
+
+const DEFAULT_MAX_TIME_CHARS = 16;
 
 export const defaultLimits: Readonly<CodecLimits> = Object.freeze({
   maxFrameBytes: 16 * 1024 * 1024,
   maxDecompressedBytes: 16 * 1024 * 1024,
   maxPackets: 10_000,
+  maxTimeChars: DEFAULT_MAX_TIME_CHARS,
 });
 
 /** A packet as callers give it: text is UTF-8 encoded (as py2p does with str). */
@@ -82,6 +91,16 @@ export function negotiateCompression(compressions: readonly string[] | null | un
 
 let presetId: (msg: PathfindingMessage, id: string) => void;
 let presetIdKey: (msg: PathfindingMessage, key: string) => void;
+let presetDedup: (msg: PathfindingMessage, key: string) => void;
+
+/**
+ * Sets a message's dedupKey, computed elsewhere (off the event loop, for a large
+ * payload) from the same bytes: SHA-256 of the payload packets then time58, as a
+ * latin1 string of the digest. The caller vouches for it, as for fromParts' idKey.
+ */
+export function presetDedupKey(msg: PathfindingMessage, key: string): void {
+  presetDedup(msg, key);
+}
 
 // The wire constructor's hand-off: set by fromBody() just before it calls the
 // constructor, which adopts and clears them (a record would cost an allocation).
@@ -142,6 +161,9 @@ export class PathfindingMessage {
     };
     presetIdKey = (msg, key) => {
       msg.#idKey = key;
+    };
+    presetDedup = (msg, key) => {
+      msg.#dedupKey = key;
     };
   }
 
@@ -689,14 +711,15 @@ export class PathfindingMessage {
    */
   static fromBody(protocol: Protocol, body: Uint8Array, compressions: readonly string[] | null = null, limits?: Partial<CodecLimits>): PathfindingMessage {
     const buf = toPacket(body);
-    const count = countPackets(buf, resolveLimits(limits));
+    const lim = resolveLimits(limits);
+    const count = countPackets(buf, lim);
     if (count < 4) {
       throw new MalformedMessageError(`a message needs at least 4 packets (type, sender, id, time), got ${count}`);
     }
     const timeAt = 4 * count + buf.readUInt32BE(0) + buf.readUInt32BE(4) + buf.readUInt32BE(8);
     const timeEnd = timeAt + buf.readUInt32BE(12);
     const t = canonicalTime(buf, timeAt, timeEnd);
-    if (t < 0) wireTimeBig = fromBase58(buf.subarray(timeAt, timeEnd));
+    if (t < 0) wireTimeBig = decodeTime(buf.subarray(timeAt, timeEnd), lim);
     else wireTime = t;
     wireBody = buf;
     wireCount = count;
@@ -707,11 +730,11 @@ export class PathfindingMessage {
    * Builds a message from parsed packets (the last step of feedString):
    * at least 4 packets, time decoded from base_58, id recomputed.
    */
-  static fromPackets(protocol: Protocol, packets: readonly Buffer[], compressions: readonly string[] | null = null): PathfindingMessage {
+  static fromPackets(protocol: Protocol, packets: readonly Buffer[], compressions: readonly string[] | null = null, limits?: Partial<CodecLimits>): PathfindingMessage {
     if (packets.length < 4) {
       throw new MalformedMessageError(`a message needs at least 4 packets (type, sender, id, time), got ${packets.length}`);
     }
-    const time = fromBase58(packets[3]!);
+    const time = decodeTime(packets[3]!, resolveLimits(limits));
     return new PathfindingMessage(protocol, packets[0]!, packets[1]!, packets.slice(4), compressions, time);
   }
 }
@@ -839,6 +862,13 @@ function countPackets(buf: Buffer, lim: CodecLimits): number {
     }
   }
   return count;
+}
+
+/** The time packet's value, its length checked first (base_58 decoding is quadratic in it). */
+function decodeTime(packet: Buffer, lim: CodecLimits): bigint {
+  const max = lim.maxTimeChars ?? DEFAULT_MAX_TIME_CHARS;
+  if (packet.length > max) throw new FieldTooLargeError('time packet', packet.length, max);
+  return fromBase58(packet);
 }
 
 const B58_DIGIT = new Int8Array(256).fill(-1);

@@ -6,6 +6,9 @@ import type { TransportConnection } from '../transport/transport.js';
 import { deframe } from './deframe.js';
 import { inflate } from './inflate.js';
 import { parseMessage, type ParsedFrame } from './parse.js';
+import { digestLarge } from './digest.js';
+import { packetsWorthCompressing, worthCompressing } from './send-compression.js';
+import { compressFrameAsync, compressFrameSync } from './zlib-async.js';
 
 export type ConnectionEvent =
   | { type: 'frame'; conn: Connection; frame: ParsedFrame }
@@ -19,6 +22,10 @@ export interface ConnectionOptions {
   maxSendBufferBytes: number;
   /** Messages with a smaller payload go uncompressed (see MeshOptions.compressMinBytes). */
   compressMinBytes: number;
+  /** Payloads that look incompressible go uncompressed (see MeshOptions.skipIncompressible). */
+  skipIncompressible?: boolean;
+  /** Bodies this large are deflated and inflated on Node's zlib thread pool (see MeshOptions.asyncZlibMinBytes); 0: never. */
+  asyncZlibMinBytes?: number;
   /** The compression methods this node advertised, in its order of preference. */
   advertised: readonly string[];
   /** The methods this build can decompress (tried after the negotiated ones). */
@@ -29,6 +36,9 @@ export interface ConnectionOptions {
 }
 
 let serial = 0;
+
+/** A frame in the deferred queue: bytes, pieces of one frame, or bytes still being made. */
+type Deferred = Uint8Array | readonly Uint8Array[] | Promise<Uint8Array>;
 
 /** A tick's frames up to this many bytes in all are copied into one buffer for one socket write. */
 const COALESCE_BYTES = 64 * 1024;
@@ -83,6 +93,9 @@ export class Connection {
   private flushDue = false;
   private drainListening = false;
   private drainWaiters: Array<() => void> = [];
+  /** Frames waiting behind one being deflated off the loop, in order (undefined: none is). */
+  private deferred: Array<{ frame: Deferred; bytes: number }> | undefined;
+  private deferredBytes = 0;
 
   constructor(readonly transport: TransportConnection, private readonly options: ConnectionOptions) {
     this.outgoing = options.outgoing;
@@ -99,8 +112,9 @@ export class Connection {
           else if (this.partialSince === 0 || completed > 0) this.partialSince = options.now();
         },
       }),
-      inflate(() => this.receiveMethods, options.limits),
+      inflate(() => this.receiveMethods, options.limits, { asyncMinBytes: options.asyncZlibMinBytes ?? 0 }),
       parseMessage(options.protocol, options.limits),
+      digestLarge(),
       map((frame): ConnectionEvent => ({ type: 'frame', conn: this, frame })),
       catchError((error: unknown) => of<ConnectionEvent>({ type: 'fault', conn: this, error })),
     );
@@ -145,9 +159,27 @@ export class Connection {
     return this.sendMethod;
   }
 
-  /** The method a message with this many payload bytes goes to this peer under, or null. */
-  methodFor(payloadBytes: number): string | null {
-    return payloadBytes < this.options.compressMinBytes ? null : this.sendMethod;
+  /**
+   * The method a message with this many payload bytes goes to this peer under, or null:
+   * none below compressMinBytes, and none for a payload (`source`) that looks
+   * incompressible when skipIncompressible is set.
+   */
+  methodFor(payloadBytes: number, source?: PathfindingMessage): string | null {
+    const method = this.sendMethod;
+    if (method === null || payloadBytes < this.options.compressMinBytes) return null;
+    if (source !== undefined && this.options.skipIncompressible && !worthCompressing(source)) return null;
+    return method;
+  }
+
+  /** True when frames to this peer are compressed with node:zlib (asyncZlibMinBytes > 0), not pako. */
+  get usesNodeZlib(): boolean {
+    return (this.options.asyncZlibMinBytes ?? 0) > 0;
+  }
+
+  /** True when a compressed frame of this many payload bytes is deflated off the event loop (writeLater). */
+  deflatesOffLoop(payloadBytes: number): boolean {
+    const min = this.options.asyncZlibMinBytes ?? 0;
+    return min > 0 && payloadBytes >= min;
   }
 
   /**
@@ -172,10 +204,17 @@ export class Connection {
   /** Builds and writes a message from this node (or re-sends one keeping sender and time). */
   send(msgType: string, payload: Array<string | Uint8Array>, sender: string, time?: bigint | number): PathfindingMessage {
     let method = this.sendMethod;
-    if (method !== null && this.options.compressMinBytes > 0) {
-      let bytes = 0;
+    let bytes = 0;
+    if (method !== null && (this.options.compressMinBytes > 0 || this.options.skipIncompressible || this.options.asyncZlibMinBytes)) {
       for (const p of payload) bytes += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
       method = this.methodFor(bytes);
+      if (method !== null && this.options.skipIncompressible && !packetsWorthCompressing(payload, bytes)) method = null;
+    }
+    if (method !== null && this.usesNodeZlib) {
+      const plain = new PathfindingMessage(this.options.protocol, msgType, sender, payload, [], time);
+      if (this.deflatesOffLoop(bytes)) this.writeLater(compressFrameAsync(plain.string), plain.string.length);
+      else this.write(compressFrameSync(plain.string));
+      return plain;
     }
     const msg = new PathfindingMessage(this.options.protocol, msgType, sender, payload, method ? [method] : [], time);
     this.write(msg.string);
@@ -192,6 +231,11 @@ export class Connection {
    * maxSendBufferBytes drops the peer.
    */
   write(frame: Uint8Array): boolean {
+    if (this.deferred !== undefined) return this.defer(frame, frame.length);
+    return this.writeNow(frame);
+  }
+
+  private writeNow(frame: Uint8Array): boolean {
     const transport = this.transport;
     if (this.closing || transport.destroyed) return false;
     if (this.startsTick()) {
@@ -219,14 +263,75 @@ export class Connection {
    * head and a view of the body as received), as write() would write it whole.
    */
   writePieces(pieces: readonly Uint8Array[]): boolean {
+    if (this.deferred !== undefined) {
+      let n = 0;
+      for (const p of pieces) n += p.length;
+      return this.defer(pieces, n);
+    }
+    return this.writePiecesNow(pieces);
+  }
+
+  private writePiecesNow(pieces: readonly Uint8Array[]): boolean {
     const transport = this.transport;
     if (this.closing || transport.destroyed) return false;
     let below = true;
     if (this.startsTick()) {
       return this.afterDirectWrite(transport.writev(pieces));
     }
-    for (const piece of pieces) below = this.write(piece);
+    for (const piece of pieces) below = this.writeNow(piece);
     return below;
+  }
+
+  /**
+   * Writes a frame whose bytes are still being made (a large body being deflated on
+   * the zlib thread pool). Frames written after it wait behind it, so the peer gets
+   * them in order; `estimate` counts toward the backlog until it is written.
+   */
+  writeLater(frame: Promise<Uint8Array>, estimate: number): boolean {
+    if (this.closing || this.transport.destroyed) {
+      frame.catch(() => undefined);
+      return false;
+    }
+    const start = this.deferred === undefined;
+    const below = this.defer(frame, estimate);
+    if (start && !this.closing) void this.pump();
+    return below;
+  }
+
+  private defer(frame: Deferred, bytes: number): boolean {
+    if (this.closing || this.transport.destroyed) return false;
+    (this.deferred ??= []).push({ frame, bytes });
+    this.deferredBytes += bytes;
+    const backlog = this.backlog;
+    if (backlog > this.options.maxSendBufferBytes) {
+      this.destroy(new SendBufferOverflowError(backlog, this.options.maxSendBufferBytes));
+      return false;
+    }
+    if (backlog < this.transport.writableHighWaterMark) return true;
+    return this.markNeedDrain();
+  }
+
+  /** Writes the deferred frames in order, waiting for each one still being made. */
+  private async pump(): Promise<void> {
+    const queue = this.deferred!;
+    while (queue.length !== 0) {
+      const head = queue[0]!;
+      let frame: Uint8Array | readonly Uint8Array[];
+      try {
+        frame = head.frame instanceof Promise ? await head.frame : head.frame;
+      } catch (err) {
+        this.destroy(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      if (this.closing || this.deferred !== queue) return;
+      queue.shift();
+      this.deferredBytes -= head.bytes;
+      if (frame instanceof Uint8Array) this.writeNow(frame);
+      else this.writePiecesNow(frame);
+    }
+    this.deferred = undefined;
+    this.deferredBytes = 0;
+    if (this.needDrain && this.batchBytes === 0 && this.transport.writableLength < this.transport.writableHighWaterMark) this.drainedNow();
   }
 
   /**
@@ -283,7 +388,7 @@ export class Connection {
   };
 
   private drainedNow(): void {
-    if (!this.needDrain || this.batchBytes > 0) return;
+    if (!this.needDrain || this.batchBytes > 0 || (this.deferred !== undefined && !this.closing)) return;
     this.needDrain = false;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
@@ -303,7 +408,7 @@ export class Connection {
 
   /** Bytes written but not yet sent: the socket's buffer and this tick's batch. */
   get backlog(): number {
-    return this.transport.writableLength + this.batchBytes;
+    return this.transport.writableLength + this.batchBytes + this.deferredBytes;
   }
 
   destroy(error?: Error): void {
@@ -312,6 +417,8 @@ export class Connection {
     this.transport.destroy(error);
     this.batch = [];
     this.batchBytes = 0;
+    this.deferred = undefined;
+    this.deferredBytes = 0;
     this.drainedNow();
   }
 
