@@ -13,3 +13,9 @@ export { parseMessage, type ParsedFrame } from './streams/parse.js';
 export { generateSelfSignedCert, generate_self_signed_cert, get_socket, getSocketOptions, type CertificatePair } from './streams/tls.js';
 export { Router } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';
+export { AUTH_ENCRYPTION, isAuthenticated } from './trust/protocol.js';
+export {
+  generateIdentity, loadIdentity, identityFromFile, identityPem, idOfPublicKey, publicKeyFromRaw, rawPublicKeyOf,
+  type Identity, type IdentityInput,
+} from './trust/identity.js';
+export { allowListIds, parseAllowFile, type AllowEntry, type AdmitPolicy, type PeerCredentials } from './trust/admission.js';

@@ -13,6 +13,8 @@ import { get_socket, nodeTls } from './streams/tls.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
+import { isAuthenticated, usesTls } from './trust/protocol.js';
+import type { Identity } from './trust/identity.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
@@ -90,9 +92,14 @@ export class MeshSocket implements MessageServer {
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
 
-    const ssl = this.protocol.encryption === 'SSL';
+    const ssl = usesTls(this.protocol);
+    const auth = isAuthenticated(this.protocol);
     this.server = ssl
-      ? nodeTls().createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
+      ? nodeTls().createServer({
+        ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs,
+        // The authenticated protocol binds its proofs to TLS 1.3's exported keying material.
+        ...(auth ? { minVersion: 'TLSv1.3' as const } : {}),
+      })
       : net.createServer();
     if (ssl) {
       // Recorded by the router as a typed error (TlsError, or HandshakeTimeoutError).
@@ -130,7 +137,7 @@ export class MeshSocket implements MessageServer {
         this.server.on('error', (error: Error) => this.onEvent({ type: 'error', error }));
         const bound = this.server.address() as net.AddressInfo;
         if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], bound.port];
-        this.nodeIdValue = this.options.userSalt === undefined
+        this.nodeIdValue = auth ? this.options.identity!.id : this.options.userSalt === undefined
           ? nodeId(this.outAddrValue, this.protocol.id)
           : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
         resolve(this);
@@ -151,6 +158,11 @@ export class MeshSocket implements MessageServer {
   /** This node's id (base_58 of SHA-384); '' until `ready` resolves. */
   get id(): string {
     return this.nodeIdValue;
+  }
+
+  /** Authenticated protocol: this node's key pair (its id is the hash of the public key). */
+  get identity(): Identity | undefined {
+    return this.options.identity;
   }
 
   /** The [host, port] this node advertises. */

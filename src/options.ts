@@ -5,6 +5,9 @@ import { defaultLimits } from './protocol/message.js';
 import type { Protocol } from './protocol/protocol.js';
 import type { CertificatePair } from './streams/tls.js';
 import { InvalidArgumentError } from './errors.js';
+import { generateIdentity, loadIdentity, type Identity, type IdentityInput } from './trust/identity.js';
+import { allowListIds, type AdmitPolicy, type AllowEntry } from './trust/admission.js';
+import { isAuthenticated } from './trust/protocol.js';
 
 /**
  * Every option of a MeshSocket, with its default. The seed's own names (`prot`,
@@ -127,6 +130,32 @@ export interface MeshOptions {
   clock?: () => number;
   /** The salt of this node's id. Default the per-process user_salt (py2p's base.user_salt). */
   userSalt?: string | Uint8Array;
+  /**
+   * Authenticated protocol (encryption 'Ed25519'): this node's Ed25519 private key (a
+   * KeyObject, or PEM / PKCS#8 DER); its node id is base_58(SHA-384(public key)).
+   * Default: a new key per socket (a new id each run; the command's --identity keeps one).
+   */
+  identity?: IdentityInput;
+  /**
+   * Authenticated protocol: the peers admitted, as node ids or public keys (PEM,
+   * KeyObject, 32 raw bytes). Default: any peer that proves its key (and `admit` allows).
+   */
+  allow?: Iterable<AllowEntry>;
+  /** Authenticated protocol: a custom admission policy, asked about each peer whose proof verified. */
+  admit?: AdmitPolicy;
+  /**
+   * Authenticated protocol: a secret shared by the members (at least 16 bytes). Each
+   * proof carries an HMAC of its transcript under it: a node without it cannot join.
+   */
+  networkKey?: string | Uint8Array;
+  /**
+   * Authenticated protocol: a peer that passes this node more than this many
+   * messages failing signature verification (or naming another sender on a direct
+   * message) is dropped. An honest peer relays nothing it has not verified. Default 3.
+   */
+  maxBadSignatures?: number;
+  /** Authenticated protocol: public keys of message origins kept ready for verification, at most. Default 4,096. */
+  senderKeyCacheSize?: number;
 }
 
 export interface ResolvedOptions {
@@ -163,6 +192,13 @@ export interface ResolvedOptions {
   scheduler: SchedulerLike;
   clock: () => number;
   userSalt: string | Uint8Array | undefined;
+  /** The node key: given, or generated for an authenticated protocol; undefined otherwise. */
+  identity: Identity | undefined;
+  allow: ReadonlySet<string> | undefined;
+  admit: AdmitPolicy | undefined;
+  networkKey: Buffer | undefined;
+  maxBadSignatures: number;
+  senderKeyCacheSize: number;
 }
 
 export const defaultOptions = {
@@ -193,7 +229,20 @@ export const defaultOptions = {
   reconnectIntervalMs: 1_000,
   keepAliveMs: 60_000,
   maxReconnectAttempts: 10,
+  maxBadSignatures: 3,
+  senderKeyCacheSize: 4_096,
 };
+
+const MIN_NETWORK_KEY_BYTES = 16;
+
+function networkKeyOf(key: string | Uint8Array | undefined): Buffer | undefined {
+  if (key === undefined) return undefined;
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key instanceof Uint8Array ? Buffer.from(key) : undefined;
+  if (bytes === undefined || bytes.length < MIN_NETWORK_KEY_BYTES) {
+    throw new InvalidArgumentError(`option networkKey must be a string or bytes of at least ${MIN_NETWORK_KEY_BYTES} bytes`);
+  }
+  return bytes;
+}
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
   const v = value ?? fallback;
@@ -209,6 +258,11 @@ function checkAddr(addr: unknown): [string, number] | undefined {
     throw new InvalidArgumentError('option outAddr must be [host: string, port: 0..65535]');
   }
   return [addr[0], addr[1]];
+}
+
+function checkAdmit(admit: AdmitPolicy | undefined): AdmitPolicy | undefined {
+  if (admit !== undefined && typeof admit !== 'function') throw new InvalidArgumentError('option admit must be a function');
+  return admit;
 }
 
 export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
@@ -257,5 +311,11 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     scheduler: o.scheduler ?? asyncScheduler,
     clock: o.clock ?? getUTC,
     userSalt: o.userSalt,
+    identity: o.identity !== undefined ? loadIdentity(o.identity) : ((o.protocol ?? o.prot) && isAuthenticated((o.protocol ?? o.prot)!) ? generateIdentity() : undefined),
+    allow: o.allow === undefined ? undefined : allowListIds(o.allow),
+    admit: checkAdmit(o.admit),
+    networkKey: networkKeyOf(o.networkKey),
+    maxBadSignatures: count('maxBadSignatures', o.maxBadSignatures, d.maxBadSignatures),
+    senderKeyCacheSize: count('senderKeyCacheSize', o.senderKeyCacheSize, d.senderKeyCacheSize, 1),
   };
 }

@@ -20,6 +20,8 @@ import {
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { WaterfallCache } from './waterfall-cache.js';
+import { TrustLayer, type Hello } from './trust.js';
+import { isAuthenticated, usesTls } from '../trust/protocol.js';
 
 export type Packet = string | Uint8Array;
 
@@ -73,6 +75,10 @@ export interface RouterStats {
   relaysSkipped: number;
   queueDropped: number;
   connectionsRefused: number;
+  /** Authenticated protocol: origin signatures verified (once per new message, never per copy). */
+  signaturesVerified: number;
+  /** Authenticated protocol: messages dropped for a missing, malformed or wrong signature. */
+  badSignatures: number;
   errors: Record<string, number>;
 }
 
@@ -112,8 +118,10 @@ export class Router {
   private readonly contents: WaterfallCache;
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
-    queueDropped: 0, connectionsRefused: 0, errors: {},
+    queueDropped: 0, connectionsRefused: 0, signaturesVerified: 0, badSignatures: 0, errors: {},
   };
+  /** The authenticated protocol's proofs and signatures; undefined for Plaintext and SSL. */
+  private readonly trust: TrustLayer | undefined;
   private readonly dials = new Map<string, Promise<boolean>>();
   private readonly connectWaiters = new Map<Connection, Settle<boolean>[]>();
   private readonly connections$ = new Subject<Connection>();
@@ -142,6 +150,20 @@ export class Router {
     // acceptable for up to twice that: its id is kept as long.
     this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds);
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
+    this.trust = isAuthenticated(host.protocol) ? new TrustLayer({
+      protocol: host.protocol,
+      options: o,
+      whisper: (conn, payload) => { this.sendTo(conn, flags.whisper, payload); },
+      drop: (conn, error) => this.drop(conn, error),
+      record: (error, peer) => this.recordError(error, peer),
+      complete: (conn, hello) => this.completeHandshake(conn, hello),
+    }) : undefined;
+    if (this.trust) {
+      // One object for both: the trust layer counts, stats shows.
+      const t = this.trust.stats;
+      Object.defineProperty(this.stats, 'signaturesVerified', { get: () => t.signaturesVerified, enumerable: true });
+      Object.defineProperty(this.stats, 'badSignatures', { get: () => t.badSignatures, enumerable: true });
+    }
     const inputs$: Observable<RouterInput> = merge(
       this.connections$.pipe(mergeMap((conn) => conn.events$)),
       host.accepted$.pipe(map((socket) => ({ type: 'accepted' as const, socket }))),
@@ -341,8 +363,8 @@ export class Router {
     if (pending) return void pending.then(done.resolve, done.reject);
     if (this.live.size >= o.maxConnections) return done.reject(new ConnectionLimitError('connection', o.maxConnections));
     this.host.print(1, `Attempting connection to ${host}:${port}`);
-    const socket = this.host.protocol.encryption === 'SSL'
-      ? nodeTls().connect({ host, port, ...get_socket(false) })
+    const socket = usesTls(this.host.protocol)
+      ? nodeTls().connect({ host, port, ...get_socket(false), ...(this.trust ? { minVersion: 'TLSv1.3' as const } : {}) })
       : net.connect({ host, port });
     const conn = this.adopt(socket, true, id);
     conn.target = [host, port];
@@ -383,7 +405,7 @@ export class Router {
     this.awaiting.delete(conn);
     conn.destroy();
     // A dial that lost a crossed-connection race still ends connected, through the other one.
-    this.settleWaiters(conn, this.connectedTo(conn) ? false : new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
+    this.settleWaiters(conn, this.connectedTo(conn) ? false : this.trust?.closeReason(conn) ?? new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
     if (conn.id !== undefined && this.routingTable.get(conn.id) === conn) {
       this.routingTable.delete(conn.id);
       this.host.print(1, `Connection to node ${conn.id} has been closed`);
@@ -517,13 +539,16 @@ export class Router {
     this.awaiting.clear();
     this.waterfalls.clear();
     this.contents.clear();
+    this.trust?.clear();
     this.connections$.complete();
   }
 
   // ---------------------------------------------------------------- sending
 
   private sendTo(conn: Connection, msgType: string, payload: Packet[]): PathfindingMessage {
-    const msg = conn.send(msgType, payload, this.host.id(), this.utc());
+    const time = this.utc();
+    if (this.trust && msgType === flags.broadcast) payload = this.trust.signed(payload, time);
+    const msg = conn.send(msgType, payload, this.host.id(), time);
     this.stats.framesOut++;
     if (msgType === flags.whisper || msgType === flags.broadcast) conn.lastSent = msg;
     return msg;
@@ -594,9 +619,11 @@ export class Router {
   }
 
   private broadcastFromHere(packets: Packet[], subflag: string, flag: string): boolean {
-    const payload: Packet[] = [this.bytesOf(subflag)];
+    let payload: Packet[] = [this.bytesOf(subflag)];
     for (const p of packets) payload.push(p);
-    const msg = new PathfindingMessage(this.host.protocol, this.bytesOf(flag), this.bytesOf(this.host.id()), payload, [], this.utc());
+    const time = this.utc();
+    if (this.trust) payload = this.trust.signed(payload, time);
+    const msg = new PathfindingMessage(this.host.protocol, this.bytesOf(flag), this.bytesOf(this.host.id()), payload, [], time);
     const below = this.fanOut(this.routingTable.values(), flag, msg);
     // Our own id is listed in waterfalls, as py2p lists it. The copies peers flood back
     // are dropped for their sender (onFrame), so the entry is keyed on the SHA-384
@@ -630,29 +657,42 @@ export class Router {
     const msg = frame.msg;
     const type = msg.msgType;
     if (!conn.handshaken) {
-      // Until the peer has said who it is, only its handshake is read.
+      // Until the peer has said who it is, only its handshake is read (and, in the
+      // authenticated protocol, its proof).
       if (type === flags.whisper && msg.subflag === flags.handshake) this.onHandshake(conn, msg);
+      else if (this.trust?.isProof(msg)) this.trust.onProof(conn, msg);
       return;
     }
     switch (type) {
       case flags.broadcast:
-      case flags.waterfall:
+      case flags.waterfall: {
         // This node's own broadcast, flooded back by a peer (or a forgery in its name).
         if (msg.senderIs(this.bytesOf(this.host.id()))) {
           this.stats.duplicates++;
           return;
         }
         if (!this.admit(msg)) return;
+        if (this.trust) {
+          // Checked once per message, after de-duplication: copies cost no verification.
+          const verified = this.trust.verifyFlooded(conn, msg);
+          if (verified === undefined) return;
+          this.handleSubflag(verified, conn, false);
+          this.relay(msg, conn);
+          return;
+        }
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
         this.handleSubflag(msg, conn, false, true);
         this.relay(msg, conn);
         if (type === flags.broadcast) this.noteContent(msg);
         return;
+      }
       case flags.whisper:
+        if (this.trust && !this.trust.checkDirect(conn, msg)) return;
         this.handleSubflag(msg, conn, false);
         return;
       case flags.renegotiate:
+        if (this.trust && !this.trust.checkDirect(conn, msg)) return;
         return this.onRenegotiate(conn, msg);
       default:
         this.recordError(new UnknownFlagError(type), conn.id);
@@ -696,6 +736,15 @@ export class Router {
       conn.destroy();
       return;
     }
+    // The authenticated protocol: the peer must prove its id first (trust.onProof
+    // then calls completeHandshake); until then it is not a peer.
+    if (this.trust) return this.trust.onHello(conn, { id, addr, methods });
+    this.completeHandshake(conn, { id, addr, methods });
+  }
+
+  /** The peer is who it says (authenticated protocol: proven): it joins the routing table. */
+  private completeHandshake(conn: Connection, hello: Hello): void {
+    const { id, addr, methods } = hello;
     const existing = this.routingTable.get(id);
     conn.id = id;
     conn.addr = addr;
@@ -704,7 +753,7 @@ export class Router {
     this.awaiting.delete(conn);
     if (existing && existing !== conn && existing.outgoing === conn.outgoing) {
       // Not crossed dials but a second connection claiming a connected peer's id. Ids are not
-      // authenticated: replacing the working connection would let anyone displace a peer by
+      // authenticated (but in the authenticated protocol): replacing the working connection would let anyone displace a peer by
       // naming its id. Keep it, and probe it: if it is in fact dead (half-open after a
       // partition) the probe meets a reset, and the peer's next redial gets in.
       this.sendTo(existing, flags.whisper, [flags.request, '*']);
@@ -754,6 +803,8 @@ export class Router {
    */
   private flood(msg: PathfindingMessage, from: Connection | undefined): boolean {
     if (!this.admit(msg)) return false;
+    // A message the user floods must carry its origin's signature, as any other.
+    if (this.trust && this.trust.verifyFlooded(from, msg) === undefined) return false;
     this.relay(msg, from);
     if (msg.msgType !== flags.waterfall) this.noteContent(msg);
     return true;
@@ -789,7 +840,9 @@ export class Router {
       return false;
     }
     this.waterfalls.labelNewest(displayId(msg));
-    if (msg.msgType === flags.waterfall && !this.checkContent(msg, time)) {
+    // py2p's re-timed copies never occur in the authenticated protocol, and there a
+    // forger could use the check to have a genuine message dropped as a copy.
+    if (msg.msgType === flags.waterfall && this.trust === undefined && !this.checkContent(msg, time)) {
       this.stats.retimedDuplicates++;
       return false;
     }
@@ -838,7 +891,9 @@ export class Router {
       default:
         if (onlyRequests) return false;
         this.stats.delivered++;
-        this.host.deliver(new Message(this.ownCopy(msg, relaying), this.host.server));
+        // In the authenticated protocol every message delivered was proven: a broadcast
+        // by its origin's signature, a whisper by the connection it came on.
+        this.host.deliver(new Message(this.ownCopy(msg, relaying), this.host.server, this.trust !== undefined));
         return true;
     }
   }

@@ -14,6 +14,12 @@ export class Message {
   constructor(
     readonly msg: PathfindingMessage,
     readonly server: MessageServer | null,
+    /**
+     * True in the authenticated protocol (encryption 'Ed25519'): `sender` is proven, by
+     * the origin's signature (a broadcast) or by the connection it came on (a whisper).
+     * False in Plaintext and SSL, where the sender is what the sending node wrote.
+     */
+    readonly verified = false,
   ) {}
 
   /** Unix seconds. Exact up to 2^53; msg.time holds the bigint. */
