@@ -15,7 +15,7 @@ import {
 import type { ResolvedOptions } from '../options.js';
 import type { Identity } from '../trust/identity.js';
 import { publicKeyFromRaw, idOfPublicKey } from '../trust/identity.js';
-import { EKM_BYTES, EKM_LABEL, macMatches, makeProof, PROOF_SUBFLAG, proofTranscript, readProof, signatureMatches } from '../trust/proof.js';
+import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, macMatches, makeProof, PROOF_SUBFLAG, proofTranscript, readProof, signatureMatches } from '../trust/proof.js';
 import { messageDigest, SenderKeys, signTrailer, TRAILER_BYTES, verifyDigest } from '../trust/signed-message.js';
 import { PUBLIC_KEY_BYTES } from '../trust/identity.js';
 
@@ -60,12 +60,12 @@ export interface TrustStats {
  * has none. Until the transport seam exposes it, it is read from the TLS socket.
  */
 export function keyingMaterial(conn: Connection): Buffer | undefined {
-  type Exporter = { exportKeyingMaterial?: (length: number, label: string) => Buffer };
+  type Exporter = { exportKeyingMaterial?: (length: number, label: string, context: Buffer) => Buffer };
   const s = conn.socket as unknown as Exporter & { raw?: Exporter };
   const holder = typeof s.exportKeyingMaterial === 'function' ? s : s.raw;
   if (holder === undefined || typeof holder.exportKeyingMaterial !== 'function') return undefined;
   try {
-    return holder.exportKeyingMaterial(EKM_BYTES, EKM_LABEL);
+    return holder.exportKeyingMaterial(EKM_BYTES, EKM_LABEL, EKM_CONTEXT);
   } catch {
     return undefined;
   }
@@ -96,9 +96,10 @@ export class TrustLayer {
    */
   onHello(conn: Connection, hello: Hello): void {
     if (this.pending.has(conn)) return; // a repeated handshake changes nothing
-    const allow = this.host.options.allow;
-    // An allow-list names ids: a peer claiming an id outside it is refused before any proof.
-    if (allow !== undefined && !allow.has(hello.id)) return this.host.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
+    // A dialler proves itself only to a node its allow-list names. (An acceptor checks
+    // the list once the dialler's proof is in, so that the dialler, having sent it,
+    // can tell a refusal from a lost connection.)
+    if (conn.outgoing && !this.allowed(hello.id)) return this.host.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
     const state: Pending = { hello, proofSent: false };
     this.pending.set(conn, state);
     if (conn.outgoing) this.sendProof(conn, state);
@@ -114,6 +115,11 @@ export class TrustLayer {
     this.host.whisper(conn, [PROOF_SUBFLAG, ...makeProof(this.identity, transcript, this.host.options.networkKey)]);
     state.proofSent = true;
     return true;
+  }
+
+  private allowed(id: string): boolean {
+    const allow = this.host.options.allow;
+    return allow === undefined || allow.has(id);
   }
 
   /** Whether a frame of a connection still proving itself is its proof. */
@@ -132,8 +138,9 @@ export class TrustLayer {
     const ekm = keyingMaterial(conn);
     if (ekm === undefined) return this.host.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
     if (idOfPublicKey(proof.publicKey) !== hello.id) return this.host.drop(conn, new IdentityMismatchError(hello.id));
+    // Cheap refusals first (a hash, a set, an HMAC): an outsider costs no verification.
+    if (!this.allowed(hello.id)) return this.host.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
     const transcript = proofTranscript(this.protocolId, ekm, hello.id, this.identity.id);
-    // The network key's MAC first: it is cheap, and an outsider then costs no verification.
     if (o.networkKey !== undefined && !macMatches(o.networkKey, transcript, proof.mac!)) {
       return this.host.drop(conn, new NotAdmittedError(hello.id, 'no proof of the network key'));
     }

@@ -11,6 +11,8 @@ export const PROOF_SUBFLAG = 'rx2p-proof';
 /** RFC 5705 exporter label (TLS keying material export). */
 export const EKM_LABEL = 'EXPORTER-rx2p-auth';
 export const EKM_BYTES = 32;
+/** The exporter context: empty (TLS 1.3 treats no context and an empty one alike). */
+export const EKM_CONTEXT = Buffer.alloc(0);
 /** HMAC-SHA256 of the transcript under the network key, when one is set. */
 export const MAC_BYTES = 32;
 const PROOF_CONTEXT = Buffer.from('rx2p Ed25519 handshake proof v1\0', 'latin1');
