@@ -1,13 +1,16 @@
-// The router's side of the authenticated protocol (encryption 'Ed25519'): the proof
-// exchange that must succeed before a peer enters the routing table, the check of
-// every signed broadcast before it is delivered or relayed, and the check that a
-// direct message comes from the connection's proven peer. The router calls in at a
-// few points; this module owns the per-connection proof state and the sender keys.
+// The router's side of the authenticated protocol (encryption 'Ed25519'), as a router
+// extension: the proof exchange that must succeed before a peer enters the routing
+// table, the check of every signed broadcast (once, after de-duplication) before it is
+// delivered or relayed, the signature on what this node originates, and the check
+// that a direct message comes from the connection's proven peer. It owns the
+// per-connection proof state and the cache of sender keys.
 import type { KeyObject } from 'node:crypto';
 import { flags } from '../protocol/flags.js';
 import { PathfindingMessage } from '../protocol/message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import type { Connection } from '../streams/connection.js';
+import { completeHandshake } from './handshake.js';
+import type { Hello, Packet, RouterExtension, RouterState } from './state.js';
 import {
   AuthRefusedError, BadSignatureError, IdentityMismatchError, NotAdmittedError, ProofError, SenderMismatchError,
   TooManyBadSignaturesError,
@@ -19,50 +22,21 @@ import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, macMatches, makeProof, PROOF_SUBFLAG
 import { messageDigest, SenderKeys, signTrailer, TRAILER_BYTES, verifyDigest } from '../trust/signed-message.js';
 import { PUBLIC_KEY_BYTES } from '../trust/identity.js';
 
-type Packet = string | Uint8Array;
-
-/** What the peer's py2p-style handshake said (parsed and checked by the router). */
-export interface Hello {
-  id: string;
-  addr: [string, number];
-  methods: string[];
-}
-
-/** What the trust layer needs of the router. */
-export interface TrustHost {
-  readonly protocol: Protocol;
-  readonly options: ResolvedOptions;
-  /** Sends a whisper from this node on conn. */
-  whisper(conn: Connection, payload: Packet[]): void;
-  /** Closes conn for a recorded reason. */
-  drop(conn: Connection, error: Error): void;
-  /** Records an error (stats, events$) without closing anything. */
-  record(error: Error, peer?: string): void;
-  /** The peer proved its key and is admitted: the router's handshake goes on from here. */
-  complete(conn: Connection, hello: Hello): void;
-}
-
 interface Pending {
   hello: Hello;
   /** This node's proof went out (a dialler sends first; an acceptor after admitting). */
   proofSent: boolean;
 }
 
-export interface TrustStats {
-  /** Signatures of broadcasts and waterfalls verified (one per new message, never per copy). */
-  signaturesVerified: number;
-  /** Messages dropped because their signature was missing, malformed or wrong. */
-  badSignatures: number;
-}
-
 /**
  * The exported keying material of conn's TLS session (RFC 5705), or undefined if it
- * has none. Until the transport seam exposes it, it is read from the TLS socket.
+ * has none. The transport seam does not expose it (yet): it is read from the TLS
+ * socket under the transport connection (or from the transport, should it offer it).
  */
 export function keyingMaterial(conn: Connection): Buffer | undefined {
   type Exporter = { exportKeyingMaterial?: (length: number, label: string, context: Buffer) => Buffer };
-  const s = conn.socket as unknown as Exporter & { raw?: Exporter };
-  const holder = typeof s.exportKeyingMaterial === 'function' ? s : s.raw;
+  const t = conn.transport as unknown as Exporter & { raw?: Exporter };
+  const holder = typeof t.exportKeyingMaterial === 'function' ? t : t.raw;
   if (holder === undefined || typeof holder.exportKeyingMaterial !== 'function') return undefined;
   try {
     return holder.exportKeyingMaterial(EKM_BYTES, EKM_LABEL, EKM_CONTEXT);
@@ -71,20 +45,21 @@ export function keyingMaterial(conn: Connection): Buffer | undefined {
   }
 }
 
-export class TrustLayer {
+export class TrustExtension implements RouterExtension {
+  readonly name = 'trust';
+  readonly provesSenders = true;
   readonly identity: Identity;
-  readonly stats: TrustStats = { signaturesVerified: 0, badSignatures: 0 };
   private readonly pending = new WeakMap<Connection, Pending>();
   private readonly offences = new WeakMap<Connection, number>();
   private readonly keys: SenderKeys;
   private readonly protocolId: string;
 
-  constructor(private readonly host: TrustHost) {
-    const identity = host.options.identity;
+  constructor(protocol: Protocol, private readonly options: ResolvedOptions) {
+    const identity = options.identity;
     if (identity === undefined) throw new Error('the authenticated protocol needs an identity');
     this.identity = identity;
-    this.keys = new SenderKeys(host.options.senderKeyCacheSize);
-    this.protocolId = host.protocol.id;
+    this.keys = new SenderKeys(options.senderKeyCacheSize);
+    this.protocolId = protocol.id;
   }
 
   // ---------------------------------------------------------------- handshake proof
@@ -94,84 +69,88 @@ export class TrustLayer {
    * for the dialler's proof and answers only if it admits the dialler, so a refused
    * node learns nothing but the refusal (and the handshake everyone gets).
    */
-  onHello(conn: Connection, hello: Hello): void {
-    if (this.pending.has(conn)) return; // a repeated handshake changes nothing
+  holdHandshake(s: RouterState, conn: Connection, hello: Hello): boolean {
+    if (this.pending.has(conn)) return true; // a repeated handshake changes nothing
     // A dialler proves itself only to a node its allow-list names. (An acceptor checks
     // the list once the dialler's proof is in, so that the dialler, having sent it,
     // can tell a refusal from a lost connection.)
-    if (conn.outgoing && !this.allowed(hello.id)) return this.host.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
+    if (conn.outgoing && !this.allowed(hello.id)) {
+      s.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
+      return true;
+    }
     const state: Pending = { hello, proofSent: false };
     this.pending.set(conn, state);
-    if (conn.outgoing) this.sendProof(conn, state);
+    if (conn.outgoing) this.sendProof(s, conn, state);
+    return true;
   }
 
-  private sendProof(conn: Connection, state: Pending): boolean {
+  private sendProof(s: RouterState, conn: Connection, state: Pending): boolean {
     const ekm = keyingMaterial(conn);
     if (ekm === undefined) {
-      this.host.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
+      s.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
       return false;
     }
     const transcript = proofTranscript(this.protocolId, ekm, this.identity.id, state.hello.id);
-    this.host.whisper(conn, [PROOF_SUBFLAG, ...makeProof(this.identity, transcript, this.host.options.networkKey)]);
+    s.sendTo(conn, flags.whisper, [PROOF_SUBFLAG, ...makeProof(this.identity, transcript, this.options.networkKey)]);
     state.proofSent = true;
     return true;
   }
 
   private allowed(id: string): boolean {
-    const allow = this.host.options.allow;
+    const allow = this.options.allow;
     return allow === undefined || allow.has(id);
   }
 
-  /** Whether a frame of a connection still proving itself is its proof. */
-  isProof(msg: PathfindingMessage): boolean {
-    return msg.msgType === flags.whisper && msg.subflag === PROOF_SUBFLAG;
+  /** Before its handshake completes, a connection is heard only for its proof (other frames are ignored). */
+  onFrameBeforeHandshake(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
+    if (msg.msgType === flags.whisper && msg.subflag === PROOF_SUBFLAG) this.onProof(s, conn, msg);
   }
 
-  onProof(conn: Connection, msg: PathfindingMessage): void {
+  private onProof(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
     const state = this.pending.get(conn);
-    if (state === undefined) return this.host.drop(conn, new ProofError('a proof before the handshake'));
+    if (state === undefined) return s.drop(conn, new ProofError('a proof before the handshake'));
     const hello = state.hello;
-    const o = this.host.options;
-    if (!msg.senderIs(Buffer.from(hello.id, 'latin1'))) return this.host.drop(conn, new SenderMismatchError());
+    const o = this.options;
+    if (!msg.senderIs(Buffer.from(hello.id, 'latin1'))) return s.drop(conn, new SenderMismatchError());
     const proof = readProof(msg.payload, o.networkKey !== undefined);
-    if (typeof proof === 'string') return this.host.drop(conn, new ProofError(proof));
+    if (typeof proof === 'string') return s.drop(conn, new ProofError(proof));
     const ekm = keyingMaterial(conn);
-    if (ekm === undefined) return this.host.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
-    if (idOfPublicKey(proof.publicKey) !== hello.id) return this.host.drop(conn, new IdentityMismatchError(hello.id));
+    if (ekm === undefined) return s.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
+    if (idOfPublicKey(proof.publicKey) !== hello.id) return s.drop(conn, new IdentityMismatchError(hello.id));
     // Cheap refusals first (a hash, a set, an HMAC): an outsider costs no verification.
-    if (!this.allowed(hello.id)) return this.host.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
+    if (!this.allowed(hello.id)) return s.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
     const transcript = proofTranscript(this.protocolId, ekm, hello.id, this.identity.id);
     if (o.networkKey !== undefined && !macMatches(o.networkKey, transcript, proof.mac!)) {
-      return this.host.drop(conn, new NotAdmittedError(hello.id, 'no proof of the network key'));
+      return s.drop(conn, new NotAdmittedError(hello.id, 'no proof of the network key'));
     }
     let publicKey: KeyObject;
     try {
       publicKey = publicKeyFromRaw(proof.publicKey);
     } catch {
-      return this.host.drop(conn, new ProofError('not an Ed25519 public key'));
+      return s.drop(conn, new ProofError('not an Ed25519 public key'));
     }
     if (!signatureMatches(publicKey, transcript, proof.signature)) {
-      return this.host.drop(conn, new ProofError('the signature does not verify for this TLS session'));
+      return s.drop(conn, new ProofError('the signature does not verify for this TLS session'));
     }
     if (o.admit !== undefined) {
       let admitted: boolean;
       try {
         admitted = o.admit({ id: hello.id, publicKey, addr: [...hello.addr], outgoing: conn.outgoing }) === true;
       } catch (err) {
-        return this.host.drop(conn, new NotAdmittedError(hello.id, `the admit policy threw: ${(err as Error).message}`));
+        return s.drop(conn, new NotAdmittedError(hello.id, `the admit policy threw: ${(err as Error).message}`));
       }
-      if (!admitted) return this.host.drop(conn, new NotAdmittedError(hello.id, 'refused by the admit policy'));
+      if (!admitted) return s.drop(conn, new NotAdmittedError(hello.id, 'refused by the admit policy'));
     }
-    if (!state.proofSent && !this.sendProof(conn, state)) return;
+    if (!state.proofSent && !this.sendProof(s, conn, state)) return;
     this.pending.delete(conn);
-    this.host.complete(conn, hello);
+    completeHandshake(s, conn, hello);
   }
 
   /**
    * Why a connection closed before it was proven, if the peer refused this node: it
    * had this node's proof and closed without answering.
    */
-  closeReason(conn: Connection): Error | undefined {
+  closeReason(_s: RouterState, conn: Connection): Error | undefined {
     const state = this.pending.get(conn);
     if (state === undefined || !state.proofSent || !conn.outgoing) return undefined;
     this.pending.delete(conn);
@@ -181,10 +160,10 @@ export class TrustLayer {
   // ---------------------------------------------------------------- messages
 
   /** A direct message (whisper, peers, renegotiation) must come from the connection's proven peer. */
-  checkDirect(conn: Connection, msg: PathfindingMessage): boolean {
+  acceptDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
     const id = conn.idBytes;
     if (id !== undefined && msg.senderIs(id)) return true;
-    this.offence(conn, new SenderMismatchError());
+    this.offence(s, conn, new SenderMismatchError());
     return false;
   }
 
@@ -192,7 +171,7 @@ export class TrustLayer {
    * A broadcast's packets with the origin's trailer: this node signs what it originates.
    * `time` must be the time the message is sent with.
    */
-  signed(payload: Packet[], time: number): Packet[] {
+  sealBroadcast(_s: RouterState, payload: Packet[], time: number): Packet[] {
     const packets = payload.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
     packets.push(signTrailer(this.identity, this.protocolId, time, packets));
     return packets;
@@ -204,23 +183,23 @@ export class TrustLayer {
    * id), or undefined when it fails: then it is dropped, counted, and `from` is
    * charged an offence (an honest peer relays only what it verified).
    */
-  verifyFlooded(from: Connection | undefined, msg: PathfindingMessage): PathfindingMessage | undefined {
+  verifyAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): PathfindingMessage | undefined {
     const payload = msg.payload;
     const n = payload.length;
     const trailer = n >= 2 ? payload[n - 1]! : undefined;
-    if (trailer === undefined || trailer.length !== TRAILER_BYTES) return this.badMessage(from, 'missing');
+    if (trailer === undefined || trailer.length !== TRAILER_BYTES) return this.badMessage(s, from, 'missing');
     const raw = trailer.subarray(0, PUBLIC_KEY_BYTES);
     let known;
     try {
       known = this.keys.get(raw);
     } catch {
-      return this.badMessage(from, 'not an Ed25519 public key');
+      return this.badMessage(s, from, 'not an Ed25519 public key');
     }
-    if (!msg.senderIs(Buffer.from(known.id, 'latin1'))) return this.badMessage(from, 'the key is not the sender\'s');
+    if (!msg.senderIs(Buffer.from(known.id, 'latin1'))) return this.badMessage(s, from, 'the key is not the sender\'s');
     const packets = payload.slice(0, n - 1);
     const digest = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets);
-    this.stats.signaturesVerified++;
-    if (!verifyDigest(known.key, digest, trailer.subarray(PUBLIC_KEY_BYTES))) return this.badMessage(from, 'does not verify');
+    s.stats.signaturesVerified++;
+    if (!verifyDigest(known.key, digest, trailer.subarray(PUBLIC_KEY_BYTES))) return this.badMessage(s, from, 'does not verify');
     // The user's copy has bytes of its own and the id the mesh knows the message by.
     let size = 0;
     for (const p of packets) size += p.length;
@@ -238,24 +217,24 @@ export class TrustLayer {
     });
   }
 
-  private badMessage(from: Connection | undefined, detail: string): undefined {
-    this.stats.badSignatures++;
+  private badMessage(s: RouterState, from: Connection | undefined, detail: string): undefined {
+    s.stats.badSignatures++;
     const error = new BadSignatureError(detail);
-    if (from === undefined) this.host.record(error);
-    else this.offence(from, error);
+    if (from === undefined) s.recordError(error);
+    else this.offence(s, from, error);
     return undefined;
   }
 
   /** Records a peer's offence; more than maxBadSignatures and it is dropped. */
-  private offence(conn: Connection, error: Error): void {
-    this.host.record(error, conn.id ?? conn.remote);
+  private offence(s: RouterState, conn: Connection, error: Error): void {
+    s.recordError(error, conn.id ?? conn.remote);
     const count = (this.offences.get(conn) ?? 0) + 1;
     this.offences.set(conn, count);
-    const limit = this.host.options.maxBadSignatures;
-    if (count > limit && !conn.closed) this.host.drop(conn, new TooManyBadSignaturesError(limit));
+    const limit = this.options.maxBadSignatures;
+    if (count > limit && !conn.closed) s.drop(conn, new TooManyBadSignaturesError(limit));
   }
 
-  clear(): void {
+  onShutdown(): void {
     this.keys.clear();
   }
 }
