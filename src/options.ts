@@ -9,6 +9,7 @@ import { InvalidArgumentError } from './errors.js';
 import { generateIdentity, loadIdentity, type Identity, type IdentityInput } from './trust/identity.js';
 import { allowListIds, type AdmitPolicy, type AllowEntry } from './trust/admission.js';
 import { isAuthenticated } from './trust/protocol.js';
+import { MAX_BATCH } from './trust/signed-message.js';
 
 /**
  * Every option of a MeshSocket, with its default. The seed's own names (`prot`,
@@ -161,8 +162,18 @@ export interface MeshOptions {
    * message) is dropped. An honest peer relays nothing it has not verified. Default 3.
    */
   maxBadSignatures?: number;
-  /** Authenticated protocol: public keys of message origins kept ready for verification, at most. Default 4,096. */
+  /**
+   * Authenticated protocol: public keys of message origins kept ready for verification,
+   * at most, and as many signed batch roots already verified. Default 4,096.
+   */
   senderKeyCacheSize?: number;
+  /**
+   * Authenticated protocol: the broadcasts send() is given in one tick are signed
+   * together, at most this many under one signature (a Merkle tree; each message
+   * carries its path, 32 bytes per doubling): a receiver verifies one signature per
+   * batch instead of one per message. 1 signs each message alone. At most 256. Default 32.
+   */
+  signatureBatch?: number;
 }
 
 export interface ResolvedOptions {
@@ -207,6 +218,7 @@ export interface ResolvedOptions {
   networkKey: Buffer | undefined;
   maxBadSignatures: number;
   senderKeyCacheSize: number;
+  signatureBatch: number;
 }
 
 export const defaultOptions = {
@@ -239,6 +251,7 @@ export const defaultOptions = {
   maxReconnectAttempts: 10,
   maxBadSignatures: 3,
   senderKeyCacheSize: 4_096,
+  signatureBatch: 32,
 };
 
 const MIN_NETWORK_KEY_BYTES = 16;
@@ -266,6 +279,12 @@ function checkAddr(addr: unknown): [string, number] | undefined {
     throw new InvalidArgumentError('option outAddr must be [host: string, port: 0..65535]');
   }
   return [addr[0], addr[1]];
+}
+
+function batchSize(n: number | undefined, fallback: number): number {
+  const v = count('signatureBatch', n, fallback, 1);
+  if (v > MAX_BATCH) throw new InvalidArgumentError(`option signatureBatch must be at most ${MAX_BATCH}, got ${v}`);
+  return v;
 }
 
 function checkAdmit(admit: AdmitPolicy | undefined): AdmitPolicy | undefined {
@@ -333,5 +352,6 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     networkKey: networkKeyOf(o.networkKey),
     maxBadSignatures: count('maxBadSignatures', o.maxBadSignatures, d.maxBadSignatures),
     senderKeyCacheSize: count('senderKeyCacheSize', o.senderKeyCacheSize, d.senderKeyCacheSize, 1),
+    signatureBatch: batchSize(o.signatureBatch, d.signatureBatch),
   };
 }

@@ -106,7 +106,8 @@ for (const encryption of ['Plaintext', 'SSL', 'Ed25519'] as const) {
         // Every sender proven end to end, each signature verified once per node (never per copy).
         for (const n of mesh) {
           expect(got.get(n)!.every((m) => m.verified && mesh.some((o) => o.id === m.sender)), `node ${mesh.indexOf(n)} verified`).to.equal(true);
-          expect(n.stats.signaturesVerified, `node ${mesh.indexOf(n)} verifications`).to.equal(got.get(n)!.length);
+          // At most one verification per message (fewer: a tick's broadcasts are signed together).
+          expect(n.stats.signaturesVerified, `node ${mesh.indexOf(n)} verifications`).to.be.within(1, got.get(n)!.length);
           expect(n.stats.badSignatures).to.equal(0);
         }
       } else {

@@ -11,6 +11,7 @@ import {
 import { link, waitFor } from '../helpers.js';
 import { expectTypedErrors, hostileHarness } from '../hostile/harness.js';
 import { AuthPeer, authProtocol } from './auth-peer.js';
+import { signBatch } from '../../src/trust/signed-message.js';
 
 interface Watched {
   messages: Message[];
@@ -168,6 +169,24 @@ describe('authenticated protocol: hostile peers', function () {
     expect(seen(c).messages.map((m) => [m.text(1), m.sender, m.verified])).to.deep.equal([['relayed genuine', origin.id, true]]);
     expect(c.stats.badSignatures).to.equal(0);
     expect(c.stats.signaturesVerified).to.equal(1);
+  });
+
+  it('drops a message that claims a place in a verified batch it is not in', async () => {
+    const node = await make();
+    const p = await provenPeer(node);
+    const time = Math.floor(Date.now() / 1000);
+    const items = ['one', 'two'].map((t) => ({ time, packets: [Buffer.from('broadcast'), Buffer.from(t)] }));
+    const trailers = signBatch(p.identity, p.protocol.id, items);
+    await p.send('broadcast', [...items[0]!.packets, trailers[0]!], p.id, time);
+    await waitFor(() => seen(node).messages.length === 1, 5_000, 'the genuine first of the batch');
+    // The second trailer of the verified batch, on another payload: the root differs.
+    await p.send('broadcast', [Buffer.from('broadcast'), Buffer.from('forged'), trailers[1]!], p.id, time);
+    await waitFor(() => node.stats.badSignatures === 1, 5_000, 'the forgery refused');
+    expect(node.stats.signaturesVerified).to.equal(1);
+    await p.send('broadcast', [...items[1]!.packets, trailers[1]!], p.id, time);
+    await waitFor(() => seen(node).messages.length === 2, 5_000, 'the genuine second, without a verification');
+    expect(node.stats.signaturesVerified).to.equal(1);
+    expect(seen(node).messages.map((m) => m.text(1))).to.deep.equal(['one', 'two']);
   });
 
   it('drops a whisper naming a sender other than the connection\'s proven peer', async () => {

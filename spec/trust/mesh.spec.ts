@@ -58,4 +58,22 @@ describe('authenticated protocol: meshes', () => {
     expect(atB[0]!.verified).to.equal(true);
     expect(atB[0]!.packets.map(String)).to.deep.equal(['whisper', 'psst']);
   });
+
+  for (const signatureBatch of [32, 1]) {
+    it(`signs a tick's broadcasts ${signatureBatch === 1 ? 'one by one (signatureBatch 1)' : 'together (signatureBatch 32)'}; each arrives verified, in order`, async () => {
+      const a = await nodes.make({ protocol: auth, signatureBatch });
+      const b = await nodes.make({ protocol: auth });
+      const c = await nodes.make({ protocol: auth });
+      await link(a, b);
+      await link(b, c);
+      const atC = collect(c);
+      for (let i = 0; i < 100; i++) a.send(`m${i}`);
+      await waitFor(() => atC.length === 100, 5000, '100 deliveries');
+      expect(atC.map((m) => m.text(1))).to.deep.equal(Array.from({ length: 100 }, (_, i) => `m${i}`));
+      expect(atC.every((m) => m.verified && m.sender === a.id)).to.equal(true);
+      const expected = signatureBatch === 1 ? 100 : Math.ceil(100 / 32);
+      expect(b.stats.signaturesVerified, 'relay b').to.equal(expected);
+      expect(c.stats.signaturesVerified, 'c').to.equal(expected);
+    });
+  }
 });

@@ -171,7 +171,20 @@ export function broadcastFromHere(s: RouterState, packets: Packet[], subflag: st
   let payload: Packet[] = [s.bytesOf(subflag)];
   for (const p of packets) payload.push(p);
   const time = s.utc();
-  if (s.hooks.sealBroadcast.length !== 0 && (flag === flags.broadcast || flag === flags.waterfall)) payload = s.sealed(payload, time);
+  if (flag === flags.broadcast || flag === flags.waterfall) {
+    // An extension may hold this node's broadcasts to send them together (the
+    // authenticated protocol signs a tick's broadcasts at once), or seal each one.
+    for (const ext of s.hooks.queueBroadcast) {
+      const below = ext.queueBroadcast!(s, payload, flag, time);
+      if (below !== undefined) return below;
+    }
+    if (s.hooks.sealBroadcast.length !== 0) payload = s.sealed(payload, time);
+  }
+  return sendFromHere(s, payload, flag, time);
+}
+
+/** Sends a broadcast of this node's, its payload final, to every peer. False if a peer's buffer is full. */
+export function sendFromHere(s: RouterState, payload: Packet[], flag: string, time: number): boolean {
   const msg = new PathfindingMessage(s.host.protocol, s.bytesOf(flag), s.bytesOf(s.host.id()), payload, [], time);
   const below = fanOut(s, s.routingTable.values(), flag, msg);
   // Our own id is listed in waterfalls, as py2p lists it. The copies peers flood back

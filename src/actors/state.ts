@@ -108,6 +108,12 @@ export interface RouterExtension {
   acceptDirect?(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean;
   /** The payload of a broadcast this node originates, sent with `time` (e.g. a signature appended). */
   sealBroadcast?(s: RouterState, payload: Packet[], time: number): Packet[];
+  /**
+   * A broadcast this node originates (send()): the extension may take it, to send it
+   * later through sendFromHere (e.g. a tick's broadcasts signed together), and return
+   * what send() returns; undefined leaves it to the router.
+   */
+  queueBroadcast?(s: RouterState, payload: Packet[], flag: string, time: number): boolean | undefined;
   /** True when the extension proves the sender of every message delivered (Message.verified). */
   readonly provesSenders?: boolean;
   /** A peer joined the routing table (its handshake done, its peers list sent). */
@@ -159,6 +165,7 @@ export interface ExtensionHooks {
   verifyAdmitted: RouterExtension[];
   acceptDirect: RouterExtension[];
   sealBroadcast: RouterExtension[];
+  queueBroadcast: RouterExtension[];
   onPeerConnected: RouterExtension[];
   acceptBroadcast: RouterExtension[];
   onAdmitted: RouterExtension[];
@@ -173,7 +180,7 @@ function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
   return {
     onHandshake: having('onHandshake'), holdHandshake: having('holdHandshake'), onFrameBeforeHandshake: having('onFrameBeforeHandshake'),
     closeReason: having('closeReason'), verifyAdmitted: having('verifyAdmitted'), acceptDirect: having('acceptDirect'),
-    sealBroadcast: having('sealBroadcast'), onPeerConnected: having('onPeerConnected'),
+    sealBroadcast: having('sealBroadcast'), queueBroadcast: having('queueBroadcast'), onPeerConnected: having('onPeerConnected'),
     acceptBroadcast: having('acceptBroadcast'), onAdmitted: having('onAdmitted'), onSubflag: having('onSubflag'),
     onTick: having('onTick'), onClosed: having('onClosed'), onShutdown: having('onShutdown'),
   };

@@ -19,8 +19,11 @@ import type { ResolvedOptions } from '../options.js';
 import type { Identity } from '../trust/identity.js';
 import { publicKeyFromRaw, idOfPublicKey } from '../trust/identity.js';
 import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, macMatches, makeProof, PROOF_SUBFLAG, proofTranscript, readProof, signatureMatches } from '../trust/proof.js';
-import { messageDigest, SenderKeys, signTrailer, TRAILER_BYTES, verifyDigest } from '../trust/signed-message.js';
-import { PUBLIC_KEY_BYTES } from '../trust/identity.js';
+import {
+  messageDigest, readTrailer, rootOf, SenderKeys, signBatch, signedRoot, signTrailer, verifySignature, type BatchItem,
+} from '../trust/signed-message.js';
+import { sendFromHere } from './flood.js';
+import { InternalError } from '../errors.js';
 
 interface Pending {
   hello: Hello;
@@ -53,6 +56,10 @@ export class TrustExtension implements RouterExtension {
   private readonly offences = new WeakMap<Connection, number>();
   private readonly keys: SenderKeys;
   private readonly protocolId: string;
+  /** This node's broadcasts of this tick, to be signed together. */
+  private held: Array<BatchItem & { flag: string }> = [];
+  private heldState: RouterState | undefined;
+  private flushDue = false;
 
   constructor(protocol: Protocol, private readonly options: ResolvedOptions) {
     const identity = options.identity;
@@ -172,10 +179,43 @@ export class TrustExtension implements RouterExtension {
    * `time` must be the time the message is sent with.
    */
   sealBroadcast(_s: RouterState, payload: Packet[], time: number): Packet[] {
-    const packets = payload.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
+    const packets = toBytes(payload);
     packets.push(signTrailer(this.identity, this.protocolId, time, packets));
     return packets;
   }
+
+  /**
+   * send(): held until the end of the tick (or until signatureBatch are held), then
+   * signed together, one signature for the batch, and sent in order. What send()
+   * returns is whether every peer is below its high-water mark now.
+   */
+  queueBroadcast(s: RouterState, payload: Packet[], flag: string, time: number): boolean | undefined {
+    if (this.options.signatureBatch <= 1) return undefined;
+    this.held.push({ time, packets: toBytes(payload), flag });
+    this.heldState = s;
+    if (this.held.length >= this.options.signatureBatch) this.flushHeld();
+    else if (!this.flushDue) {
+      this.flushDue = true;
+      process.nextTick(this.flushHeld);
+    }
+    for (const c of s.routingTable.values()) if (c.needsDrain) return false;
+    return true;
+  }
+
+  private readonly flushHeld = (): void => {
+    this.flushDue = false;
+    const batch = this.held;
+    const s = this.heldState;
+    if (batch.length === 0 || s === undefined) return;
+    this.held = [];
+    if (s.closing) return;
+    try {
+      const trailers = signBatch(this.identity, this.protocolId, batch);
+      batch.forEach((item, i) => sendFromHere(s, [...item.packets, trailers[i]!], item.flag, item.time));
+    } catch (err) {
+      s.recordError(new InternalError(err));
+    }
+  };
 
   /**
    * A new (de-duplicated) broadcast or waterfall: its origin's signature is checked
@@ -186,20 +226,27 @@ export class TrustExtension implements RouterExtension {
   verifyAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): PathfindingMessage | undefined {
     const payload = msg.payload;
     const n = payload.length;
-    const trailer = n >= 2 ? payload[n - 1]! : undefined;
-    if (trailer === undefined || trailer.length !== TRAILER_BYTES) return this.badMessage(s, from, 'missing');
-    const raw = trailer.subarray(0, PUBLIC_KEY_BYTES);
+    if (n < 2) return this.badMessage(s, from, 'missing');
+    const trailer = readTrailer(payload[n - 1]!);
+    if (typeof trailer === 'string') return this.badMessage(s, from, trailer);
     let known;
     try {
-      known = this.keys.get(raw);
+      known = this.keys.get(trailer.publicKey);
     } catch {
       return this.badMessage(s, from, 'not an Ed25519 public key');
     }
-    if (!msg.senderIs(Buffer.from(known.id, 'latin1'))) return this.badMessage(s, from, 'the key is not the sender\'s');
+    if (!msg.senderIs(known.idBytes)) return this.badMessage(s, from, 'the key is not the sender\'s');
     const packets = payload.slice(0, n - 1);
-    const digest = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets);
-    s.stats.signaturesVerified++;
-    if (!verifyDigest(known.key, digest, trailer.subarray(PUBLIC_KEY_BYTES))) return this.badMessage(s, from, 'does not verify');
+    const root = rootOf(messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets), trailer.index, trailer.path);
+    // Another message of the same batch had this signature verified: the root must match.
+    const verified = this.keys.verifiedRoot(trailer);
+    if (verified !== undefined) {
+      if (!verified.equals(root)) return this.badMessage(s, from, 'not in the signed batch');
+    } else {
+      s.stats.signaturesVerified++;
+      if (!verifySignature(known.key, signedRoot(trailer.count, root), trailer.signature)) return this.badMessage(s, from, 'does not verify');
+      this.keys.rememberRoot(trailer, root);
+    }
     // The user's copy has bytes of its own and the id the mesh knows the message by.
     let size = 0;
     for (const p of packets) size += p.length;
@@ -236,5 +283,11 @@ export class TrustExtension implements RouterExtension {
 
   onShutdown(): void {
     this.keys.clear();
+    this.held = [];
+    this.heldState = undefined;
   }
+}
+
+function toBytes(payload: Packet[]): Buffer[] {
+  return payload.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 }
