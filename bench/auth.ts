@@ -55,8 +55,8 @@ export function authCosts(minMs: number): AuthCosts {
       const payload = msg.payload;
       const t = readTrailer(payload[payload.length - 1]!);
       if (typeof t === 'string') throw new Error(t);
-      const known = keys.get(t.publicKey);
-      if (!msg.senderIs(Buffer.from(known.id, 'latin1'))) throw new Error('sender');
+      const known = keys.get(t.publicKey, (id) => msg.senderIs(id));
+      if (known === undefined) throw new Error('sender');
       const root = rootOf(messageDigest(protocol.id, msg.senderBytes, msg.time58, payload.slice(0, -1)), t.index, t.path);
       const seen = keys.verifiedRoot(t);
       if (seen) sink += seen.equals(root) ? 1 : 0;

@@ -168,6 +168,8 @@ export class TrustExtension implements RouterExtension {
 
   /** A direct message (whisper, peers, renegotiation) must come from the connection's proven peer. */
   acceptDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
+    // A proof after the handshake completed changes nothing (and is not the user's).
+    if (msg.subflag === PROOF_SUBFLAG) return false;
     const id = conn.idBytes;
     if (id !== undefined && msg.senderIs(id)) return true;
     this.offence(s, conn, new SenderMismatchError());
@@ -231,11 +233,11 @@ export class TrustExtension implements RouterExtension {
     if (typeof trailer === 'string') return this.badMessage(s, from, trailer);
     let known;
     try {
-      known = this.keys.get(trailer.publicKey);
+      known = this.keys.get(trailer.publicKey, (id) => msg.senderIs(id));
     } catch {
       return this.badMessage(s, from, 'not an Ed25519 public key');
     }
-    if (!msg.senderIs(known.idBytes)) return this.badMessage(s, from, 'the key is not the sender\'s');
+    if (known === undefined || !msg.senderIs(known.idBytes)) return this.badMessage(s, from, 'the key is not the sender\'s');
     const packets = payload.slice(0, n - 1);
     const root = rootOf(messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets), trailer.index, trailer.path);
     // Another message of the same batch had this signature verified: the root must match.
@@ -265,10 +267,11 @@ export class TrustExtension implements RouterExtension {
   }
 
   private badMessage(s: RouterState, from: Connection | undefined, detail: string): undefined {
+    // Without a connection it is the user's own waterfall() of a message without a
+    // trailer (e.g. one delivered here): not flooded, and nobody's offence.
+    if (from === undefined) return undefined;
     s.stats.badSignatures++;
-    const error = new BadSignatureError(detail);
-    if (from === undefined) s.recordError(error);
-    else this.offence(s, from, error);
+    this.offence(s, from, new BadSignatureError(detail));
     return undefined;
   }
 

@@ -199,12 +199,19 @@ export class SenderKeys {
   private readonly roots = new Map<string, Buffer>();
   constructor(private readonly max: number) {}
 
-  get(raw: Buffer): KnownKey {
+  /**
+   * The key and id of `raw`, if its id is `sender` (checked by the caller on a cache
+   * hit); undefined if it is not. A key that is not the sender's costs a hash and is
+   * not kept: a peer cannot fill the cache, nor cost a KeyObject, with keys of no one.
+   */
+  get(raw: Buffer, sender?: (id: Buffer) => boolean): KnownKey | undefined {
     const k = raw.toString('latin1');
     let entry = this.known.get(k);
     if (entry === undefined) {
       const id = idOfPublicKey(raw);
-      entry = { key: publicKeyFromRaw(raw), id, idBytes: Buffer.from(id, 'latin1') };
+      const idBytes = Buffer.from(id, 'latin1');
+      if (sender !== undefined && !sender(idBytes)) return undefined;
+      entry = { key: publicKeyFromRaw(raw), id, idBytes };
       if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value!);
       this.known.set(k, entry);
     }
