@@ -9,10 +9,11 @@ import { flags } from '../protocol/flags.js';
 import { PathfindingMessage } from '../protocol/message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import type { Connection } from '../streams/connection.js';
+import { sendFromHere } from './flood.js';
 import { completeHandshake } from './handshake.js';
 import type { Hello, Packet, RouterExtension, RouterState } from './state.js';
 import {
-  AuthRefusedError, BadSignatureError, IdentityMismatchError, NotAdmittedError, ProofError, SenderMismatchError,
+  AuthRefusedError, BadSignatureError, IdentityMismatchError, InternalError, NotAdmittedError, ProofError, SenderMismatchError,
   TooManyBadSignaturesError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -22,8 +23,6 @@ import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, macMatches, makeProof, PROOF_SUBFLAG
 import {
   messageDigest, readTrailer, rootOf, SenderKeys, signBatch, signedRoot, signTrailer, verifySignature, type BatchItem,
 } from '../trust/signed-message.js';
-import { sendFromHere } from './flood.js';
-import { InternalError } from '../errors.js';
 
 interface Pending {
   hello: Hello;
