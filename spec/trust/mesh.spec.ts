@@ -47,6 +47,20 @@ describe('authenticated protocol: meshes', () => {
     expect(b.stats.badSignatures).to.equal(0);
   });
 
+  it('settles crossed dials (both nodes dial each other at once) on one proven connection', async () => {
+    const a = await nodes.make({ protocol: auth });
+    const b = await nodes.make({ protocol: auth });
+    const results = await Promise.allSettled([a.connect('127.0.0.1', b.outAddr[1]), b.connect('127.0.0.1', a.outAddr[1])]);
+    expect(results.every((r) => r.status === 'fulfilled'), JSON.stringify(results)).to.equal(true);
+    await waitFor(() => a.routingTable.size === 1 && b.routingTable.size === 1, 5000, 'one link');
+    await waitFor(() => a.routingTable.get(b.id)?.outgoing !== b.routingTable.get(a.id)?.outgoing, 5000, 'both ends keep the same connection');
+    const atB = collect(b);
+    a.send('once');
+    await waitFor(() => atB.length === 1, 5000, 'delivery');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(atB.map((m) => [m.text(1), m.verified])).to.deep.equal([['once', true]]);
+  });
+
   it('delivers whispers from the proven peer and replies through them', async () => {
     const a = await nodes.make({ protocol: auth });
     const b = await nodes.make({ protocol: auth });
