@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       await throughput(procs, impl, 'plain', 3, 100, cfg.w1WarmupMs);
     }
     // The authenticated protocol's own paths (signing, proofs, verification) too.
-    if (enabled('W1') || enabled('W3')) await throughput(procs, 'rx2p', 'auth', 3, 100, cfg.warmupMs);
+    if (enabled('W1') || enabled('W3')) await throughput(procs, 'rx2p', 'auth', 3, 100, Math.max(cfg.warmupMs, cfg.w1WarmupMs));
     log('warm-up done');
   }
 
