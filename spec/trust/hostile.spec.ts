@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import {
-  AuthRefusedError, ConnectionClosedError, generateIdentity, NotAdmittedError, generateSelfSignedCert, Protocol, ProtocolMismatchError, type MeshEvent, type Message,
+  AuthRefusedError, ConnectionClosedError, generateIdentity, NotAdmittedError, PathfindingMessage, generateSelfSignedCert, Protocol, ProtocolMismatchError, type MeshEvent, type Message,
   type MeshSocket, type MeshOptions,
 } from '../../src/index.js';
 import { link, waitFor } from '../helpers.js';
@@ -148,6 +148,22 @@ describe('authenticated protocol: hostile peers', function () {
     expect(seen(node).messages.map((m) => m.text(1))).to.deep.equal(['genuine']);
     expect(seen(honest).messages.map((m) => m.text(1))).to.deep.equal(['genuine']);
     expect(honest.stats.badSignatures, 'nothing bad was relayed').to.equal(0);
+  });
+
+  it('spends at most maxBadSignatures + 1 verifications on a peer that floods forged signatures', async () => {
+    const node = await make();
+    const p = await provenPeer(node);
+    const time = Math.floor(Date.now() / 1000);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const trailer = Buffer.concat([p.identity.rawPublicKey, randomBytes(64), Buffer.from([0, 1, 0, 0])]);
+      frames.push(new PathfindingMessage(p.protocol, 'broadcast', p.id, ['broadcast', `forged ${i}`, trailer], [], time).string);
+    }
+    await p.write(Buffer.concat(frames));
+    await p.waitClosed();
+    expect(node.stats.signaturesVerified, 'verifications spent').to.equal(4);
+    expect(errors(node, 'ERR_AUTH_TOO_MANY_BAD_SIGNATURES')).to.equal(1);
+    expect(seen(node).messages).to.deep.equal([]);
   });
 
   it('drops relayed (waterfall) forgeries in an honest origin\'s name before delivering or relaying them', async () => {
