@@ -21,7 +21,7 @@ export interface AuthCosts {
   /** The origin's cost per 100 B broadcast, signed alone / in a full batch, µs. */
   originUs: number;
   originBatchedUs: number;
-  /** A receiver's cost per new 100 B broadcast (key lookup, sender check, digest, path, verification), alone / batched, µs. */
+  /** A receiver's cost per new 100 B broadcast (key lookup, sender check, digest, path, verification), alone / batched (in order), µs. */
   receiverUs: number;
   receiverBatchedUs: number;
 }
@@ -46,21 +46,25 @@ export function authCosts(minMs: number): AuthCosts {
     return items.slice(0, n).map((it, i) => PathfindingMessage.feedString(protocol,
       new PathfindingMessage(protocol, 'broadcast', identity.id, [...it.packets, trailers[i]!], [], time).string));
   };
-  const keys = new SenderKeys(16);
+  const keys = new SenderKeys(16, 16);
   const check = (msgs: PathfindingMessage[]) => {
     // Each round a batch not seen before; the key's KeyObject and id stay cached, as in
     // steady state.
-    keys.forgetRoots();
+    keys.forgetBatches();
     for (const msg of msgs) {
       const payload = msg.payload;
       const t = readTrailer(payload[payload.length - 1]!);
       if (typeof t === 'string') throw new Error(t);
       const known = keys.get(t.publicKey, (id) => msg.senderIs(id));
       if (known === undefined) throw new Error('sender');
-      const root = rootOf(messageDigest(protocol.id, msg.senderBytes, msg.time58, payload.slice(0, -1)), t.index, t.path);
-      const seen = keys.verifiedRoot(t);
-      if (seen) sink += seen.equals(root) ? 1 : 0;
-      else if (verifySignature(known.key, signedRoot(t.count, root), t.signature)) keys.rememberRoot(t, root);
+      const leaf = messageDigest(protocol.id, msg.senderBytes, msg.time58, payload.slice(0, -1));
+      const inBatch = keys.inVerifiedBatch(t, leaf);
+      if (inBatch === false) throw new Error('not in the batch');
+      if (inBatch === undefined) {
+        const nodes: Buffer[] = [];
+        const root = rootOf(leaf, t.index, t.path, nodes);
+        if (verifySignature(known.key, signedRoot(t.count, root), t.signature)) keys.rememberBatch(t, nodes);
+      }
     }
   };
   const one = wire(1);

@@ -162,11 +162,14 @@ export interface MeshOptions {
    * message) is dropped. An honest peer relays nothing it has not verified. Default 3.
    */
   maxBadSignatures?: number;
-  /**
-   * Authenticated protocol: public keys of message origins kept ready for verification,
-   * at most, and as many signed batch roots already verified. Default 4,096.
-   */
+  /** Authenticated protocol: public keys of message origins kept ready for verification, at most. Default 4,096. */
   senderKeyCacheSize?: number;
+  /**
+   * Authenticated protocol: signed batches whose signature was verified, kept (with the
+   * nodes of their Merkle trees met so far, at most 2 x signatureBatch each) so that
+   * their other messages cost no verification. Default 256.
+   */
+  verifiedBatchCacheSize?: number;
   /**
    * Authenticated protocol: the broadcasts send() is given in one tick are signed
    * together, at most this many under one signature (a Merkle tree; each message
@@ -218,6 +221,7 @@ export interface ResolvedOptions {
   networkKey: Buffer | undefined;
   maxBadSignatures: number;
   senderKeyCacheSize: number;
+  verifiedBatchCacheSize: number;
   signatureBatch: number;
 }
 
@@ -251,6 +255,7 @@ export const defaultOptions = {
   maxReconnectAttempts: 10,
   maxBadSignatures: 3,
   senderKeyCacheSize: 4_096,
+  verifiedBatchCacheSize: 256,
   signatureBatch: 32,
 };
 
@@ -352,6 +357,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     networkKey: networkKeyOf(o.networkKey),
     maxBadSignatures: count('maxBadSignatures', o.maxBadSignatures, d.maxBadSignatures),
     senderKeyCacheSize: count('senderKeyCacheSize', o.senderKeyCacheSize, d.senderKeyCacheSize, 1),
+    verifiedBatchCacheSize: count('verifiedBatchCacheSize', o.verifiedBatchCacheSize, d.verifiedBatchCacheSize, 1),
     signatureBatch: batchSize(o.signatureBatch, d.signatureBatch),
   };
 }

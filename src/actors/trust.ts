@@ -64,7 +64,7 @@ export class TrustExtension implements RouterExtension {
     const identity = options.identity;
     if (identity === undefined) throw new Error('the authenticated protocol needs an identity');
     this.identity = identity;
-    this.keys = new SenderKeys(options.senderKeyCacheSize);
+    this.keys = new SenderKeys(options.senderKeyCacheSize, options.verifiedBatchCacheSize);
     this.protocolId = protocol.id;
   }
 
@@ -238,15 +238,16 @@ export class TrustExtension implements RouterExtension {
     }
     if (known === undefined || !msg.senderIs(known.idBytes)) return this.badMessage(s, from, 'the key is not the sender\'s');
     const packets = payload.slice(0, n - 1);
-    const root = rootOf(messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets), trailer.index, trailer.path);
-    // Another message of the same batch had this signature verified: the root must match.
-    const verified = this.keys.verifiedRoot(trailer);
-    if (verified !== undefined) {
-      if (!verified.equals(root)) return this.badMessage(s, from, 'not in the signed batch');
-    } else {
+    const leaf = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets);
+    // Another message of the same batch had this signature verified: the path must lead into it.
+    const inBatch = this.keys.inVerifiedBatch(trailer, leaf);
+    if (inBatch === false) return this.badMessage(s, from, 'not in the signed batch');
+    if (inBatch === undefined) {
+      const nodes: Buffer[] = [];
+      const root = rootOf(leaf, trailer.index, trailer.path, nodes);
       s.stats.signaturesVerified++;
       if (!verifySignature(known.key, signedRoot(trailer.count, root), trailer.signature)) return this.badMessage(s, from, 'does not verify');
-      this.keys.rememberRoot(trailer, root);
+      this.keys.rememberBatch(trailer, nodes);
     }
     // The user's copy has bytes of its own and the id the mesh knows the message by.
     let size = 0;

@@ -171,13 +171,18 @@ export function readTrailer(t: Buffer): Trailer | string {
   };
 }
 
-/** The root a message's leaf and path lead to. */
-export function rootOf(leaf: Buffer, index: number, path: Buffer): Buffer {
+/**
+ * The root a message's leaf and path lead to. `nodes`, if given, receives every node
+ * met on the way (the leaf, the siblings, the nodes computed, the root).
+ */
+export function rootOf(leaf: Buffer, index: number, path: Buffer, nodes?: Buffer[]): Buffer {
   let node = leaf;
   for (let at = 0, i = index; at < path.length; at += HASH_BYTES, i >>= 1) {
     const sibling = path.subarray(at, at + HASH_BYTES);
+    nodes?.push(node, sibling);
     node = (i & 1) === 0 ? inner(node, sibling) : inner(sibling, node);
   }
+  nodes?.push(node);
   return node;
 }
 
@@ -190,14 +195,16 @@ interface KnownKey {
 
 /**
  * Public keys met in signed messages, with their ids (making a KeyObject costs about
- * as much as a verification, the id a SHA-384 and a base_58), and the batch roots
- * already verified (so the other messages of a batch cost no verification). Both
- * bounded; the oldest entries go first.
+ * as much as a verification, the id a SHA-384 and a base_58), and the batches already
+ * verified, each as the set of its nodes met so far (so the other messages of a batch
+ * cost no verification, and most of them one hash of their path or none: a path that
+ * reaches a verified node is in the batch, since two different children of one node
+ * would be a SHA-256 second preimage). Both bounded; the oldest entries go first.
  */
 export class SenderKeys {
   private readonly known = new Map<string, KnownKey>();
-  private readonly roots = new Map<string, Buffer>();
-  constructor(private readonly max: number) {}
+  private readonly batches = new Map<string, Set<string>>();
+  constructor(private readonly max: number, private readonly maxBatches: number) {}
 
   /**
    * The key and id of `raw`, if its id is `sender` (checked by the caller on a cache
@@ -218,29 +225,48 @@ export class SenderKeys {
     return entry;
   }
 
-  /** The root verified for this key, signature and count, if any. */
-  verifiedRoot(t: Trailer): Buffer | undefined {
-    return this.roots.get(rootKey(t));
+  /**
+   * Whether a leaf with this trailer's path is in a batch verified before: true if the
+   * path reaches one of its nodes (they then join it), false if the batch is known and
+   * the path does not reach it, undefined if no batch of this signature was verified.
+   */
+  inVerifiedBatch(t: Trailer, leaf: Buffer): boolean | undefined {
+    const nodes = this.batches.get(batchKey(t));
+    if (nodes === undefined) return undefined;
+    const met: string[] = [];
+    let node = leaf;
+    for (let at = 0, i = t.index; ; at += HASH_BYTES, i >>= 1) {
+      const k = node.toString('latin1');
+      if (nodes.has(k)) {
+        for (const m of met) nodes.add(m);
+        return true;
+      }
+      if (at >= t.path.length) return false;
+      const sibling = t.path.subarray(at, at + HASH_BYTES);
+      met.push(k, sibling.toString('latin1'));
+      node = (i & 1) === 0 ? inner(node, sibling) : inner(sibling, node);
+    }
   }
 
-  rememberRoot(t: Trailer, root: Buffer): void {
+  /** A batch whose signature verified, with the nodes of the path that led to its root. */
+  rememberBatch(t: Trailer, nodes: readonly Buffer[]): void {
     if (t.count === 1) return; // no other message will ask
-    if (this.roots.size >= this.max) this.roots.delete(this.roots.keys().next().value!);
-    this.roots.set(rootKey(t), root);
+    if (this.batches.size >= this.maxBatches) this.batches.delete(this.batches.keys().next().value!);
+    this.batches.set(batchKey(t), new Set(nodes.map((n) => n.toString('latin1'))));
   }
 
-  /** Forgets the verified roots only (keys stay). */
-  forgetRoots(): void {
-    this.roots.clear();
+  /** Forgets the verified batches only (keys stay). */
+  forgetBatches(): void {
+    this.batches.clear();
   }
 
   clear(): void {
     this.known.clear();
-    this.roots.clear();
+    this.batches.clear();
   }
 }
 
-function rootKey(t: Trailer): string {
+function batchKey(t: Trailer): string {
   return t.publicKey.toString('latin1') + t.signature.toString('latin1') + t.count;
 }
 
