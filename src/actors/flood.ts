@@ -26,7 +26,7 @@ export function flood(s: RouterState, msg: PathfindingMessage, from: Connection 
   if (!admit(s, msg)) return false;
   // A message the user floods is checked as any other (in the authenticated protocol,
   // it must carry its origin's signature).
-  if (s.hooks.verifyAdmitted.length !== 0 && verifiedByExtensions(s, msg, from) === undefined) return false;
+  if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, from)) return false;
   relay(s, msg, from);
   if (msg.msgType !== flags.waterfall) noteContent(s, msg);
   return true;
@@ -88,7 +88,8 @@ function checkContent(s: RouterState, msg: PathfindingMessage, time: number): bo
  * the broadcast is delivered and relayed (a hash less before the user has it).
  */
 export function noteContent(s: RouterState, msg: PathfindingMessage): void {
-  if (s.host.options.retimedDuplicateWindowSeconds <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return;
+  // Where senders are proven the re-timed-copy check is off (admit): nothing to note.
+  if (s.sendersProven || s.host.options.retimedDuplicateWindowSeconds <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return;
   s.contents.putIfAbsent(msg.contentKey, msg.timeNumber);
 }
 
@@ -194,17 +195,10 @@ export function sendFromHere(s: RouterState, payload: Packet[], flag: string, ti
   return below;
 }
 
-/**
- * A new message as the extensions that verify messages pass it (the message the user
- * is to get), or undefined if one of them dropped it.
- */
-export function verifiedByExtensions(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): PathfindingMessage | undefined {
-  let out: PathfindingMessage | undefined = msg;
-  for (const ext of s.hooks.verifyAdmitted) {
-    out = ext.verifyAdmitted!(s, out, from);
-    if (out === undefined) return undefined;
-  }
-  return out;
+/** Whether every extension that verifies new messages passes this one. */
+export function verifiedByExtensions(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
+  for (const ext of s.hooks.verifyAdmitted) if (!ext.verifyAdmitted!(s, msg, from)) return false;
+  return true;
 }
 
 /**

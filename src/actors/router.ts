@@ -235,16 +235,8 @@ export class Router {
         }
         if (s.hooks.acceptBroadcast.length !== 0 && !acceptedByExtensions(s, msg, conn)) return;
         if (!admit(s, msg)) return;
-        if (s.hooks.verifyAdmitted.length !== 0) {
-          // Checked once per message, after de-duplication: copies cost no verification.
-          const verified = verifiedByExtensions(s, msg, conn);
-          if (verified === undefined) return;
-          handleSubflag(s, verified, conn, false);
-          relay(s, msg, conn);
-          if (type === flags.broadcast) noteContent(s, msg);
-          if (s.hooks.onAdmitted.length !== 0) for (const ext of s.hooks.onAdmitted) ext.onAdmitted!(s, msg, conn);
-          return;
-        }
+        // Checked once per message, after de-duplication: copies cost no verification.
+        if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, conn)) return;
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
         handleSubflag(s, msg, conn, false, true);
@@ -299,7 +291,8 @@ function handleSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection
       s.stats.delivered++;
       // Where an extension proves senders (the authenticated protocol), every message
       // delivered was proven: a broadcast by its origin's signature, a whisper by its connection.
-      s.host.deliver(new Message(ownCopy(s, msg, relaying), s.host.server, s.sendersProven));
+      s.host.deliver(new Message(ownCopy(s, msg, relaying), s.host.server, s.sendersProven,
+        s.trailerPackets !== 0 && (msg.msgType === flags.broadcast || msg.msgType === flags.waterfall) ? s.trailerPackets : 0));
       return true;
   }
 }

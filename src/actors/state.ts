@@ -100,10 +100,10 @@ export interface RouterExtension {
   closeReason?(s: RouterState, conn: Connection): Error | undefined;
   /**
    * A new broadcast or waterfall (in time, not seen before), before it is delivered or
-   * relayed: returns the message the user is to get, or undefined to drop it (neither
-   * delivered nor relayed). Called once per message, after de-duplication, never per copy.
+   * relayed: false drops it (neither delivered nor relayed). Called once per message,
+   * after de-duplication, never per copy.
    */
-  verifyAdmitted?(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): PathfindingMessage | undefined;
+  verifyAdmitted?(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean;
   /** A whisper or renegotiation from a handshaken peer: false drops it (e.g. another sender named). */
   acceptDirect?(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean;
   /** The payload of a broadcast this node originates, sent with `time` (e.g. a signature appended). */
@@ -116,6 +116,8 @@ export interface RouterExtension {
   queueBroadcast?(s: RouterState, payload: Packet[], flag: string, time: number): boolean | undefined;
   /** True when the extension proves the sender of every message delivered (Message.verified). */
   readonly provesSenders?: boolean;
+  /** Packets the extension's protocol ends every broadcast and waterfall with (e.g. a signature): the user's message does not show them. */
+  readonly trailerPackets?: number;
   /** A peer joined the routing table (its handshake done, its peers list sent). */
   onPeerConnected?(s: RouterState, conn: Connection): void;
   /**
@@ -206,6 +208,8 @@ export class RouterState {
   };
   /** Every message delivered has a proven sender (an extension proves them): Message.verified. */
   readonly sendersProven: boolean;
+  /** Trailing packets of flooded messages that are the extensions', not the user's. */
+  readonly trailerPackets: number;
   readonly limits: CodecLimits;
   readonly hooks: ExtensionHooks;
   /** New connections, whose events the actor then consumes. */
@@ -241,6 +245,7 @@ export class RouterState {
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     this.hooks = hooksOf(host.extensions ?? []);
     this.sendersProven = (host.extensions ?? []).some((e) => e.provesSenders === true);
+    this.trailerPackets = (host.extensions ?? []).reduce((n, e) => n + (e.trailerPackets ?? 0), 0);
   }
 
   get options(): ResolvedOptions {

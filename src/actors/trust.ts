@@ -6,7 +6,7 @@
 // per-connection proof state and the cache of sender keys.
 import type { KeyObject } from 'node:crypto';
 import { flags } from '../protocol/flags.js';
-import { PathfindingMessage } from '../protocol/message.js';
+import type { PathfindingMessage } from '../protocol/message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import type { Connection } from '../streams/connection.js';
 import { sendFromHere } from './flood.js';
@@ -50,6 +50,8 @@ export function keyingMaterial(conn: Connection): Buffer | undefined {
 export class TrustExtension implements RouterExtension {
   readonly name = 'trust';
   readonly provesSenders = true;
+  /** The trailer (key, signature, Merkle path) ends every flooded message: not the user's. */
+  readonly trailerPackets = 1;
   readonly identity: Identity;
   private readonly pending = new WeakMap<Connection, Pending>();
   private readonly offences = new WeakMap<Connection, number>();
@@ -220,11 +222,11 @@ export class TrustExtension implements RouterExtension {
 
   /**
    * A new (de-duplicated) broadcast or waterfall: its origin's signature is checked
-   * once, here. Returns the message as the user sees it (the trailer taken off, same
-   * id), or undefined when it fails: then it is dropped, counted, and `from` is
-   * charged an offence (an honest peer relays only what it verified).
+   * once, here. False when it fails: then it is dropped, counted, and `from` is charged
+   * an offence (an honest peer relays only what it verified). The user is handed the
+   * message without its trailer (trailerPackets).
    */
-  verifyAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): PathfindingMessage | undefined {
+  verifyAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
     const payload = msg.payload;
     const n = payload.length;
     if (n < 2) return this.badMessage(s, from, 'missing');
@@ -249,30 +251,16 @@ export class TrustExtension implements RouterExtension {
       if (!verifySignature(known.key, signedRoot(trailer.count, root), trailer.signature)) return this.badMessage(s, from, 'does not verify');
       this.keys.rememberBatch(trailer, nodes);
     }
-    // The user's copy has bytes of its own and the id the mesh knows the message by.
-    let size = 0;
-    for (const p of packets) size += p.length;
-    const own = Buffer.allocUnsafe(size);
-    const views: Buffer[] = [];
-    let off = 0;
-    for (const p of packets) {
-      own.set(p, off);
-      views.push(own.subarray(off, off + p.length));
-      off += p.length;
-    }
-    return PathfindingMessage.fromParts({
-      protocol: msg.protocol, msgType: Buffer.from(msg.msgTypeBytes), sender: Buffer.from(msg.senderBytes),
-      payload: views, time: msg.time, compressions: msg.compression, idKey: msg.idKey,
-    });
+    return true;
   }
 
-  private badMessage(s: RouterState, from: Connection | undefined, detail: string): undefined {
+  private badMessage(s: RouterState, from: Connection | undefined, detail: string): false {
     // Without a connection it is the user's own waterfall() of a message without a
-    // trailer (e.g. one delivered here): not flooded, and nobody's offence.
-    if (from === undefined) return undefined;
+    // valid trailer: not flooded, and nobody's offence.
+    if (from === undefined) return false;
     s.stats.badSignatures++;
     this.offence(s, from, new BadSignatureError(detail));
-    return undefined;
+    return false;
   }
 
   /** Records a peer's offence; more than maxBadSignatures and it is dropped. */
