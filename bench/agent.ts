@@ -11,6 +11,8 @@ export type Impl = 'rx2p' | 'baseline';
 export interface NodeSpec {
   impl: Impl;
   ssl: boolean;
+  /** rx2p: the authenticated protocol (Ed25519 keys, signed broadcasts); the baseline has none. */
+  auth?: boolean;
   /** rx2p: advertise gzip (the default) rather than `compression: []`. */
   gzip: boolean;
   /** rx2p waterfallCacheSize (default: rx2p's). */
@@ -121,7 +123,7 @@ export class Agent {
     if (spec.impl === 'rx2p') {
       const { MeshSocket, Protocol } = await import('../src/index.js');
       const node = await MeshSocket.create('127.0.0.1', 0, {
-        protocol: new Protocol('mesh', spec.ssl ? 'SSL' : 'Plaintext'),
+        protocol: new Protocol('mesh', spec.auth ? 'Ed25519' : spec.ssl ? 'SSL' : 'Plaintext'),
         compression: spec.gzip ? undefined : [],
         // The bench builds each topology itself: no dialling from peers lists.
         maxOutgoing: 0,

@@ -11,6 +11,7 @@ import { defaultOptions } from '../src/index.js';
 import type { Impl } from './agent.js';
 import { benchDir, repoRoot, WorkerPool } from './cluster.js';
 import { codecBench } from './codec.js';
+import { authCosts, type AuthCosts } from './auth.js';
 import { compileWorker, entryCost, exposeGc, floodCache, idleRss, idleRssInProcess, type FloodCache, type IdleRss } from './memory.js';
 import { fmt, markdownTable, row, svgChart, table, updateReadme, type Row } from './report.js';
 import { latency, Placement, scale, summarize, throughput, variantLabel, type LatencyResult, type ScaleResult, type ThroughputResult, type Variant } from './workloads.js';
@@ -142,6 +143,23 @@ async function main(): Promise<void> {
     log('codec done');
   }
 
+  // ------------------------------------------------------------ Auth: Ed25519 costs (nothing else runs yet)
+  // One verification's time sets the verification limit W1 in the authenticated
+  // protocol is judged against (a receiver verifies each new message once).
+  let auth: AuthCosts | undefined;
+  if (enabled('AUTH') || enabled('W1')) {
+    auth = authCosts(cfg.codecMs);
+    details.auth = auth;
+    const common = { workload: 'Auth', mode: '-' as const, variant: 'Ed25519 (node:crypto)', baseline: null, better: 'lower' as const, digits: 1 };
+    rows.push(row({ ...common, what: 'verify one signature (32 B digest)', metric: 'µs', rx2p: auth.verifyUs, note: `verification limit 1/t = ${fmt(auth.verificationLimit)} msg/s per receiver` }));
+    rows.push(row({ ...common, what: 'sign one signature (32 B digest)', metric: 'µs', rx2p: auth.signUs }));
+    rows.push(row({ ...common, what: 'origin: sign a 100 B broadcast', metric: 'µs per message', rx2p: auth.originUs, note: 'signed alone: digest + signature' }));
+    rows.push(row({ ...common, what: 'origin: sign a 100 B broadcast', variant: `in a batch of ${auth.batch}`, metric: 'µs per message', rx2p: auth.originBatchedUs, note: 'a tick\'s broadcasts under one signature (signatureBatch)' }));
+    rows.push(row({ ...common, what: 'receiver: check a 100 B broadcast', metric: 'µs per message', rx2p: auth.receiverUs, note: 'signed alone: cached key, digest, verification; once per new message, never per copy' }));
+    rows.push(row({ ...common, what: 'receiver: check a 100 B broadcast', variant: `in a batch of ${auth.batch}`, metric: 'µs per message', rx2p: auth.receiverBatchedUs, note: 'one verification per batch, a Merkle path per message' }));
+    log(`auth costs: ${JSON.stringify(auth, (_k, v) => (typeof v === 'number' ? Number(v.toPrecision(4)) : v))}`);
+  }
+
   // ------------------------------------------------------------ warm-up (not measured)
   // Worker processes are reused from workload to workload; a short flood first gets
   // both implementations' send and receive paths compiled by V8 in every worker, so
@@ -154,6 +172,8 @@ async function main(): Promise<void> {
       await throughput(procs, impl, 'plain', 5, 100, cfg.warmupMs);
       await throughput(procs, impl, 'plain', 3, 100, cfg.w1WarmupMs);
     }
+    // The authenticated protocol's own paths (signing, proofs, verification) too.
+    if (enabled('W1') || enabled('W3')) await throughput(procs, 'rx2p', 'auth', 3, 100, Math.max(cfg.warmupMs, cfg.w1WarmupMs));
     log('warm-up done');
   }
 
@@ -161,14 +181,27 @@ async function main(): Promise<void> {
   if (enabled('W1')) {
     const w1: Record<string, Record<Impl, ThroughputResult>> = {};
     const configs: Array<[Placement, Variant, number]> = [
-      [procs, 'plain', 3], [procs, 'plain', 5], [procs, 'gzip', 3], [procs, 'ssl', 3],
+      [procs, 'plain', 3], [procs, 'plain', 5], [procs, 'gzip', 3], [procs, 'ssl', 3], [procs, 'auth', 3],
       [inproc, 'plain', 3], ...(cfg.inprocN5 ? [[inproc, 'plain', 5] as [Placement, Variant, number]] : []),
     ];
     for (const [place, variant, n] of configs) {
       const key = `${place.mode}/${variant}/N=${n}`;
-      const reuse = variant === 'gzip' ? w1[`${place.mode}/plain/N=${n}`]?.baseline : undefined;
+      const reuse = variant === 'gzip' ? w1[`${place.mode}/plain/N=${n}`]?.baseline
+        : variant === 'auth' ? w1[`${place.mode}/ssl/N=${n}`]?.baseline ?? { msgsPerSec: 0 } as ThroughputResult : undefined;
       const res = await alternate(`W1 ${key}`, (impl) => throughput(place, impl, variant, n, 100, cfg.w1Ms), mergeThroughput, describeThroughput, reuse, place === procs);
       w1[key] = res;
+      if (variant === 'auth') {
+        // Judged against what one receiver can verify on this machine, not against the
+        // baseline (which signs nothing).
+        const limit = auth!.verificationLimit;
+        rows.push(row({
+          workload: 'W1', what: `broadcast 100 B, N=${n}`, mode: place.mode, variant: variantLabel[variant], metric: 'msg/s per receiver',
+          rx2p: res.rx2p.msgsPerSec, baseline: limit, better: 'higher',
+          target: 'ratio >= 0.7 (of the verification limit)', met: res.rx2p.msgsPerSec >= 0.7 * limit,
+          note: `baseline column: the verification limit, 1 / one Ed25519 verification (${auth!.verifyUs.toFixed(1)} µs) in this run; the baseline mesh signs nothing (its SSL figure: ${fmt(res.baseline.msgsPerSec)} msg/s)`,
+        }));
+        continue;
+      }
       const isTarget = place.mode === 'procs' && variant === 'plain';
       rows.push(row({
         workload: 'W1', what: `broadcast 100 B, N=${n}`, mode: place.mode, variant: variantLabel[variant], metric: 'msg/s per receiver',
@@ -245,18 +278,22 @@ async function main(): Promise<void> {
     // One process first; then the workers, rx2p's last, as its round comes first.
     for (const impl of impls) await latency(inproc, impl, 'plain', 3, cfg.w3WarmupRun, 0);
     for (const impl of [...impls].reverse()) await latency(procs, impl, 'plain', 3, cfg.w3WarmupRun, 0);
+    await latency(procs, 'rx2p', 'auth', 3, Math.min(cfg.w3WarmupRun, 300), 0);
     const w3: Record<string, Record<Impl, LatencyResult>> = {};
-    const configs: Array<[Placement, Variant]> = [[procs, 'plain'], [procs, 'gzip'], [procs, 'ssl'], [inproc, 'plain']];
+    const configs: Array<[Placement, Variant]> = [[procs, 'plain'], [procs, 'gzip'], [procs, 'ssl'], [procs, 'auth'], [inproc, 'plain']];
     for (const [place, variant] of configs) {
       const key = `${place.mode}/${variant}/N=3`;
-      const reuse = variant === 'gzip' ? w3[`${place.mode}/plain/N=3`]?.baseline : undefined;
+      // The baseline signs nothing: the authenticated rows show its SSL figure.
+      const reuse = variant === 'gzip' ? w3[`${place.mode}/plain/N=3`]?.baseline
+        : variant === 'auth' ? w3[`${place.mode}/ssl/N=3`]?.baseline : undefined;
       // Latency percentiles move with each run's state (scheduling, what the collector
       // is doing) more than rates do: W3 pools the samples of more, shorter rounds.
       const res = await alternate(`W3 ${key}`, (impl) => latency(place, impl, variant, 3, cfg.w3Samples, cfg.w3Warmup), mergeLatency, describeLatency, reuse, false, cfg.w3Rounds);
       w3[key] = res;
       const isTarget = variant === 'plain';
       const common = { workload: 'W3', what: 'latency 100 B, N=3', mode: place.mode, variant: variantLabel[variant], better: 'lower' as const, digits: 3 };
-      const note = variant === 'gzip' ? 'baseline does not compress: its plaintext figure' : undefined;
+      const note = variant === 'gzip' ? 'baseline does not compress: its plaintext figure'
+        : variant === 'auth' ? 'baseline signs nothing: its SSL figure; rx2p signs at the origin and verifies once per receiver' : undefined;
       rows.push(row({
         ...common, metric: 'p50 ms', rx2p: res.rx2p.p50, baseline: res.baseline.p50, note,
         ...(isTarget ? { target: 'ratio <= 1.5', met: res.rx2p.p50 <= 1.5 * res.baseline.p50 } : {}),
@@ -391,7 +428,7 @@ async function main(): Promise<void> {
     log(`wrote ${args.json}`);
   }
   const svgPath = args.svg ?? (quick || only ? undefined : join(benchDir, 'results.svg'));
-  const chartRows = rows.filter((r) => ['W1', 'W2', 'W3'].includes(r.workload));
+  const chartRows = rows.filter((r) => ['W1', 'W2', 'W3'].includes(r.workload) && r.variant !== variantLabel.auth);
   if (svgPath && chartRows.length) {
     writeFileSync(svgPath, svgChart(chartRows, 'rx2p vs baseline: W1 throughput, W2 1 MiB payloads, W3 latency', `${command} — ${date} — ${cpus().length} CPUs, node ${process.version}`));
     log(`wrote ${svgPath}`);

@@ -4,17 +4,21 @@ import { prng } from '../spec/prng.js';
 import type { Impl, NodeSpec, PayloadKind, Remote } from './agent.js';
 import { localHandle, type Mode, WorkerPool } from './cluster.js';
 
-/** Plain: Plaintext, compression off. gzip: Plaintext, default options (gzip negotiated). ssl: SSL, compression off. */
-export type Variant = 'plain' | 'gzip' | 'ssl';
+/**
+ * Plain: Plaintext, compression off. gzip: Plaintext, default options (gzip negotiated).
+ * ssl: SSL, compression off. auth: the authenticated protocol (Ed25519), compression off.
+ */
+export type Variant = 'plain' | 'gzip' | 'ssl' | 'auth';
 
 export const variantLabel: Record<Variant, string> = {
   plain: 'Plaintext, no compression',
   gzip: 'Plaintext, default (gzip)',
   ssl: 'SSL, no compression',
+  auth: 'Ed25519 (authenticated), no compression',
 };
 
 export function spec(impl: Impl, variant: Variant, extra: Partial<NodeSpec> = {}): NodeSpec {
-  return { impl, ssl: variant === 'ssl', gzip: variant === 'gzip', ...extra };
+  return { impl, ssl: variant === 'ssl', gzip: variant === 'gzip', auth: variant === 'auth', ...extra };
 }
 
 /** Where the nodes of a run live: a shared worker pool, or this process. */

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { row, svgChart, table } from '../bench/report.js';
 import { Placement, throughput } from '../bench/workloads.js';
+import { authCosts } from '../bench/auth.js';
 
 describe('bench (smoke)', function () {
   this.timeout(15_000);
@@ -26,5 +27,15 @@ describe('bench (smoke)', function () {
     expect(r.ratio).to.be.greaterThan(0);
     expect(table([r])).to.include('W1');
     expect(svgChart([r], 'title', 'subtitle')).to.match(/^<svg[\s\S]*<\/svg>\n$/);
+  });
+
+  it('runs W1 in the authenticated protocol (one process) and measures the Ed25519 costs', async function () {
+    const r = await throughput(new Placement('inproc'), 'rx2p', 'auth', 3, 100, 5_000, 300);
+    expect(r.sent).to.equal(300);
+    expect(r.delivered).to.equal(1);
+    const costs = authCosts(20);
+    expect(costs.verifyUs).to.be.greaterThan(0);
+    expect(costs.verificationLimit).to.be.closeTo(1e6 / costs.verifyUs, 1);
+    expect(costs.receiverUs).to.be.greaterThan(0);
   });
 });

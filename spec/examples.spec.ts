@@ -32,6 +32,16 @@ describe('examples', function () {
     console.log(`      (ran in ${r.ms} ms)`);
   });
 
+  it('authenticated.ts proves ids and senders, refuses an outsider, and exits 0 on its own', async () => {
+    const r = await runExample('examples/authenticated.ts');
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include("authenticated: a's id is the hash of its key: true");
+    expect(r.stdout).to.include('authenticated: a got "signed by bob" from bob: true, verified: true');
+    expect(r.stdout).to.include('authenticated: the outsider was refused: ERR_AUTH_REFUSED');
+    expect(r.stdout.trim().split('\n').at(-1)).to.equal('authenticated: done');
+    console.log(`      (ran in ${r.ms} ms)`);
+  });
+
   it('recv.ts receives with await recv(), replies, batches, and exits 0 on its own', async () => {
     const r = await runExample('examples/recv.ts');
     expect(r.code, r.stderr).to.equal(0);

@@ -96,3 +96,39 @@ export class InternalError extends MeshError {
     super('ERR_INTERNAL', `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
+
+// ---------------------------------------------------------------- authenticated protocol
+
+/**
+ * The authenticated protocol (encryption 'Ed25519') refused a peer or a message. Each
+ * condition is a subclass with its own code; `code` starts with ERR_AUTH.
+ */
+export class AuthenticationError extends MeshError {}
+/** A handshake proof that does not verify: bad signature (another key, another TLS session: a replay or a man in the middle), or malformed. */
+export class ProofError extends AuthenticationError {
+  constructor(detail: string) { super('ERR_AUTH_PROOF', `handshake proof refused: ${detail}`); }
+}
+/** A peer whose public key does not hash to the id it claimed (a stolen id). */
+export class IdentityMismatchError extends AuthenticationError {
+  constructor(claimed: string) { super('ERR_AUTH_IDENTITY', `public key does not match claimed id ${claimed.slice(0, 16)}...`); }
+}
+/** A peer whose proof verified but whom the admission policy refuses (allow-list, callback, network key). */
+export class NotAdmittedError extends AuthenticationError {
+  constructor(id: string, why: string) { super('ERR_AUTH_NOT_ADMITTED', `peer ${id.slice(0, 16)}... not admitted: ${why}`); }
+}
+/** This node was refused: the peer closed the connection after this node's proof, before its own. */
+export class AuthRefusedError extends AuthenticationError {
+  constructor(remote: string) { super('ERR_AUTH_REFUSED', `peer ${remote} refused this node's proof`); }
+}
+/** A broadcast or waterfall whose origin signature is missing, malformed or does not verify. */
+export class BadSignatureError extends AuthenticationError {
+  constructor(detail: string) { super('ERR_AUTH_SIGNATURE', `message signature refused: ${detail}`); }
+}
+/** A direct message (whisper, peers, renegotiation) whose sender is not the connection's proven peer. */
+export class SenderMismatchError extends AuthenticationError {
+  constructor() { super('ERR_AUTH_SENDER', 'a direct message named a sender other than the connection\'s proven peer'); }
+}
+/** A peer that delivered more messages failing verification than maxBadSignatures. */
+export class TooManyBadSignaturesError extends AuthenticationError {
+  constructor(limit: number) { super('ERR_AUTH_TOO_MANY_BAD_SIGNATURES', `more than ${limit} messages failing signature verification`); }
+}

@@ -17,3 +17,9 @@ export { TlsTransport, type TlsTransportOptions } from './transport/tls.js';
 export type { Transport, TransportConnection, Listener, ListenerNotice, PendingConnection, BoundAddress } from './transport/transport.js';
 export { Router, RouterState, type RouterExtension } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';
+export { AUTH_ENCRYPTION, isAuthenticated } from './trust/protocol.js';
+export {
+  generateIdentity, loadIdentity, identityFromFile, identityPem, idOfPublicKey, publicKeyFromRaw, rawPublicKeyOf,
+  type Identity, type IdentityInput,
+} from './trust/identity.js';
+export { allowListIds, parseAllowFile, type AllowEntry, type AdmitPolicy, type PeerCredentials } from './trust/admission.js';

@@ -13,6 +13,9 @@ import type { BoundAddress, Listener, Transport } from './transport/transport.js
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
+import { isAuthenticated, usesTls } from './trust/protocol.js';
+import { TrustExtension } from './actors/trust.js';
+import type { Identity } from './trust/identity.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
@@ -106,6 +109,8 @@ export class MeshSocket implements MessageServer {
       accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
       notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
+      // The authenticated protocol's proofs and signatures (src/actors/trust.ts).
+      extensions: isAuthenticated(this.protocol) ? [new TrustExtension(this.protocol, this.options)] : [],
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),
@@ -113,7 +118,8 @@ export class MeshSocket implements MessageServer {
     this.ready = listening.then((listener) => {
       this.listener = listener;
       if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], listener.address.port];
-      this.nodeIdValue = this.options.userSalt === undefined
+      // The authenticated protocol's id is its key's; py2p's is its address's, salted.
+      this.nodeIdValue = isAuthenticated(this.protocol) ? this.options.identity!.id : this.options.userSalt === undefined
         ? nodeId(this.outAddrValue, this.protocol.id)
         : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
       return this;
@@ -136,6 +142,11 @@ export class MeshSocket implements MessageServer {
   /** This node's id (base_58 of SHA-384); '' until `ready` resolves. */
   get id(): string {
     return this.nodeIdValue;
+  }
+
+  /** Authenticated protocol: this node's key pair (its id is the hash of the public key). */
+  get identity(): Identity | undefined {
+    return this.options.identity;
   }
 
   /** The [host, port] this node advertises. */
@@ -366,8 +377,12 @@ export class MeshSocket implements MessageServer {
 
 /** TCP for py2p's Plaintext, TLS for its SSL; keepalive and certificates from the options. */
 function defaultTransport(protocol: Protocol, o: ResolvedOptions): Transport {
-  return protocol.encryption === 'SSL'
-    ? new TlsTransport({ keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls })
+  return usesTls(protocol)
+    ? new TlsTransport({
+      keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls,
+      // The authenticated protocol binds its proofs to TLS 1.3's exported keying material.
+      minVersion: isAuthenticated(protocol) ? 'TLSv1.3' : undefined,
+    })
     : new TcpTransport({ keepAliveMs: o.keepAliveMs });
 }
 

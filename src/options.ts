@@ -7,6 +7,10 @@ import type { Protocol } from './protocol/protocol.js';
 import type { CertificatePair } from './transport/certificates.js';
 import type { Transport } from './transport/transport.js';
 import { InvalidArgumentError } from './errors.js';
+import { generateIdentity, loadIdentity, type Identity, type IdentityInput } from './trust/identity.js';
+import { allowListIds, type AdmitPolicy, type AllowEntry } from './trust/admission.js';
+import { isAuthenticated } from './trust/protocol.js';
+import { MAX_BATCH } from './trust/signed-message.js';
 
 /**
  * Every option of a MeshSocket, with its default. The seed's own names (`prot`,
@@ -165,6 +169,45 @@ export interface MeshOptions {
   clock?: () => number;
   /** The salt of this node's id. Default the per-process user_salt (py2p's base.user_salt). */
   userSalt?: string | Uint8Array;
+  /**
+   * Authenticated protocol (encryption 'Ed25519'): this node's Ed25519 private key (a
+   * KeyObject, or PEM / PKCS#8 DER); its node id is base_58(SHA-384(public key)).
+   * Default: a new key per socket (a new id each run; the command's --identity keeps one).
+   */
+  identity?: IdentityInput;
+  /**
+   * Authenticated protocol: the peers admitted, as node ids or public keys (PEM,
+   * KeyObject, 32 raw bytes). Default: any peer that proves its key (and `admit` allows).
+   */
+  allow?: Iterable<AllowEntry>;
+  /** Authenticated protocol: a custom admission policy, asked about each peer whose proof verified. */
+  admit?: AdmitPolicy;
+  /**
+   * Authenticated protocol: a secret shared by the members (at least 16 bytes). Each
+   * proof carries an HMAC of its transcript under it: a node without it cannot join.
+   */
+  networkKey?: string | Uint8Array;
+  /**
+   * Authenticated protocol: a peer that passes this node more than this many
+   * messages failing signature verification (or naming another sender on a direct
+   * message) is dropped. An honest peer relays nothing it has not verified. Default 3.
+   */
+  maxBadSignatures?: number;
+  /** Authenticated protocol: public keys of message origins kept ready for verification, at most. Default 4,096. */
+  senderKeyCacheSize?: number;
+  /**
+   * Authenticated protocol: signed batches whose signature was verified, kept (with the
+   * nodes of their Merkle trees met so far, at most 2 x signatureBatch each) so that
+   * their other messages cost no verification. Default 256.
+   */
+  verifiedBatchCacheSize?: number;
+  /**
+   * Authenticated protocol: the broadcasts send() is given in one tick are signed
+   * together, at most this many under one signature (a Merkle tree; each message
+   * carries its path, 32 bytes per doubling): a receiver verifies one signature per
+   * batch instead of one per message. 1 signs each message alone. At most 256. Default 32.
+   */
+  signatureBatch?: number;
 }
 
 export interface ResolvedOptions {
@@ -207,6 +250,15 @@ export interface ResolvedOptions {
   scheduler: SchedulerLike;
   clock: () => number;
   userSalt: string | Uint8Array | undefined;
+  /** The node key: given, or generated for an authenticated protocol; undefined otherwise. */
+  identity: Identity | undefined;
+  allow: ReadonlySet<string> | undefined;
+  admit: AdmitPolicy | undefined;
+  networkKey: Buffer | undefined;
+  maxBadSignatures: number;
+  senderKeyCacheSize: number;
+  verifiedBatchCacheSize: number;
+  signatureBatch: number;
 }
 
 export const defaultOptions = {
@@ -242,7 +294,22 @@ export const defaultOptions = {
   reconnectIntervalMs: 1_000,
   keepAliveMs: 60_000,
   maxReconnectAttempts: 10,
+  maxBadSignatures: 3,
+  senderKeyCacheSize: 4_096,
+  verifiedBatchCacheSize: 256,
+  signatureBatch: 32,
 };
+
+const MIN_NETWORK_KEY_BYTES = 16;
+
+function networkKeyOf(key: string | Uint8Array | undefined): Buffer | undefined {
+  if (key === undefined) return undefined;
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key instanceof Uint8Array ? Buffer.from(key) : undefined;
+  if (bytes === undefined || bytes.length < MIN_NETWORK_KEY_BYTES) {
+    throw new InvalidArgumentError(`option networkKey must be a string or bytes of at least ${MIN_NETWORK_KEY_BYTES} bytes`);
+  }
+  return bytes;
+}
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
   const v = value ?? fallback;
@@ -264,6 +331,17 @@ function checkAddr(addr: unknown): [string, number] | undefined {
     throw new InvalidArgumentError('option outAddr must be [host: string, port: 0..65535]');
   }
   return [addr[0], addr[1]];
+}
+
+function batchSize(n: number | undefined, fallback: number): number {
+  const v = count('signatureBatch', n, fallback, 1);
+  if (v > MAX_BATCH) throw new InvalidArgumentError(`option signatureBatch must be at most ${MAX_BATCH}, got ${v}`);
+  return v;
+}
+
+function checkAdmit(admit: AdmitPolicy | undefined): AdmitPolicy | undefined {
+  if (admit !== undefined && typeof admit !== 'function') throw new InvalidArgumentError('option admit must be a function');
+  return admit;
 }
 
 function checkTransport(t: unknown): Transport | undefined {
@@ -325,5 +403,13 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     scheduler: o.scheduler ?? asyncScheduler,
     clock: o.clock ?? getUTC,
     userSalt: o.userSalt,
+    identity: o.identity !== undefined ? loadIdentity(o.identity) : ((o.protocol ?? o.prot) && isAuthenticated((o.protocol ?? o.prot)!) ? generateIdentity() : undefined),
+    allow: o.allow === undefined ? undefined : allowListIds(o.allow),
+    admit: checkAdmit(o.admit),
+    networkKey: networkKeyOf(o.networkKey),
+    maxBadSignatures: count('maxBadSignatures', o.maxBadSignatures, d.maxBadSignatures),
+    senderKeyCacheSize: count('senderKeyCacheSize', o.senderKeyCacheSize, d.senderKeyCacheSize, 1),
+    verifiedBatchCacheSize: count('verifiedBatchCacheSize', o.verifiedBatchCacheSize, d.verifiedBatchCacheSize, 1),
+    signatureBatch: batchSize(o.signatureBatch, d.signatureBatch),
   };
 }

@@ -4,7 +4,8 @@ import { joinCommand, parseCliArgs, parseHostPort, UsageError } from '../../src/
 describe('rx2p command arguments', () => {
   it('defaults to loopback, a free port, subnet mesh, Plaintext and interactive text', () => {
     expect(parseCliArgs([])).to.deep.equal({
-      host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, debug: 0,
+      host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, auth: false,
+      identity: undefined, allow: undefined, networkKey: undefined, debug: 0,
       json: false, send: [], noStdin: false, help: false, version: false,
     });
   });
@@ -17,6 +18,13 @@ describe('rx2p command arguments', () => {
     expect(a).to.deep.include({ host: '0.0.0.0', port: 4444, subnet: 'lab', ssl: true, debug: 3, json: true, noStdin: true });
     expect(a.connect).to.deep.equal([['10.0.0.2', 4444], ['::1', 5555], ['127.0.0.1', 6666]]);
     expect(a.send).to.deep.equal(['one', 'two']);
+  });
+
+  it('reads the authenticated protocol\'s --auth, --identity, --allow and --network-key', () => {
+    expect(parseCliArgs(['--auth', '--identity', 'me.pem', '--allow', 'ids.txt', '--network-key', 'k'])).to.deep.include({
+      auth: true, ssl: false, identity: 'me.pem', allow: 'ids.txt', networkKey: 'k',
+    });
+    expect(joinCommand('rx2p', ['127.0.0.1', 1], { subnet: 'mesh', ssl: false, auth: true })).to.equal('rx2p --connect 127.0.0.1:1 --auth');
   });
 
   it('accepts --opt=value and the short -h and -v', () => {
@@ -34,6 +42,9 @@ describe('rx2p command arguments', () => {
     [['--bogus'], /Unknown option '--bogus'/],
     [['--port'], /argument missing|--port/],
     [['stray'], /positional|stray/],
+    [['--ssl', '--auth'], /--ssl and --auth/],
+    [['--identity', 'k.pem'], /--identity needs --auth/],
+    [['--auth', '--allow='], /--allow needs a file name/],
   ] as Array<[string[], RegExp]>) {
     it(`refuses ${JSON.stringify(argv)} with a UsageError`, () => {
       expect(() => parseCliArgs(argv)).to.throw(UsageError, why);

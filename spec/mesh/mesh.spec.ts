@@ -20,7 +20,7 @@ function collect(nodes: MeshSocket[]): Map<MeshSocket, Message[]> {
   return got;
 }
 
-for (const encryption of ['Plaintext', 'SSL'] as const) {
+for (const encryption of ['Plaintext', 'SSL', 'Ed25519'] as const) {
   describe(`mesh over ${encryption}`, function () {
     this.timeout(60_000);
     const protocol = new Protocol('mesh', encryption);
@@ -103,6 +103,17 @@ for (const encryption of ['Plaintext', 'SSL'] as const) {
       }
       const dups = mesh.reduce((s, n) => s + n.stats.duplicates, 0);
       expect(dups, 'a mesh with cycles makes duplicates that are dropped').to.be.greaterThan(0);
+      if (encryption === 'Ed25519') {
+        // Every sender proven end to end, each signature verified once per node (never per copy).
+        for (const n of mesh) {
+          expect(got.get(n)!.every((m) => m.verified && mesh.some((o) => o.id === m.sender)), `node ${mesh.indexOf(n)} verified`).to.equal(true);
+          // At most one verification per message (fewer: a tick's broadcasts are signed together).
+          expect(n.stats.signaturesVerified, `node ${mesh.indexOf(n)} verifications`).to.be.within(1, got.get(n)!.length);
+          expect(n.stats.badSignatures).to.equal(0);
+        }
+      } else {
+        for (const n of mesh) expect(got.get(n)!.every((m) => !m.verified)).to.equal(true);
+      }
     });
 
     it('whispers and replies directly to a connected peer', async () => {

@@ -24,6 +24,9 @@ const PIECES_FROM_BYTES = 64 * 1024;
  */
 export function flood(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
   if (!admit(s, msg)) return false;
+  // A message the user floods is checked as any other (in the authenticated protocol,
+  // it must carry its origin's signature).
+  if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, from)) return false;
   relay(s, msg, from);
   if (msg.msgType !== flags.waterfall) noteContent(s, msg);
   return true;
@@ -59,7 +62,9 @@ export function admit(s: RouterState, msg: PathfindingMessage): boolean {
     return false;
   }
   s.waterfalls.labelNewest(displayId(msg));
-  if (msg.msgType === flags.waterfall && !checkContent(s, msg, time)) {
+  // py2p's re-timed copies never come where senders are proven, and there a forger
+  // could use this check to have a genuine message dropped as a copy of its forgery.
+  if (msg.msgType === flags.waterfall && !s.sendersProven && !checkContent(s, msg, time)) {
     s.stats.retimedDuplicates++;
     return false;
   }
@@ -83,7 +88,8 @@ function checkContent(s: RouterState, msg: PathfindingMessage, time: number): bo
  * the broadcast is delivered and relayed (a hash less before the user has it).
  */
 export function noteContent(s: RouterState, msg: PathfindingMessage): void {
-  if (s.host.options.retimedDuplicateWindowSeconds <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return;
+  // Where senders are proven the re-timed-copy check is off (admit): nothing to note.
+  if (s.sendersProven || s.host.options.retimedDuplicateWindowSeconds <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return;
   s.contents.putIfAbsent(msg.contentKey, msg.timeNumber);
 }
 
@@ -176,15 +182,36 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
 
 /** send(): a broadcast from this node, to every peer. False if a peer's buffer is full. */
 export function broadcastFromHere(s: RouterState, packets: Packet[], subflag: string, flag: string): boolean {
-  const payload: Packet[] = [s.bytesOf(subflag)];
+  let payload: Packet[] = [s.bytesOf(subflag)];
   for (const p of packets) payload.push(p);
-  const msg = new PathfindingMessage(s.host.protocol, s.bytesOf(flag), s.bytesOf(s.host.id()), payload, [], s.utc());
+  const time = s.utc();
+  if (flag === flags.broadcast || flag === flags.waterfall) {
+    // An extension may hold this node's broadcasts to send them together (the
+    // authenticated protocol signs a tick's broadcasts at once), or seal each one.
+    for (const ext of s.hooks.queueBroadcast) {
+      const below = ext.queueBroadcast!(s, payload, flag, time);
+      if (below !== undefined) return below;
+    }
+    if (s.hooks.sealBroadcast.length !== 0) payload = s.sealed(payload, time);
+  }
+  return sendFromHere(s, payload, flag, time);
+}
+
+/** Sends a broadcast of this node's, its payload final, to every peer. False if a peer's buffer is full. */
+export function sendFromHere(s: RouterState, payload: Packet[], flag: string, time: number): boolean {
+  const msg = new PathfindingMessage(s.host.protocol, s.bytesOf(flag), s.bytesOf(s.host.id()), payload, [], time);
   const below = fanOut(s, s.routingTable.values(), flag, msg);
   // Our own id is listed in waterfalls, as py2p lists it. The copies peers flood back
   // are dropped for their sender (onFrame), so the entry is keyed on the SHA-384
   // digest the id already cost rather than on a SHA-256 of the payload as well.
   if (flag === flags.broadcast) s.waterfalls.add(msg.idKey, msg.timeNumber, msg.id);
   return below;
+}
+
+/** Whether every extension that verifies new messages passes this one. */
+export function verifiedByExtensions(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
+  for (const ext of s.hooks.verifyAdmitted) if (!ext.verifyAdmitted!(s, msg, from)) return false;
+  return true;
 }
 
 /**

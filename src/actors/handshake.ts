@@ -7,7 +7,7 @@ import { DuplicatePeerError, MalformedControlError, MalformedHandshakeError, Pro
 import type { Connection } from '../streams/connection.js';
 import { dial } from './dial.js';
 import { parseHandshake, parsePeersList, type Handshake } from '../protocol/bounds.js';
-import type { RouterState } from './state.js';
+import type { Hello, RouterState } from './state.js';
 
 /** A peer's handshake: [handshake, id, protocol id, JSON address, JSON compression list]. */
 export function onHandshake(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
@@ -30,6 +30,14 @@ export function onHandshake(s: RouterState, conn: Connection, msg: PathfindingMe
     const refusal = ext.onHandshake!(s, conn, msg);
     if (refusal) return s.drop(conn, refusal);
   }
+  const hello: Hello = { id, addr, methods };
+  for (const ext of s.hooks.holdHandshake) if (ext.holdHandshake!(s, conn, hello)) return;
+  completeHandshake(s, conn, hello);
+}
+
+/** The peer is who it says (checked, or proven where an extension held the handshake): it joins the routing table. */
+export function completeHandshake(s: RouterState, conn: Connection, hello: Hello): void {
+  const { id, addr, methods } = hello;
   const existing = s.routingTable.get(id);
   conn.id = id;
   conn.addr = addr;
@@ -38,7 +46,7 @@ export function onHandshake(s: RouterState, conn: Connection, msg: PathfindingMe
   s.awaiting.delete(conn);
   if (existing && existing !== conn && existing.outgoing === conn.outgoing) {
     // Not crossed dials but a second connection claiming a connected peer's id. Ids are not
-    // authenticated: replacing the working connection would let anyone displace a peer by
+    // authenticated (but in the authenticated protocol): replacing the working connection would let anyone displace a peer by
     // naming its id. Keep it, and probe it: if it is in fact dead (half-open after a
     // partition) the probe meets a reset, and the peer's next redial gets in.
     s.sendTo(existing, flags.whisper, [flags.request, '*']);

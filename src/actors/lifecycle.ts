@@ -85,7 +85,7 @@ export function onClosed(s: RouterState, conn: Connection): void {
   s.awaiting.delete(conn);
   conn.destroy();
   // A dial that lost a crossed-connection race still ends connected, through the other one.
-  s.settleWaiters(conn, connectedTo(s, conn) ? false : new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
+  s.settleWaiters(conn, connectedTo(s, conn) ? false : closeReason(s, conn) ?? new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
   if (conn.id !== undefined && s.routingTable.get(conn.id) === conn) {
     s.routingTable.delete(conn.id);
     s.host.print(1, `Connection to node ${conn.id} has been closed`);
@@ -157,4 +157,14 @@ export function forgetAll(s: RouterState): void {
   s.waterfalls.clear();
   s.contents.clear();
   s.connections$.complete();
+}
+
+/** An extension's better reason for a connection that closed before its handshake completed. */
+function closeReason(s: RouterState, conn: Connection): Error | undefined {
+  if (conn.handshaken) return undefined;
+  for (const ext of s.hooks.closeReason) {
+    const reason = ext.closeReason!(s, conn);
+    if (reason) return reason;
+  }
+  return undefined;
 }

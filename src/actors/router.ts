@@ -18,6 +18,10 @@
 //   onAdmitted      a new broadcast, after delivery and relay
 //   onSubflag       a whisper or broadcast with a subflag the core does not know: may claim it
 //   onTick          the housekeeping tick;  onClosed  a connection ended;  onShutdown
+//   holdHandshake, onFrameBeforeHandshake, closeReason   a handshake that waits on more
+//                   (the authenticated protocol's proof: src/actors/trust.ts)
+//   verifyAdmitted  a new broadcast, after de-duplication, before delivery and relay
+//   acceptDirect    a whisper or renegotiation from a peer;  sealBroadcast  one of ours
 // A new transport needs no hook: it is a Transport (src/transport) given to MeshSocket.
 import { interval, map, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
 import { flags } from '../protocol/flags.js';
@@ -29,7 +33,7 @@ import type { ParsedFrame } from '../streams/parse.js';
 import type { ListenerNotice, TransportConnection } from '../transport/transport.js';
 import { refusedSender } from './bounds.js';
 import { dial, redialDue } from './dial.js';
-import { admit, broadcastFromHere, expireSeen, flood, noteContent, ownCopy, relay } from './flood.js';
+import { admit, broadcastFromHere, expireSeen, flood, noteContent, ownCopy, relay, verifiedByExtensions } from './flood.js';
 import { onHandshake, onPeers } from './handshake.js';
 import { disconnect, forgetAll, onAccepted, onClosed, onFault, onPending, onPendingFailed, shutdown, sweepTimeouts } from './lifecycle.js';
 import { onRenegotiate, onUndecodable } from './renegotiate.js';
@@ -216,8 +220,10 @@ export class Router {
     const msg = frame.msg;
     const type = msg.msgType;
     if (!conn.handshaken) {
-      // Until the peer has said who it is, only its handshake is read.
+      // Until the peer has said who it is, only its handshake is read (and what an
+      // extension holding the handshake waits for, e.g. a proof of identity).
       if (type === flags.whisper && msg.subflag === flags.handshake) onHandshake(s, conn, msg);
+      else if (s.hooks.onFrameBeforeHandshake.length !== 0) for (const ext of s.hooks.onFrameBeforeHandshake) ext.onFrameBeforeHandshake!(s, conn, msg);
       return;
     }
     if (refusedSender(s, conn, msg)) return;
@@ -231,6 +237,8 @@ export class Router {
         }
         if (s.hooks.acceptBroadcast.length !== 0 && !acceptedByExtensions(s, msg, conn)) return;
         if (!admit(s, msg)) return;
+        // Checked once per message, after de-duplication: copies cost no verification.
+        if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, conn)) return;
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
         handleSubflag(s, msg, conn, false, true);
@@ -239,14 +247,21 @@ export class Router {
         if (s.hooks.onAdmitted.length !== 0) for (const ext of s.hooks.onAdmitted) ext.onAdmitted!(s, msg, conn);
         return;
       case flags.whisper:
+        if (s.hooks.acceptDirect.length !== 0 && !acceptedDirect(s, msg, conn)) return;
         handleSubflag(s, msg, conn, false);
         return;
       case flags.renegotiate:
+        if (s.hooks.acceptDirect.length !== 0 && !acceptedDirect(s, msg, conn)) return;
         return onRenegotiate(s, conn, msg);
       default:
         s.recordError(new UnknownFlagError(type), conn.id);
     }
   }
+}
+
+function acceptedDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
+  for (const ext of s.hooks.acceptDirect) if (!ext.acceptDirect!(s, msg, conn)) return false;
+  return true;
 }
 
 function acceptedByExtensions(s: RouterState, msg: PathfindingMessage, from: Connection): boolean {
@@ -276,7 +291,10 @@ function handleSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection
       if (onlyRequests) return false;
       if (s.hooks.onSubflag.length !== 0 && claimedByExtensions(s, msg, conn)) return true;
       s.stats.delivered++;
-      s.host.deliver(new Message(ownCopy(s, msg, relaying), s.host.server));
+      // Where an extension proves senders (the authenticated protocol), every message
+      // delivered was proven: a broadcast by its origin's signature, a whisper by its connection.
+      s.host.deliver(new Message(ownCopy(s, msg, relaying), s.host.server, s.sendersProven,
+        s.trailerPackets !== 0 && (msg.msgType === flags.broadcast || msg.msgType === flags.waterfall) ? s.trailerPackets : 0));
       return true;
   }
 }

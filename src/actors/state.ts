@@ -58,7 +58,18 @@ export interface RouterStats {
   relaysSkipped: number;
   queueDropped: number;
   connectionsRefused: number;
+  /** Authenticated protocol: origin signatures verified (once per new message, never per copy). */
+  signaturesVerified: number;
+  /** Authenticated protocol: messages dropped for a missing, malformed or wrong signature. */
+  badSignatures: number;
   errors: Record<string, number>;
+}
+
+/** What a peer's handshake said, parsed and checked. */
+export interface Hello {
+  id: string;
+  addr: [string, number];
+  methods: string[];
 }
 
 /**
@@ -74,6 +85,39 @@ export interface RouterExtension {
    * an Error drops the connection with it (e.g. a missing or wrong proof of identity).
    */
   onHandshake?(s: RouterState, conn: Connection, msg: PathfindingMessage): Error | undefined;
+  /**
+   * A well-formed handshake the extension takes over (e.g. until the peer proves its
+   * id): true holds it, and the peer stays out of the routing table, awaiting, with
+   * no event, until the extension calls completeHandshake(s, conn, hello) (or drops it).
+   */
+  holdHandshake?(s: RouterState, conn: Connection, hello: Hello): boolean;
+  /** A frame other than the handshake from a connection not yet handshaken (e.g. a proof). */
+  onFrameBeforeHandshake?(s: RouterState, conn: Connection, msg: PathfindingMessage): void;
+  /**
+   * Why a connection that closed before its handshake completed failed, where the
+   * extension knows better than ConnectionClosedError (e.g. the peer refused this node).
+   */
+  closeReason?(s: RouterState, conn: Connection): Error | undefined;
+  /**
+   * A new broadcast or waterfall (in time, not seen before), before it is delivered or
+   * relayed: false drops it (neither delivered nor relayed). Called once per message,
+   * after de-duplication, never per copy.
+   */
+  verifyAdmitted?(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean;
+  /** A whisper or renegotiation from a handshaken peer: false drops it (e.g. another sender named). */
+  acceptDirect?(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean;
+  /** The payload of a broadcast this node originates, sent with `time` (e.g. a signature appended). */
+  sealBroadcast?(s: RouterState, payload: Packet[], time: number): Packet[];
+  /**
+   * A broadcast this node originates (send()): the extension may take it, to send it
+   * later through sendFromHere (e.g. a tick's broadcasts signed together), and return
+   * what send() returns; undefined leaves it to the router.
+   */
+  queueBroadcast?(s: RouterState, payload: Packet[], flag: string, time: number): boolean | undefined;
+  /** True when the extension proves the sender of every message delivered (Message.verified). */
+  readonly provesSenders?: boolean;
+  /** Packets the extension's protocol ends every broadcast and waterfall with (e.g. a signature): the user's message does not show them. */
+  readonly trailerPackets?: number;
   /** A peer joined the routing table (its handshake done, its peers list sent). */
   onPeerConnected?(s: RouterState, conn: Connection): void;
   /**
@@ -117,6 +161,13 @@ export interface RouterHost {
 /** The extensions that have each hook, listed once (no lookups per message). */
 export interface ExtensionHooks {
   onHandshake: RouterExtension[];
+  holdHandshake: RouterExtension[];
+  onFrameBeforeHandshake: RouterExtension[];
+  closeReason: RouterExtension[];
+  verifyAdmitted: RouterExtension[];
+  acceptDirect: RouterExtension[];
+  sealBroadcast: RouterExtension[];
+  queueBroadcast: RouterExtension[];
   onPeerConnected: RouterExtension[];
   acceptBroadcast: RouterExtension[];
   onAdmitted: RouterExtension[];
@@ -129,7 +180,9 @@ export interface ExtensionHooks {
 function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
   const having = (k: keyof ExtensionHooks) => extensions.filter((e) => typeof e[k] === 'function');
   return {
-    onHandshake: having('onHandshake'), onPeerConnected: having('onPeerConnected'),
+    onHandshake: having('onHandshake'), holdHandshake: having('holdHandshake'), onFrameBeforeHandshake: having('onFrameBeforeHandshake'),
+    closeReason: having('closeReason'), verifyAdmitted: having('verifyAdmitted'), acceptDirect: having('acceptDirect'),
+    sealBroadcast: having('sealBroadcast'), queueBroadcast: having('queueBroadcast'), onPeerConnected: having('onPeerConnected'),
     acceptBroadcast: having('acceptBroadcast'), onAdmitted: having('onAdmitted'), onSubflag: having('onSubflag'),
     onTick: having('onTick'), onClosed: having('onClosed'), onShutdown: having('onShutdown'),
   };
@@ -151,8 +204,12 @@ export class RouterState {
   readonly contents: WaterfallCache;
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
-    queueDropped: 0, connectionsRefused: 0, errors: {},
+    queueDropped: 0, connectionsRefused: 0, signaturesVerified: 0, badSignatures: 0, errors: {},
   };
+  /** Every message delivered has a proven sender (an extension proves them): Message.verified. */
+  readonly sendersProven: boolean;
+  /** Trailing packets of flooded messages that are the extensions', not the user's. */
+  readonly trailerPackets: number;
   readonly limits: CodecLimits;
   readonly hooks: ExtensionHooks;
   /** New connections, whose events the actor then consumes. */
@@ -187,6 +244,8 @@ export class RouterState {
     this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds);
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     this.hooks = hooksOf(host.extensions ?? []);
+    this.sendersProven = (host.extensions ?? []).some((e) => e.provesSenders === true);
+    this.trailerPackets = (host.extensions ?? []).reduce((n, e) => n + (e.trailerPackets ?? 0), 0);
   }
 
   get options(): ResolvedOptions {
@@ -241,7 +300,9 @@ export class RouterState {
   }
 
   sendTo(conn: Connection, msgType: string, payload: Packet[]): PathfindingMessage {
-    const msg = conn.send(msgType, payload, this.host.id(), this.utc());
+    const time = this.utc();
+    if (msgType === flags.broadcast && this.hooks.sealBroadcast.length !== 0) payload = this.sealed(payload, time);
+    const msg = conn.send(msgType, payload, this.host.id(), time);
     this.stats.framesOut++;
     if (msgType === flags.whisper || msgType === flags.broadcast) conn.lastSent = msg;
     return msg;
@@ -260,6 +321,12 @@ export class RouterState {
       this.textBytes.set(text, b);
     }
     return b;
+  }
+
+  /** A broadcast's payload as this node's extensions seal it (e.g. signed). */
+  sealed(payload: Packet[], time: number): Packet[] {
+    for (const ext of this.hooks.sealBroadcast) payload = ext.sealBroadcast!(this, payload, time);
+    return payload;
   }
 
   /** Closes a connection for a reason worth recording. */

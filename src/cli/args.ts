@@ -13,6 +13,14 @@ export interface CliArgs {
   subnet: string;
   /** Use py2p's "SSL" encryption (self-signed, unauthenticated) instead of Plaintext. */
   ssl: boolean;
+  /** Use the authenticated protocol (encryption 'Ed25519': node keys, proofs, signed broadcasts). */
+  auth: boolean;
+  /** --auth: the PEM file of this node's key (created, mode 0600, if missing). */
+  identity: string | undefined;
+  /** --auth: a file of node ids / PEM public keys admitted (the allow-list). */
+  allow: string | undefined;
+  /** --auth: a file holding the network key shared by the members. */
+  networkKey: string | undefined;
   /** Debug verbosity for the mesh socket (a line of level L prints to stderr when L < debug). */
   debug: number;
   /** One JSON object per line on stdout instead of human-readable text. */
@@ -41,6 +49,12 @@ Options:
   --connect HOST:PORT  join the node at HOST:PORT (repeatable; PORT alone means 127.0.0.1)
   --subnet NAME        py2p subnet (default "mesh"); nodes on other subnets are refused
   --ssl                encrypt with TLS (self-signed: no peer authentication)
+  --auth               the authenticated protocol: TLS 1.3, Ed25519 node keys proven
+                       in the handshake, every broadcast signed (not py2p compatible)
+  --identity FILE      --auth: this node's key as PEM; created (mode 0600) if missing,
+                       so the node keeps its id across restarts (default: a new key)
+  --allow FILE         --auth: admit only the node ids / PEM public keys in FILE
+  --network-key FILE   --auth: admit only nodes holding the secret in FILE
   --debug N            mesh debug verbosity, printed to stderr (default 0)
   --json               print one JSON object per line: messages and status
   --send TEXT          broadcast TEXT once a peer is connected (repeatable)
@@ -82,6 +96,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         connect: { type: 'string', multiple: true, default: [] },
         subnet: { type: 'string', default: 'mesh' },
         ssl: { type: 'boolean', default: false },
+        auth: { type: 'boolean', default: false },
+        identity: { type: 'string' },
+        allow: { type: 'string' },
+        'network-key': { type: 'string' },
         debug: { type: 'string', default: '0' },
         json: { type: 'boolean', default: false },
         send: { type: 'string', multiple: true, default: [] },
@@ -95,6 +113,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     throw new UsageError((err as Error).message);
   }
   if (!values.host) throw new UsageError('--host needs an address');
+  if (values.ssl && values.auth) throw new UsageError('--ssl and --auth are two different protocols: give one');
+  for (const flag of ['identity', 'allow', 'network-key'] as const) {
+    if (values[flag] !== undefined && !values.auth) throw new UsageError(`--${flag} needs --auth`);
+    if (values[flag] === '') throw new UsageError(`--${flag} needs a file name`);
+  }
   const debug = /^\d+$/.test(values.debug) ? Number(values.debug) : NaN;
   if (!Number.isSafeInteger(debug)) throw new UsageError(`--debug needs a whole number, got ${JSON.stringify(values.debug)}`);
   return {
@@ -103,6 +126,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     connect: values.connect.map(parseHostPort),
     subnet: values.subnet,
     ssl: values.ssl,
+    auth: values.auth,
+    identity: values.identity,
+    allow: values.allow,
+    networkKey: values['network-key'],
     debug,
     json: values.json,
     send: values.send,
@@ -113,11 +140,12 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 }
 
 /** The command line another node runs to join this one (same subnet and encryption). */
-export function joinCommand(prefix: string, addr: readonly [string, number], args: Pick<CliArgs, 'subnet' | 'ssl'>): string {
+export function joinCommand(prefix: string, addr: readonly [string, number], args: Pick<CliArgs, 'subnet' | 'ssl'> & Partial<Pick<CliArgs, 'auth'>>): string {
   const host = addr[0].includes(':') ? `[${addr[0]}]` : addr[0];
   const parts = [prefix, '--connect', `${host}:${addr[1]}`];
   if (args.subnet !== 'mesh') parts.push('--subnet', shellQuote(args.subnet));
   if (args.ssl) parts.push('--ssl');
+  if (args.auth) parts.push('--auth');
   return parts.join(' ');
 }
 

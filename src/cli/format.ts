@@ -17,6 +17,8 @@ export interface MessageRecord {
   packets: string[];
   /** The same packets in base64, present only when some packet is not valid UTF-8. */
   packetsBase64?: string[];
+  /** Present (true) only in the authenticated protocol (--auth): the sender is proven. */
+  verified?: true;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -41,6 +43,7 @@ export function messageRecord(m: Message): MessageRecord {
     packets: packets.map((p) => p.toString('utf8')),
   };
   if (!packets.every(isUtf8)) record.packetsBase64 = packets.map((p) => p.toString('base64'));
+  if (m.verified) record.verified = true;
   return record;
 }
 

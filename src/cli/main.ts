@@ -2,11 +2,16 @@
 // The `rx2p` command: one mesh node on the terminal. Lines typed are broadcast,
 // messages received are printed; `--json` makes it a line-oriented tool for scripts.
 import * as readline from 'node:readline';
+import { readFileSync } from 'node:fs';
 import { filter, firstValueFrom, map, merge, Subject, take } from 'rxjs';
 import { MeshSocket } from '../mesh.js';
 import { Protocol } from '../protocol/protocol.js';
 import { __version__ } from '../protocol/constants.js';
 import { joinCommand, parseCliArgs, usage, UsageError, type CliArgs } from './args.js';
+import type { MeshOptions } from '../options.js';
+import { AUTH_ENCRYPTION } from '../trust/protocol.js';
+import { identityFromFile } from '../trust/identity.js';
+import { parseAllowFile } from '../trust/admission.js';
 import { formatMessage, messageRecord, safeText, shortId } from './format.js';
 
 /** How a user runs this command again: from a checkout (`npm start`) or installed. */
@@ -19,6 +24,21 @@ const MIN_FULL_ID = 60;
 const FLUSH_DEADLINE_MS = 2000;
 
 type OutputRecord = { readonly type: string };
+
+/** --identity, --allow, --network-key: the authenticated protocol's options, read from their files. */
+function trustOptions(args: CliArgs): MeshOptions {
+  const o: MeshOptions = {};
+  if (args.identity !== undefined) o.identity = identityFromFile(args.identity).privateKey;
+  if (args.allow !== undefined) o.allow = parseAllowFile(readFileSync(args.allow, 'utf8'));
+  if (args.networkKey !== undefined) {
+    // A text file's final newline is not part of the key.
+    const bytes = readFileSync(args.networkKey);
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+    o.networkKey = bytes.subarray(0, end);
+  }
+  return o;
+}
 
 async function main(argv: string[]): Promise<number> {
   let args: CliArgs;
@@ -60,10 +80,17 @@ async function main(argv: string[]): Promise<number> {
     });
   }
 
-  const protocol = new Protocol(args.subnet, args.ssl ? 'SSL' : 'Plaintext');
+  const protocol = new Protocol(args.subnet, args.auth ? AUTH_ENCRYPTION : args.ssl ? 'SSL' : 'Plaintext');
+  let trust: MeshOptions;
+  try {
+    trust = trustOptions(args);
+  } catch (err) {
+    failure(err, 'cannot read the authentication files');
+    return 1;
+  }
   let node: MeshSocket;
   try {
-    node = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug });
+    node = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust });
   } catch (err) {
     failure(err, `cannot listen on ${args.host}:${args.port}`);
     return 1;

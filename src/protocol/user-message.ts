@@ -14,7 +14,21 @@ export class Message {
   constructor(
     readonly msg: PathfindingMessage,
     readonly server: MessageServer | null,
+    /**
+     * True in the authenticated protocol (encryption 'Ed25519'): `sender` is proven, by
+     * the origin's signature (a broadcast) or by the connection it came on (a whisper).
+     * False in Plaintext and SSL, where the sender is what the sending node wrote.
+     */
+    readonly verified = false,
+    /**
+     * Packets at the end of the payload that belong to the protocol, not to the user
+     * (the authenticated protocol's signature trailer): `packets` leaves them out;
+     * `msg` is the message as it came, trailer included.
+     */
+    private readonly hiddenPackets = 0,
   ) {}
+
+  #packets: Buffer[] | undefined;
 
   /** Unix seconds. Exact up to 2^53; msg.time holds the bigint. */
   get time(): number {
@@ -35,7 +49,8 @@ export class Message {
 
   /** The payload: the subflag first, then the user's packets. */
   get packets(): Buffer[] {
-    return this.msg.payload;
+    if (this.hiddenPackets === 0) return this.msg.payload;
+    return (this.#packets ??= this.msg.payload.slice(0, Math.max(0, this.msg.payload.length - this.hiddenPackets)));
   }
 
   get id(): string {
@@ -44,7 +59,7 @@ export class Message {
 
   /** Packet i decoded as UTF-8 (undefined past the end). */
   text(i: number): string | undefined {
-    return this.msg.payload[i]?.toString('utf8');
+    return this.packets[i]?.toString('utf8');
   }
 
   /** Sends a whisper back to the original sender, each argument a packet. */

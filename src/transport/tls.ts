@@ -15,6 +15,8 @@ export interface TlsTransportOptions {
   handshakeTimeoutMs?: number;
   /** The server's certificate and key. Default: one self-signed pair per process. */
   certificate?: CertificatePair;
+  /** The oldest TLS version accepted, both ways. Default TLSv1.2 (py2p's SSL); the authenticated protocol asks for TLSv1.3. */
+  minVersion?: tls.SecureVersion;
 }
 
 /**
@@ -60,19 +62,21 @@ export class TlsTransport implements Transport {
   private readonly keepAliveMs: number;
   private readonly handshakeTimeoutMs: number;
   private readonly certificate: CertificatePair | undefined;
+  private readonly minVersion: { minVersion?: tls.SecureVersion };
 
   constructor(options: TlsTransportOptions = {}) {
+    this.minVersion = options.minVersion === undefined ? {} : { minVersion: options.minVersion };
     this.keepAliveMs = options.keepAliveMs ?? 0;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.certificate = options.certificate;
   }
 
   listen(host: string, port: number): Promise<Listener> {
-    const server = nodeTls().createServer({ ...get_socket(true, this.certificate), handshakeTimeout: this.handshakeTimeoutMs });
+    const server = nodeTls().createServer({ ...get_socket(true, this.certificate), handshakeTimeout: this.handshakeTimeoutMs, ...this.minVersion });
     return new TlsListener(server, this.keepAliveMs, this.handshakeTimeoutMs).listen(host, port);
   }
 
   dial(host: string, port: number): TransportConnection {
-    return new SocketConnection(nodeTls().connect({ host, port, ...get_socket(false) }), this.keepAliveMs);
+    return new SocketConnection(nodeTls().connect({ host, port, ...get_socket(false), ...this.minVersion }), this.keepAliveMs);
   }
 }
