@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { fromEvent, Subject, type Observable } from 'rxjs';
+import { fromEvent, merge, Subject, type Observable } from 'rxjs';
+import { WebSocket as NodeWebSocket } from 'ws';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
@@ -13,6 +14,9 @@ import { get_socket, nodeTls } from './streams/tls.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
+import { WebDirectory, WEB_SUBFLAG, type NodeView } from './actors/web.js';
+import { WsListener } from './transport/ws-listener.js';
+import { WsSocket } from './transport/ws-socket.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
@@ -69,6 +73,9 @@ export class MeshSocket implements MessageServer {
   private outAddrValue: [string, number];
   private closedPromise: Promise<void> | undefined;
   private readonly rawSockets = new Set<net.Socket>();
+  private readonly wsListener: WsListener | undefined;
+  /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
+  readonly directory: WebDirectory;
 
   /**
    * @param addr the address to bind ('0.0.0.0' advertises the LAN address)
@@ -106,7 +113,27 @@ export class MeshSocket implements MessageServer {
       socket.once('close', () => this.rawSockets.delete(socket));
       if (ssl) this.router.acceptRaw(socket);
     });
-    const accepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
+    const wsOptions = this.options.webSocket;
+    this.wsListener = wsOptions && new WsListener({
+      maxMessageBytes: wsOptions.maxMessageBytes,
+      origins: wsOptions.origins,
+      maxPending: wsOptions.maxPending,
+      upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
+      onRequest: wsOptions.onRequest,
+    });
+    this.wsListener?.errors$.subscribe(({ error, peer }) => this.router.noteError(error, peer));
+    const tcpAccepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
+    const accepted$ = this.wsListener ? merge(tcpAccepted$, this.wsListener.accepted$ as unknown as Observable<net.Socket>) : tcpAccepted$;
+    this.directory = new WebDirectory({
+      id: () => this.nodeIdValue,
+      ownUrl: () => this.webSocketUrl ?? null,
+      browser: false,
+      peerIds: () => [...this.router.routingTable.keys()],
+      whisperTo: (conn, packets) => this.router.whisperTo(conn, packets),
+      viaWebSocket: (conn) => this.router.isUnlisted(conn),
+      connections: () => this.router.routingTable.values(),
+    });
+    const maxMessage = wsOptions?.maxMessageBytes ?? this.options.maxFrameBytes + 4;
     this.router = new Router({
       protocol: this.protocol,
       options: this.options,
@@ -115,6 +142,8 @@ export class MeshSocket implements MessageServer {
       outAddr: () => this.outAddrValue,
       accepted$,
       server: this,
+      dialWebSocket: (url) => new WsSocket(new NodeWebSocket(url, { maxPayload: maxMessage, perMessageDeflate: false }) as never, { maxMessageBytes: maxMessage }) as unknown as net.Socket,
+      extensions: new Map([[WEB_SUBFLAG, (conn, msg) => this.directory.receive(conn, msg)]]),
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),
@@ -125,8 +154,16 @@ export class MeshSocket implements MessageServer {
         reject(err);
       };
       this.server.once('error', onError);
-      this.server.listen(port, addr, () => {
+      this.server.listen(port, addr, async () => {
         this.server.off('error', onError);
+        if (this.wsListener) {
+          try {
+            await this.wsListener.listen(wsOptions!.port, wsOptions!.host ?? addr);
+          } catch (err) {
+            this.server.close();
+            return onError(err as Error);
+          }
+        }
         this.server.on('error', (error: Error) => this.onEvent({ type: 'error', error }));
         const bound = this.server.address() as net.AddressInfo;
         if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], bound.port];
@@ -139,6 +176,30 @@ export class MeshSocket implements MessageServer {
     // A failed listen is reported through `ready`; keep it from counting as unhandled
     // when the caller never awaits ready.
     this.ready.catch(() => undefined);
+  }
+
+  /** The port of the WebSocket listener (MeshOptions.webSocket), once listening. */
+  get webSocketPort(): number | undefined {
+    return this.wsListener?.port;
+  }
+
+  /** The WebSocket URL this node advertises to rx2p peers and browsers, or undefined. */
+  get webSocketUrl(): string | undefined {
+    const port = this.wsListener?.port;
+    if (port === undefined) return undefined;
+    const host = this.outAddrValue[0];
+    return this.options.webSocket?.url ?? `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Every node this one knows of (itself first), with WebSocket URLs and links, as rx2p peers tell it. */
+  get topology(): NodeView[] {
+    return this.directory.snapshot();
+  }
+
+  /** True for a peer that joined over WebSocket: never named in peers lists. */
+  isWebSocketPeer(id: string): boolean {
+    const conn = this.router.routingTable.get(id);
+    return conn !== undefined && this.router.isUnlisted(conn);
   }
 
   /** Creates a socket and waits until it listens. */
@@ -242,6 +303,12 @@ export class MeshSocket implements MessageServer {
     return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: addr, port, id, done: { resolve, reject } }));
   }
 
+  /** Connects to a node's WebSocket listener (ws:// or wss:// URL); resolves as connect() does. */
+  connectWebSocket(url: string): Promise<boolean> {
+    if (typeof url !== 'string' || !/^wss?:\/\/./.test(url)) return Promise.reject(new InvalidArgumentError('url must be a ws:// or wss:// URL'));
+    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: '', port: 0, url, done: { resolve, reject } }));
+  }
+
   /**
    * Sends a whisper to node `id`: directly when connected, otherwise through py2p's
    * request/response route (a broadcast request, then a connection to the address the
@@ -336,9 +403,10 @@ export class MeshSocket implements MessageServer {
     this.closedPromise ??= (async () => {
       await this.ready.catch(() => undefined);
       this.router.command({ type: 'close' });
+      this.directory.close();
       const serverClosed = new Promise<void>((r) => this.server.close(() => r()));
       for (const socket of this.rawSockets) socket.destroy();
-      await Promise.all([serverClosed, this.router.closed()]);
+      await Promise.all([serverClosed, this.router.closed(), this.wsListener?.close()]);
       for (const w of this.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
         w.resolve(this.received.take(w.quantity));
@@ -374,6 +442,12 @@ export class MeshSocket implements MessageServer {
   }
 
   private onEvent(event: MeshEvent): void {
+    if (event.type === 'peer-connected') {
+      const conn = this.router.routingTable.get(event.id);
+      if (conn) this.directory.peerConnected(conn);
+    } else if (event.type === 'peer-disconnected') {
+      this.directory.peerDisconnected(event.id);
+    }
     if (event.type === 'error') {
       this.recentErrors.push(event.error);
       if (this.recentErrors.length > this.options.maxErrors) this.recentErrors.shift();

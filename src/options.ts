@@ -5,6 +5,7 @@ import { defaultLimits } from './protocol/message.js';
 import type { Protocol } from './protocol/protocol.js';
 import type { CertificatePair } from './streams/tls.js';
 import { InvalidArgumentError } from './errors.js';
+import { resolveWebSocketOptions, type ResolvedWebSocketOptions, type WebSocketOptions } from './transport/ws-options.js';
 
 /**
  * Every option of a MeshSocket, with its default. The seed's own names (`prot`,
@@ -127,6 +128,8 @@ export interface MeshOptions {
   clock?: () => number;
   /** The salt of this node's id. Default the per-process user_salt (py2p's base.user_salt). */
   userSalt?: string | Uint8Array;
+  /** A WebSocket listener beside the TCP one (browsers join through it). Default: none. See WebSocketOptions. */
+  webSocket?: WebSocketOptions;
 }
 
 export interface ResolvedOptions {
@@ -163,6 +166,7 @@ export interface ResolvedOptions {
   scheduler: SchedulerLike;
   clock: () => number;
   userSalt: string | Uint8Array | undefined;
+  webSocket: ResolvedWebSocketOptions | undefined;
 }
 
 export const defaultOptions = {
@@ -223,7 +227,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
   }
   const policy = o.queuePolicy ?? d.queuePolicy;
   if (policy !== 'drop-oldest' && policy !== 'drop-newest') throw new InvalidArgumentError(`option queuePolicy must be 'drop-oldest' or 'drop-newest'`);
-  return {
+  const resolved: Omit<ResolvedOptions, 'webSocket'> = {
     outAddr: checkAddr(o.outAddr ?? o.out_addr),
     debugLevel: count('debugLevel', o.debugLevel ?? o.debug_level, d.debugLevel),
     maxOutgoing: count('maxOutgoing', o.maxOutgoing, d.maxOutgoing),
@@ -258,4 +262,5 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     clock: o.clock ?? getUTC,
     userSalt: o.userSalt,
   };
+  return { ...resolved, webSocket: resolveWebSocketOptions(o.webSocket, resolved) };
 }

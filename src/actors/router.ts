@@ -31,7 +31,7 @@ export type MeshEvent =
 
 /** Requests to the router from the socket's public methods. */
 export type RouterCommand =
-  | { type: 'connect'; host: string; port: number; id?: string; done: Settle<boolean> }
+  | { type: 'connect'; host: string; port: number; id?: string; url?: string; done: Settle<boolean> }
   | { type: 'whisper'; id: string; packets: Packet[]; done: Settle<void> }
   | { type: 'waterfall'; msg: PathfindingMessage; done: (isNew: boolean) => void }
   | { type: 'handle-request'; msg: PathfindingMessage; done: (handled: boolean) => void }
@@ -86,6 +86,12 @@ export interface RouterHost {
   readonly server: MessageServer;
   deliver(message: Message): void;
   emit(event: MeshEvent): void;
+  /** Opens a WebSocket to a ws:// URL as a socket (see src/transport/ws-socket.ts). */
+  readonly dialWebSocket?: (url: string) => net.Socket;
+  /** False where TCP cannot be dialled (a browser): peers lists and re-dials are then not followed. */
+  readonly dialsTcp?: boolean;
+  /** rx2p's own subflags (src/actors/web.ts): handled here, never delivered to the user. */
+  readonly extensions?: ReadonlyMap<string, (conn: Connection, msg: PathfindingMessage) => void>;
   print(level: number, ...args: unknown[]): void;
 }
 
@@ -126,6 +132,11 @@ export class Router {
   private readonly redials = new Map<string, Redial>();
   /** Connections this node closed on purpose (dropped for cause, disconnect()): never re-dialled. */
   private readonly closedOnPurpose = new WeakSet<Connection>();
+  /**
+   * Peers that came in over WebSocket (browsers among them): they cannot be dialled at the
+   * address they give, so they are never named in a peers list or a response.
+   */
+  private readonly unlisted = new WeakSet<Connection>();
   private requestSerial = 0;
   private readonly textBytes = new Map<string, Buffer>();
   private closing = false;
@@ -236,7 +247,7 @@ export class Router {
 
   private onCommand(c: RouterCommand): void {
     switch (c.type) {
-      case 'connect': return this.dial(c.host, c.port, c.id, c.done);
+      case 'connect': return c.url === undefined ? this.dial(c.host, c.port, c.id, c.done) : this.dialUrl(c.url, c.done);
       case 'whisper': return this.whisper(c.id, c.packets, c.done);
       case 'waterfall': return c.done(this.flood(c.msg, undefined));
       case 'handle-request': return c.done(this.handleSubflag(c.msg, undefined, true));
@@ -297,7 +308,8 @@ export class Router {
       return this.refuse(socket, this.awaiting.size >= o.maxAwaiting);
     }
     this.host.print(1, `Incoming connection from ${socket.remoteAddress}:${socket.remotePort}`);
-    this.adopt(socket, false);
+    const conn = this.adopt(socket, false);
+    if ((socket as { isWebSocket?: boolean }).isWebSocket) this.unlisted.add(conn);
   }
 
   private adopt(socket: net.Socket, outgoing: boolean, expectedId?: string): Connection {
@@ -351,6 +363,42 @@ export class Router {
     const forget = () => { this.dials.delete(key); };
     promise.then(forget, forget);
     promise.then(done.resolve, done.reject);
+  }
+
+  /** Dials a ws:// or wss:// URL (a node's WebSocket listener). */
+  private dialUrl(url: string, done: Settle<boolean>): void {
+    const o = this.host.options;
+    if (!this.host.dialWebSocket) return done.reject(new InternalError(new Error('this node cannot dial WebSocket URLs')));
+    const pending = this.dials.get(url);
+    if (pending) return void pending.then(done.resolve, done.reject);
+    if (this.live.size >= o.maxConnections) return done.reject(new ConnectionLimitError('connection', o.maxConnections));
+    this.host.print(1, `Attempting connection to ${url}`);
+    const conn = this.adopt(this.host.dialWebSocket(url), true);
+    const promise = new Promise<boolean>((resolve, reject) => this.waitFor(conn, { resolve, reject }));
+    this.dials.set(url, promise);
+    const forget = () => { this.dials.delete(url); };
+    promise.then(forget, forget);
+    promise.then(done.resolve, done.reject);
+  }
+
+  /** Whispers packets to one connected peer (for src/actors/web.ts). */
+  whisperTo(conn: Connection, packets: Packet[]): void {
+    if (this.closing || conn.closed) return;
+    // Not the peer's last_sent: a py2p `resend` gets the last user message, as before.
+    const last = conn.lastSent;
+    this.sendTo(conn, flags.whisper, packets);
+    conn.lastSent = last;
+  }
+
+  /** Records an error met outside the actor (the WebSocket listener's refusals). */
+  noteError(error: Error, peer?: string): void {
+    if (error instanceof ConnectionLimitError) this.stats.connectionsRefused++;
+    this.recordError(error, peer);
+  }
+
+  /** True for a peer never named in peers lists (it came in over WebSocket). */
+  isUnlisted(conn: Connection): boolean {
+    return this.unlisted.has(conn);
   }
 
   private waitFor(conn: Connection, settle: Settle<boolean>): void {
@@ -442,7 +490,7 @@ export class Router {
   private scheduleRedial(conn: Connection): void {
     const o = this.host.options;
     const addr = conn.target ?? conn.addr;
-    if (this.closing || o.reconnectIntervalMs === 0 || !conn.outgoing || !addr || conn.id === undefined || this.closedOnPurpose.has(conn)) return;
+    if (this.closing || o.reconnectIntervalMs === 0 || this.host.dialsTcp === false || !conn.outgoing || !addr || conn.id === undefined || this.closedOnPurpose.has(conn)) return;
     this.redials.set(conn.id, { host: addr[0], port: addr[1], attempt: 0, dueAt: this.now() + o.reconnectIntervalMs });
   }
 
@@ -739,7 +787,7 @@ export class Router {
 
   private peerListJson(): string {
     const list: Array<[[string, number], string]> = [];
-    for (const [id, c] of this.routingTable) if (c.addr) list.push([c.addr, id]);
+    for (const [id, c] of this.routingTable) if (c.addr && !this.unlisted.has(c)) list.push([c.addr, id]);
     for (let i = list.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [list[i], list[j]] = [list[j]!, list[i]!];
@@ -835,11 +883,17 @@ export class Router {
       case flags.response:
         this.onResponse(msg.payload, conn);
         return true;
-      default:
+      default: {
         if (onlyRequests) return false;
+        const extension = this.host.extensions?.get(subflag);
+        if (extension !== undefined) {
+          if (conn && msg.msgType === flags.whisper) extension(conn, msg);
+          return true;
+        }
         this.stats.delivered++;
         this.host.deliver(new Message(this.ownCopy(msg, relaying), this.host.server));
         return true;
+      }
     }
   }
 
@@ -862,6 +916,7 @@ export class Router {
 
   private onPeers(conn: Connection, p: Buffer[]): void {
     const o = this.host.options;
+    if (this.host.dialsTcp === false) return;
     let list: unknown;
     try {
       list = JSON.parse(p[1]?.toString() ?? '');
@@ -896,7 +951,8 @@ export class Router {
     }
     if (p.length < 3) return;
     const target = latin1(p[2]!);
-    const addr = target === this.host.id() ? this.host.outAddr() : this.routingTable.get(target)?.addr;
+    const known = this.routingTable.get(target);
+    const addr = target === this.host.id() ? this.host.outAddr() : known && !this.unlisted.has(known) ? known.addr : undefined;
     if (addr) this.sendTo(conn, flags.broadcast, [flags.response, requestId, pyJsonDumps([addr, target])]);
   }
 
