@@ -4,7 +4,7 @@ import { joinCommand, parseCliArgs, parseHostPort, UsageError } from '../../src/
 describe('rx2p command arguments', () => {
   it('defaults to loopback, a free port, subnet mesh, Plaintext and interactive text', () => {
     expect(parseCliArgs([])).to.deep.equal({
-      host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, debug: 0,
+      host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, debug: 0, web: undefined,
       json: false, send: [], noStdin: false, help: false, version: false,
     });
   });
