@@ -1,7 +1,4 @@
-import * as net from 'node:net';
-import type * as tls from 'node:tls';
-import { fromEvent, merge, Subject, type Observable } from 'rxjs';
-import { WebSocket as NodeWebSocket } from 'ws';
+import { EMPTY, from, merge, mergeMap, Subject, type Observable } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
@@ -10,13 +7,15 @@ import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
 import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
 import type { Connection } from './streams/connection.js';
-import { get_socket, nodeTls } from './streams/tls.js';
+import { TcpTransport } from './transport/tcp.js';
+import { TlsTransport } from './transport/tls.js';
+import type { BoundAddress, Listener, Transport } from './transport/transport.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
-import { WebDirectory, WEB_SUBFLAG, type NodeView } from './actors/web.js';
-import { WsListener } from './transport/ws-listener.js';
-import { WsSocket } from './transport/ws-socket.js';
+import { WebDirectory, type NodeView } from './actors/web.js';
+import { nodeWsTransport } from './transport/ws-listener.js';
+import { parseWsUrl, type WsTransport } from './transport/ws.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
@@ -62,7 +61,14 @@ export class MeshSocket implements MessageServer {
   readonly events$: Observable<MeshEvent>;
   debug_level: number;
 
-  private readonly server: net.Server;
+  /** What carries this node's bytes (options.transport, else TCP or TLS by the protocol's encryption). */
+  readonly transport: Transport;
+  private listener: Listener | undefined;
+  /** The WebSocket transport (MeshOptions.webSocket): its listener, and ws:// dials. */
+  private readonly ws: WsTransport | undefined;
+  private wsListener: Listener | undefined;
+  /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
+  readonly directory: WebDirectory;
   private readonly router: Router;
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
@@ -72,10 +78,6 @@ export class MeshSocket implements MessageServer {
   private nodeIdValue = '';
   private outAddrValue: [string, number];
   private closedPromise: Promise<void> | undefined;
-  private readonly rawSockets = new Set<net.Socket>();
-  private readonly wsListener: WsListener | undefined;
-  /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
-  readonly directory: WebDirectory;
 
   /**
    * @param addr the address to bind ('0.0.0.0' advertises the LAN address)
@@ -97,81 +99,51 @@ export class MeshSocket implements MessageServer {
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
 
-    const ssl = this.protocol.encryption === 'SSL';
-    this.server = ssl
-      ? nodeTls().createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
-      : net.createServer();
-    if (ssl) {
-      // Recorded by the router as a typed error (TlsError, or HandshakeTimeoutError).
-      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => this.router.tlsFailed(error, socket));
-    }
-    // Every raw socket the server accepts, including TLS ones still in their TLS
-    // handshake (the router only sees those once secure): close() ends them all, and
-    // the router bounds those still in their TLS handshake (maxAwaiting).
-    this.server.on('connection', (socket: net.Socket) => {
-      this.rawSockets.add(socket);
-      socket.once('close', () => this.rawSockets.delete(socket));
-      if (ssl) this.router.acceptRaw(socket);
-    });
+    this.transport = this.options.transport ?? defaultTransport(this.protocol, this.options);
     const wsOptions = this.options.webSocket;
-    this.wsListener = wsOptions && new WsListener({
+    this.ws = wsOptions && nodeWsTransport({
       maxMessageBytes: wsOptions.maxMessageBytes,
       origins: wsOptions.origins,
-      maxPending: wsOptions.maxPending,
       upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
       onRequest: wsOptions.onRequest,
     });
-    this.wsListener?.errors$.subscribe(({ error, peer }) => this.router.noteError(error, peer));
-    const tcpAccepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
-    const accepted$ = this.wsListener ? merge(tcpAccepted$, this.wsListener.accepted$ as unknown as Observable<net.Socket>) : tcpAccepted$;
-    this.directory = new WebDirectory({
-      id: () => this.nodeIdValue,
-      ownUrl: () => this.webSocketUrl ?? null,
-      browser: false,
-      peerIds: () => [...this.router.routingTable.keys()],
-      whisperTo: (conn, packets) => this.router.whisperTo(conn, packets),
-      viaWebSocket: (conn) => this.router.isUnlisted(conn),
-      connections: () => this.router.routingTable.values(),
+    const tcpListening = this.transport.listen(addr, port);
+    const wsListening = this.ws ? this.ws.listen(wsOptions!.host ?? addr, wsOptions!.port) : Promise.resolve(undefined);
+    const listening = Promise.all([tcpListening, wsListening]).catch(async (err: unknown) => {
+      // One bound and the other not: the bound one is let go.
+      for (const r of await Promise.allSettled([tcpListening, wsListening])) if (r.status === 'fulfilled') await r.value?.close();
+      throw err;
     });
-    const maxMessage = wsOptions?.maxMessageBytes ?? this.options.maxFrameBytes + 4;
+    // The router's view of the listeners: nothing until they listen, nothing if one cannot
+    // (that failure is ready's).
+    const listener$ = from(listening.then((ls) => ls.filter((l): l is Listener => l !== undefined), () => [] as Listener[])).pipe(mergeMap((ls) => from(ls)));
+    this.directory = new WebDirectory({ ownUrl: () => this.webSocketUrl ?? null, browser: false });
     this.router = new Router({
       protocol: this.protocol,
       options: this.options,
       supported: supportedCompression,
       id: () => this.nodeIdValue,
       outAddr: () => this.outAddrValue,
-      accepted$,
+      transport: this.transport,
+      accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
+      notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
-      dialWebSocket: (url) => new WsSocket(new NodeWebSocket(url, { maxPayload: maxMessage, perMessageDeflate: false }) as never, { maxMessageBytes: maxMessage }) as unknown as net.Socket,
-      extensions: new Map([[WEB_SUBFLAG, (conn, msg) => this.directory.receive(conn, msg)]]),
+      extensions: [this.directory],
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),
     });
-    this.ready = new Promise<this>((resolve, reject) => {
-      const onError = (err: Error) => {
-        this.router.command({ type: 'close' });
-        reject(err);
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, addr, async () => {
-        this.server.off('error', onError);
-        if (this.wsListener) {
-          try {
-            await this.wsListener.listen(wsOptions!.port, wsOptions!.host ?? addr);
-          } catch (err) {
-            this.server.close();
-            return onError(err as Error);
-          }
-        }
-        this.server.on('error', (error: Error) => this.onEvent({ type: 'error', error }));
-        const bound = this.server.address() as net.AddressInfo;
-        if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], bound.port];
-        this.nodeIdValue = this.options.userSalt === undefined
-          ? nodeId(this.outAddrValue, this.protocol.id)
-          : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
-        resolve(this);
-      });
+    this.ready = listening.then(([listener, wsListener]) => {
+      this.listener = listener;
+      this.wsListener = wsListener;
+      if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], listener.address.port];
+      this.nodeIdValue = this.options.userSalt === undefined
+        ? nodeId(this.outAddrValue, this.protocol.id)
+        : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
+      return this;
+    }, (err: unknown) => {
+      this.router.command({ type: 'close' });
+      throw err;
     });
     // A failed listen is reported through `ready`; keep it from counting as unhandled
     // when the caller never awaits ready.
@@ -180,12 +152,12 @@ export class MeshSocket implements MessageServer {
 
   /** The port of the WebSocket listener (MeshOptions.webSocket), once listening. */
   get webSocketPort(): number | undefined {
-    return this.wsListener?.port;
+    return this.wsListener?.address.port;
   }
 
   /** The WebSocket URL this node advertises to rx2p peers and browsers, or undefined. */
   get webSocketUrl(): string | undefined {
-    const port = this.wsListener?.port;
+    const port = this.webSocketPort;
     if (port === undefined) return undefined;
     const host = this.outAddrValue[0];
     return this.options.webSocket?.url ?? `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -196,10 +168,20 @@ export class MeshSocket implements MessageServer {
     return this.directory.snapshot();
   }
 
-  /** True for a peer that joined over WebSocket: never named in peers lists. */
+  /** True for a peer that joined over WebSocket (a browser, maybe): never named in peers lists. */
   isWebSocketPeer(id: string): boolean {
-    const conn = this.router.routingTable.get(id);
-    return conn !== undefined && this.router.isUnlisted(conn);
+    return this.router.routingTable.get(id)?.transport.listed === false;
+  }
+
+  /**
+   * Joins the node whose WebSocket listener is at url (ws://HOST:PORT), as connect() does.
+   * Needs MeshOptions.webSocket (its transport dials).
+   */
+  connectWebSocket(url: string): Promise<boolean> {
+    const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
+    if (target === undefined || target.secure) return Promise.reject(new InvalidArgumentError('url must be a ws://HOST:PORT URL'));
+    const transport = this.ws ?? nodeWsTransport({ maxMessageBytes: this.options.maxFrameBytes + 4, upgradeTimeoutMs: this.options.handshakeTimeoutMs });
+    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: target.host, port: target.port, transport, done: { resolve, reject } }));
   }
 
   /** Creates a socket and waits until it listens. */
@@ -223,9 +205,8 @@ export class MeshSocket implements MessageServer {
   }
 
   /** The address and port actually bound. */
-  get address(): net.AddressInfo | undefined {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a : undefined;
+  get address(): BoundAddress | undefined {
+    return this.listener?.address;
   }
 
   // ---------------------------------------------------------------- py2p state views
@@ -301,12 +282,6 @@ export class MeshSocket implements MessageServer {
     if (typeof addr !== 'string' || !addr) return Promise.reject(new InvalidArgumentError('addr must be a host name or address'));
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return Promise.reject(new InvalidArgumentError('port must be an integer 1..65535'));
     return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: addr, port, id, done: { resolve, reject } }));
-  }
-
-  /** Connects to a node's WebSocket listener (ws:// or wss:// URL); resolves as connect() does. */
-  connectWebSocket(url: string): Promise<boolean> {
-    if (typeof url !== 'string' || !/^wss?:\/\/./.test(url)) return Promise.reject(new InvalidArgumentError('url must be a ws:// or wss:// URL'));
-    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: '', port: 0, url, done: { resolve, reject } }));
   }
 
   /**
@@ -403,10 +378,7 @@ export class MeshSocket implements MessageServer {
     this.closedPromise ??= (async () => {
       await this.ready.catch(() => undefined);
       this.router.command({ type: 'close' });
-      this.directory.close();
-      const serverClosed = new Promise<void>((r) => this.server.close(() => r()));
-      for (const socket of this.rawSockets) socket.destroy();
-      await Promise.all([serverClosed, this.router.closed(), this.wsListener?.close()]);
+      await Promise.all([this.listener?.close(), this.wsListener?.close(), this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
         w.resolve(this.received.take(w.quantity));
@@ -442,18 +414,19 @@ export class MeshSocket implements MessageServer {
   }
 
   private onEvent(event: MeshEvent): void {
-    if (event.type === 'peer-connected') {
-      const conn = this.router.routingTable.get(event.id);
-      if (conn) this.directory.peerConnected(conn);
-    } else if (event.type === 'peer-disconnected') {
-      this.directory.peerDisconnected(event.id);
-    }
     if (event.type === 'error') {
       this.recentErrors.push(event.error);
       if (this.recentErrors.length > this.options.maxErrors) this.recentErrors.shift();
     }
     this.eventSubject.next(event);
   }
+}
+
+/** TCP for py2p's Plaintext, TLS for its SSL; keepalive and certificates from the options. */
+function defaultTransport(protocol: Protocol, o: ResolvedOptions): Transport {
+  return protocol.encryption === 'SSL'
+    ? new TlsTransport({ keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls })
+    : new TcpTransport({ keepAliveMs: o.keepAliveMs });
 }
 
 /** The seed's name for MeshSocket. */

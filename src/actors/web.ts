@@ -1,16 +1,20 @@
-// rx2p's own advertisement of WebSocket listeners and of who is linked to whom.
+// rx2p's own advertisement of WebSocket listeners and of who is linked to whom, as a
+// router extension.
 //
 // A browser can only dial WebSocket URLs, and py2p peers lists carry TCP addresses only
-// (browsers are never in them: see Router.unlisted). So each rx2p node whispers to each
-// peer, under the subflag 'rx2p-web', its own WebSocket URL (if it listens on one), its
-// peers, and the views its peers sent it. py2p 0.2 queues only the 'broadcast' and
-// 'whisper' subflags for its user and ignores others, so py2p peers drop the whisper
-// unread: no negotiation is needed. rx2p intercepts the subflag before delivery.
-// Still, a node with no WebSocket listener does not start the exchange with a peer that
-// did not come over WebSocket: it only answers peers that spoke first, so the wire
-// between rx2p nodes without WebSocket, and towards py2p, is what it was.
+// (browsers are never in them: see isListed in handshake.ts). So rx2p nodes whisper to
+// their peers, under the subflag 'rx2p-web', their own WebSocket URL (if they listen on
+// one), their peers' ids, and the views their peers sent them. py2p 0.2 queues only the
+// 'broadcast' and 'whisper' subflags for its user and ignores others, so a py2p peer
+// drops the whisper unread; rx2p claims the subflag before delivery (onSubflag).
+// Still, a node without a WebSocket listener does not start the exchange with a peer
+// that did not come over WebSocket: it only answers peers that spoke first, so the wire
+// between such rx2p nodes, and towards py2p, is what it was.
+import { flags } from '../protocol/flags.js';
 import type { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
+import { isListed } from './handshake.js';
+import type { RouterExtension, RouterState } from './state.js';
 
 export const WEB_SUBFLAG = 'rx2p-web';
 
@@ -25,38 +29,36 @@ export interface NodeView {
   browser: boolean;
 }
 
-export interface WebDirectoryHost {
-  id(): string;
+export interface WebDirectoryOptions {
   /** This node's WebSocket URL to advertise, or null. */
   ownUrl(): string | null;
+  /** True in a browser. */
   browser: boolean;
-  /** Ids of this node's handshaken peers. */
-  peerIds(): string[];
-  whisperTo(conn: Connection, packets: string[]): void;
-  /** True for a peer that came in over WebSocket (it is rx2p). */
-  viaWebSocket(conn: Connection): boolean;
-  connections(): Iterable<Connection>;
 }
 
-/** Bounds on what one advertisement may make this node keep. */
+/** Bounds on what advertisements may make this node keep. */
 const MAX_VIEWS = 256;
 const MAX_PEERS_PER_VIEW = 64;
 const MAX_URL = 512;
-/** Changes are told to peers at most this often. */
-const TELL_EVERY_MS = 500;
 
 /**
- * The views this node knows (its own, and what peers told it), bounded. Peers hear this
- * node's view when they connect and, at most every TELL_EVERY_MS, when its peers change.
+ * The views this node knows (its own, and what peers told it), bounded. A peer hears
+ * this node's view when it connects, and again on the next housekeeping tick after the
+ * routing table changed.
  */
-export class WebDirectory {
+export class WebDirectory implements RouterExtension {
+  readonly name = 'web';
   private readonly views = new Map<string, NodeView>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private closed = false;
-  /** Told whenever the known views change (the web page redraws its graph). */
+  /** Views a node gave of itself: second-hand ones do not replace them. */
+  private readonly fromSelf = new Set<string>();
+  /** Peers that sent this node an advertisement: rx2p nodes. */
+  private readonly speakers = new WeakSet<Connection>();
+  private state: RouterState | undefined;
+  private dirty = false;
+  /** Told whenever the known views change. */
   onChange: (() => void) | undefined;
 
-  constructor(private readonly host: WebDirectoryHost) {}
+  constructor(private readonly options: WebDirectoryOptions) {}
 
   /** This node's own view, then what it was told, newest first. */
   snapshot(): NodeView[] {
@@ -66,26 +68,47 @@ export class WebDirectory {
 
   /** The WebSocket URLs known, with the node ids behind them (this node's own excluded). */
   urls(): Array<[string, string]> {
-    const me = this.host.id();
+    const me = this.state?.host.id();
     const out: Array<[string, string]> = [];
     for (const v of this.views.values()) if (v.ws !== null && v.id !== me) out.push([v.ws, v.id]);
     return out;
   }
 
-  /** A peer connected: it hears this node's view now, the other peers soon. */
-  peerConnected(conn: Connection): void {
-    if (this.shouldTell(conn)) this.tell(conn);
+  // ------------------------------------------------------------ router hooks
+
+  onPeerConnected(s: RouterState, conn: Connection): void {
+    this.state = s;
+    if (this.shouldTell(conn)) this.tell(s, conn);
     this.changed();
   }
 
-  peerDisconnected(id: string): void {
-    this.views.delete(id);
-    this.fromSelf.delete(id);
+  onClosed(s: RouterState, conn: Connection): void {
+    if (conn.id === undefined || !conn.handshaken || s.routingTable.has(conn.id)) return;
+    this.views.delete(conn.id);
+    this.fromSelf.delete(conn.id);
     this.changed();
   }
 
-  /** The 'rx2p-web' whisper of a peer: its view and the views it knows. */
-  receive(conn: Connection, msg: PathfindingMessage): void {
+  onSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
+    if (msg.subflag !== WEB_SUBFLAG) return false;
+    this.state = s;
+    if (conn !== undefined && msg.msgType === flags.whisper) this.receive(s, conn, msg);
+    return true;
+  }
+
+  onTick(s: RouterState): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    for (const conn of s.routingTable.values()) if (this.shouldTell(conn)) this.tell(s, conn);
+  }
+
+  onShutdown(): void {
+    this.onChange = undefined;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private receive(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
     let body: unknown;
     try {
       body = JSON.parse(msg.payload[1]?.toString('utf8') ?? '');
@@ -96,14 +119,12 @@ export class WebDirectory {
     if (!this.speakers.has(conn)) {
       this.speakers.add(conn);
       // A peer that spoke first hears this node's view once in return.
-      if (this.host.ownUrl() === null && !this.host.browser && !this.host.viaWebSocket(conn)) this.tell(conn);
+      if (this.options.ownUrl() === null && !this.options.browser && isListed(conn)) this.tell(s, conn);
     }
     let changed = false;
     for (const entry of body.slice(0, MAX_VIEWS)) {
       const view = parseView(entry);
-      if (view === undefined || view.id === this.host.id()) continue;
-      // A peer speaks for itself only: what it says of others is second-hand and does
-      // not replace what that node said directly.
+      if (view === undefined || view.id === s.host.id()) continue;
       if (view.id !== conn.id && this.fromSelf.has(view.id)) continue;
       if (view.id === conn.id) this.fromSelf.add(view.id);
       this.views.delete(view.id);
@@ -118,39 +139,27 @@ export class WebDirectory {
     if (changed) this.onChange?.();
   }
 
-  close(): void {
-    this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private readonly fromSelf = new Set<string>();
-  /** Peers that sent this node an advertisement: rx2p nodes. */
-  private readonly speakers = new WeakSet<Connection>();
-
   /** Whether this node tells `conn` its view (see the note at the top). */
   private shouldTell(conn: Connection): boolean {
-    return this.host.ownUrl() !== null || this.host.browser || this.host.viaWebSocket(conn) || this.speakers.has(conn);
+    return this.options.ownUrl() !== null || this.options.browser || !isListed(conn) || this.speakers.has(conn);
   }
 
   private ownView(): NodeView {
-    return { id: this.host.id(), ws: this.host.ownUrl(), peers: this.host.peerIds(), browser: this.host.browser };
+    const s = this.state;
+    return { id: s?.host.id() ?? '', ws: this.options.ownUrl(), peers: s ? [...s.routingTable.keys()] : [], browser: this.options.browser };
   }
 
   private changed(): void {
+    this.dirty = true;
     this.onChange?.();
-    if (this.closed || this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.closed) return;
-      for (const conn of this.host.connections()) if (this.shouldTell(conn)) this.tell(conn);
-    }, TELL_EVERY_MS);
-    (this.timer as { unref?: () => void }).unref?.();
   }
 
-  private tell(conn: Connection): void {
+  private tell(s: RouterState, conn: Connection): void {
     const views = this.snapshot().slice(0, MAX_VIEWS).map((v) => [v.id, v.ws, v.peers.slice(0, MAX_PEERS_PER_VIEW), v.browser ? 1 : 0]);
-    this.host.whisperTo(conn, [WEB_SUBFLAG, JSON.stringify(views)]);
+    // Not the peer's last_sent: a py2p `resend` still gets the last user message.
+    const last = conn.lastSent;
+    s.sendTo(conn, flags.whisper, [WEB_SUBFLAG, JSON.stringify(views)]);
+    conn.lastSent = last;
   }
 }
 

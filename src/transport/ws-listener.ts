@@ -1,20 +1,23 @@
-// The WebSocket listener of a node (Node only): an HTTP server whose upgrades become
-// mesh connections. The same server can serve the web page (`rx2p --web`).
+// The WebSocket listener (Node only): an HTTP server whose upgrades become mesh
+// connections. The same server can answer plain HTTP (the page of `rx2p --web`).
+// A TCP connection in its HTTP phase is a pending connection to the mesh (counted
+// against maxAwaiting and maxConnections, as a TLS handshake in progress is); what the
+// listener refuses (not a WebSocket, a bad origin) is a typed pending-failed notice.
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Observable, Subject } from 'rxjs';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { ConnectionLimitError } from '../errors.js';
+import { WebSocket, WebSocketServer } from 'ws';
+import { HandshakeTimeoutError } from '../errors.js';
+import type { BoundAddress, Listener, ListenerNotice, PendingConnection, TransportConnection } from './transport.js';
 import { NotWebSocketError, WebSocketOriginError } from './ws-errors.js';
-import { WsSocket } from './ws-socket.js';
+import { WsConnection, WsTransport, type WebSocketLike } from './ws.js';
 
 export interface WsListenerOptions {
   /** Largest WebSocket message accepted (ws refuses a longer one before buffering it). */
   maxMessageBytes: number;
   /** If set, only upgrades whose Origin header is in this list are accepted (browsers send it). */
-  origins: readonly string[] | undefined;
-  /** TCP connections still in their HTTP phase (not yet upgraded), at most. */
-  maxPending: number;
+  origins?: readonly string[];
   /** A connection that has not completed its upgrade request by then is closed. */
   upgradeTimeoutMs: number;
   /** write() to a WebSocket returns false from this many buffered bytes. */
@@ -23,136 +26,144 @@ export interface WsListenerOptions {
   onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
-/**
- * Accepts WebSocket connections and hands each, as a WsSocket, to `accepted$`. What it
- * refuses (bad origin, not a WebSocket, too many pending) goes to `errors$` as typed
- * errors; nothing a client sends here can throw out of it.
- */
-export class WsListener {
+/** A TCP connection to the WebSocket port before its upgrade. */
+class PendingUpgrade implements PendingConnection {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly closed: Promise<void>;
+
+  constructor(private readonly socket: Socket) {
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Accepts WebSocket connections on an HTTP server. Nothing a client sends can throw out of it. */
+export class WsListener implements Listener {
   readonly server: http.Server;
-  readonly accepted$: Observable<WsSocket>;
-  readonly errors$: Observable<{ error: Error; peer: string }>;
+  readonly accepted$: Observable<TransportConnection>;
+  readonly notices$: Observable<ListenerNotice>;
   private readonly wss: WebSocketServer;
-  private readonly acceptedSubject = new Subject<WsSocket>();
-  private readonly errorSubject = new Subject<{ error: Error; peer: string }>();
-  /** Raw connections not yet upgraded. */
-  private readonly pending = new Set<Duplex>();
-  private readonly all = new Set<Duplex>();
+  private readonly acceptedSubject = new Subject<TransportConnection>();
+  private readonly noticeSubject = new Subject<ListenerNotice>();
+  private readonly raw = new Set<Socket>();
   private readonly sockets = new Set<WebSocket>();
+  private bound: BoundAddress = { address: '', port: 0 };
 
   constructor(private readonly options: WsListenerOptions) {
     this.accepted$ = this.acceptedSubject.asObservable();
-    this.errors$ = this.errorSubject.asObservable();
+    this.notices$ = this.noticeSubject.asObservable();
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     // A bad upgrade request (no key, wrong version): ws has answered 400 and closed the socket.
-    this.wss.on('wsClientError', (err: Error, socket: Duplex) => {
-      this.errorSubject.next({ error: new NotWebSocketError(err.message), peer: peerOf(socket) });
-    });
+    this.wss.on('wsClientError', (err: Error, socket: Duplex) => this.fail(socket, new NotWebSocketError(err.message)));
     this.server = http.createServer({
       requestTimeout: options.upgradeTimeoutMs,
       headersTimeout: options.upgradeTimeoutMs,
       maxHeaderSize: 16 * 1024,
     });
-    this.server.on('connection', (socket: Duplex) => this.onConnection(socket));
+    this.server.on('connection', (socket: Socket) => {
+      socket.on('error', () => undefined);
+      socket.setNoDelay(true);
+      this.raw.add(socket);
+      socket.once('close', () => this.raw.delete(socket));
+      this.noticeSubject.next({ type: 'pending', conn: new PendingUpgrade(socket) });
+    });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-      this.refuse(socket, new NotWebSocketError(err.code ?? err.message), 400);
+      const error = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+        ? new HandshakeTimeoutError(options.upgradeTimeoutMs) : new NotWebSocketError(err.code ?? err.message);
+      this.fail(socket, error, error instanceof HandshakeTimeoutError ? 408 : 400);
     });
   }
 
-  /** Listens; resolves to the bound port. */
-  listen(port: number, host: string): Promise<number> {
+  /** Binds; resolves once it listens, rejects if it cannot. */
+  listen(host: string, port: number): Promise<this> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
-        this.server.on('error', (error: Error) => this.errorSubject.next({ error, peer: 'ws listener' }));
-        resolve((this.server.address() as { port: number }).port);
+        this.server.on('error', (error: Error) => this.noticeSubject.next({ type: 'error', error }));
+        const a = this.server.address() as { address: string; port: number; family: string };
+        this.bound = { address: a.address, port: a.port, family: a.family };
+        resolve(this);
       });
     });
   }
 
-  get port(): number | undefined {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : undefined;
+  get address(): BoundAddress {
+    return this.bound;
   }
 
-  /** Connections still in their HTTP phase. */
-  get pendingCount(): number {
-    return this.pending.size;
+  /** TCP connections open on the port (upgraded or not). */
+  get connectionCount(): number {
+    return this.raw.size;
   }
 
-  /** Stops listening and ends every connection it accepted. */
   async close(): Promise<void> {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const ws of this.sockets) ws.terminate();
-    for (const s of this.all) s.destroy();
-    this.server.closeAllConnections?.();
+    for (const s of this.raw) s.destroy();
     await closed;
     this.wss.close();
     this.acceptedSubject.complete();
-    this.errorSubject.complete();
-  }
-
-  private onConnection(socket: Duplex): void {
-    socket.on('error', () => undefined);
-    const net = socket as Duplex & { setNoDelay?: (v: boolean) => void };
-    net.setNoDelay?.(true);
-    if (this.pending.size >= this.options.maxPending) {
-      this.errorSubject.next({ error: new ConnectionLimitError('awaiting handshake', this.options.maxPending), peer: peerOf(socket) });
-      socket.destroy();
-      return;
-    }
-    this.pending.add(socket);
-    this.all.add(socket);
-    socket.once('close', () => {
-      this.pending.delete(socket);
-      this.all.delete(socket);
-    });
+    this.noticeSubject.complete();
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const origin = req.headers.origin;
     const allowed = this.options.origins;
     if (allowed !== undefined && (origin === undefined || !allowed.includes(origin))) {
-      return this.refuse(socket, new WebSocketOriginError(origin ?? '(none)'), 403);
+      return this.fail(socket, new WebSocketOriginError(origin ?? '(none)'), 403);
     }
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      return this.refuse(socket, new NotWebSocketError(`upgrade to ${JSON.stringify(String(req.headers.upgrade).slice(0, 40))}`), 400);
+      return this.fail(socket, new NotWebSocketError(`upgrade to ${JSON.stringify(String(req.headers.upgrade).slice(0, 40))}`), 400);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.pending.delete(socket);
       this.sockets.add(ws);
       ws.once('close', () => this.sockets.delete(ws));
       const tcp = req.socket;
-      this.acceptedSubject.next(new WsSocket(ws as never, {
+      this.acceptedSubject.next(new WsConnection(ws as unknown as WebSocketLike, {
         remoteAddress: tcp.remoteAddress,
         remotePort: tcp.remotePort,
         maxMessageBytes: this.options.maxMessageBytes,
         highWaterMark: this.options.highWaterMark,
+        binaryType: 'nodebuffer',
+        // It may be a browser: it cannot be dialled at the address it gives.
+        listed: false,
       }));
     });
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.options.onRequest) return this.options.onRequest(req, res);
-    this.errorSubject.next({ error: new NotWebSocketError(`plain HTTP ${req.method}`), peer: peerOf(req.socket) });
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
-    res.end('this port speaks WebSocket only\n');
+    res.end('this port speaks WebSocket (rx2p mesh) only\n');
+    this.fail(req.socket, new NotWebSocketError(`plain HTTP ${String(req.method).slice(0, 16)}`), 0);
   }
 
-  private refuse(socket: Duplex, error: Error, status: number): void {
-    this.errorSubject.next({ error, peer: peerOf(socket) });
-    if (socket.writable) {
-      const text = http.STATUS_CODES[status] ?? 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  /** Refuses a connection in its HTTP phase with a typed error (a pending-failed notice). */
+  private fail(socket: Duplex, error: Error, status = 400): void {
+    const s = socket as Socket;
+    if (status > 0 && s.writable) {
+      s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     }
-    socket.destroy();
+    this.noticeSubject.next({ type: 'pending-failed', conn: new PendingUpgrade(s), error });
+    s.destroy();
   }
 }
 
-function peerOf(socket: Duplex): string {
-  const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
-  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : 'unknown peer';
+/** WebSocket for a Node node: dials with `ws`, listens with WsListener. */
+export function nodeWsTransport(options: WsListenerOptions): WsTransport {
+  return new WsTransport({
+    connect: (url) => new WebSocket(url, { maxPayload: options.maxMessageBytes, perMessageDeflate: false }) as unknown as WebSocketLike,
+    listen: (host, port) => new WsListener(options).listen(host, port),
+    maxMessageBytes: options.maxMessageBytes,
+    binaryType: 'nodebuffer',
+  });
 }

@@ -1,8 +1,8 @@
 // rx2p in a browser: a mesh node that joins other nodes over WebSocket (it cannot
 // listen, and it cannot be dialled). Built into one ESM bundle by src/web/build.ts;
 // `MeshSocket` there is this class. Same API as the Node MeshSocket, minus listening.
-import { NEVER, Subject, type Observable } from 'rxjs';
-import { WebDirectory, WEB_SUBFLAG, type NodeView } from '../actors/web.js';
+import { EMPTY, Subject, type Observable } from 'rxjs';
+import { WebDirectory, type NodeView } from '../actors/web.js';
 import { Router, type MeshEvent, type Packet, type RouterStats } from '../actors/router.js';
 import { InvalidArgumentError, SocketClosedError } from '../errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from '../options.js';
@@ -13,7 +13,7 @@ import { Protocol } from '../protocol/protocol.js';
 import type { Message, MessageServer } from '../protocol/user-message.js';
 import { RecvQueue } from '../recv-queue.js';
 import type { Connection } from '../streams/connection.js';
-import { WsSocket, type WebSocketLike } from '../transport/ws-socket.js';
+import { parseWsUrl, WsTransport, type WebSocketLike } from '../transport/ws.js';
 
 export { Protocol, type Message, type MeshEvent, type NodeView, type Packet, type RouterStats };
 export * from '../errors.js';
@@ -63,7 +63,9 @@ export class BrowserMeshSocket implements MessageServer {
   private readonly received: RecvQueue;
   private readonly waiters: RecvWaiter[] = [];
   private readonly follow: boolean;
-  private readonly makeSocket: (url: string) => WebSocketLike;
+  /** ws:// dials (the node's own transport: re-dials and advertised URLs), and wss:// ones. */
+  private readonly plain: WsTransport;
+  private readonly secure: WsTransport;
   private closedPromise: Promise<void> | undefined;
   private readonly dialled = new Set<string>();
 
@@ -73,38 +75,33 @@ export class BrowserMeshSocket implements MessageServer {
     this.protocol = options.protocol ?? options.prot ?? new Protocol('mesh', 'Plaintext');
     if (this.protocol.encryption !== 'Plaintext') throw new InvalidArgumentError('a browser node speaks Plaintext only (TLS belongs to the WebSocket: use wss://)');
     this.follow = followAdvertisements ?? true;
-    this.makeSocket = webSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
+    const maxMessageBytes = this.options.maxFrameBytes + 4;
+    this.plain = new WsTransport({ connect: webSocket, maxMessageBytes });
+    this.secure = new WsTransport({ connect: webSocket, maxMessageBytes, secure: true });
     const salt = new Uint8Array(16);
     crypto.getRandomValues(salt);
     this.id = nodeId(BROWSER_ADDR, this.protocol.id, this.options.userSalt ?? salt);
     this.received = new RecvQueue(this.options.maxQueue, this.options.maxQueueBytes, this.options.queuePolicy);
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
-    this.directory = new WebDirectory({
-      id: () => this.id,
-      ownUrl: () => null,
-      browser: true,
-      peerIds: () => [...this.router.routingTable.keys()],
-      whisperTo: (conn, packets) => this.router.whisperTo(conn, packets),
-      viaWebSocket: () => true,
-      connections: () => this.router.routingTable.values(),
-    });
-    this.directory.onChange = () => this.followAdvertisements();
-    const maxMessage = this.options.maxFrameBytes + 4;
+    this.directory = new WebDirectory({ ownUrl: () => null, browser: true });
+    this.directory.onChange = () => queueMicrotask(() => this.followAdvertisements());
     this.router = new Router({
       protocol: this.protocol,
       options: this.options,
       supported: supportedCompression,
       id: () => this.id,
       outAddr: () => this.outAddr,
-      accepted$: NEVER,
+      transport: this.plain,
+      accepted$: EMPTY,
+      notices$: EMPTY,
       server: this,
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => { if (level < this.options.debugLevel) console.debug('[rx2p]', ...args); },
-      dialWebSocket: (url) => new WsSocket(this.makeSocket(url), { maxMessageBytes: maxMessage }) as never,
-      dialsTcp: false,
-      extensions: new Map([[WEB_SUBFLAG, (conn: Connection, msg) => this.directory.receive(conn, msg)]]),
+      // py2p peers lists name TCP addresses: a browser cannot dial them.
+      followPeersLists: false,
+      extensions: [this.directory],
     });
     this.ready = Promise.resolve(this);
   }
@@ -129,9 +126,11 @@ export class BrowserMeshSocket implements MessageServer {
 
   /** Joins the node listening at a ws:// or wss:// URL; resolves true once handshaken. */
   connect(url: string): Promise<boolean> {
-    if (typeof url !== 'string' || !/^wss?:\/\/./.test(url)) return Promise.reject(new InvalidArgumentError('url must be a ws:// or wss:// URL'));
+    const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
+    if (target === undefined) return Promise.reject(new InvalidArgumentError('url must be a ws:// or wss:// URL'));
     this.dialled.add(url);
-    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: '', port: 0, url, done: { resolve, reject } }));
+    const transport = target.secure ? this.secure : this.plain;
+    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: target.host, port: target.port, transport, done: { resolve, reject } }));
   }
 
   /** Broadcasts one message, each argument a packet; a last `{ type }` sets the subflag. */
@@ -182,7 +181,6 @@ export class BrowserMeshSocket implements MessageServer {
   /** Closes every connection, completes both streams, settles pending calls. */
   close(): Promise<void> {
     this.closedPromise ??= (async () => {
-      this.directory.close();
       this.router.command({ type: 'close' });
       await this.router.closed();
       for (const w of this.waiters.splice(0)) {
@@ -209,12 +207,6 @@ export class BrowserMeshSocket implements MessageServer {
   }
 
   private onEvent(event: MeshEvent): void {
-    if (event.type === 'peer-connected') {
-      const conn = this.router.routingTable.get(event.id);
-      if (conn) this.directory.peerConnected(conn);
-    } else if (event.type === 'peer-disconnected') {
-      this.directory.peerDisconnected(event.id);
-    }
     this.eventSubject.next(event);
   }
 
