@@ -71,6 +71,9 @@ export class WsListener implements Listener {
       socket.setNoDelay(true);
       this.raw.add(socket);
       socket.once('close', () => this.raw.delete(socket));
+      // Node's own request timeouts are checked only every 30 s: a silent connection is
+      // timed out here, to the millisecond (ws clears the timeout once upgraded).
+      socket.setTimeout(options.upgradeTimeoutMs, () => this.fail(socket, new HandshakeTimeoutError(options.upgradeTimeoutMs), 408));
       this.noticeSubject.next({ type: 'pending', conn: new PendingUpgrade(socket) });
     });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
