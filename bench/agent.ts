@@ -17,6 +17,8 @@ export interface NodeSpec {
   waterfallCacheSize?: number;
   /** W4: remember which (origin, seq) were delivered, to check exactly-once. */
   track?: boolean;
+  /** rx2p: listen on WebSocket too (MeshOptions.webSocket), for links dialled over it. */
+  webSocket?: boolean;
 }
 
 /** Payload header: kind u8, origin u16, seq u32, send time f64 (ms, monotonic, shared by all processes). */
@@ -88,7 +90,7 @@ export class Agent {
   private uniqueDeliveries = 0;
   private sinceDrain = 0;
 
-  async start(spec: NodeSpec): Promise<{ port: number }> {
+  async start(spec: NodeSpec): Promise<{ port: number; wsPort?: number }> {
     if (this.spec) throw new Error('agent already started');
     this.spec = spec;
     this.resetCounters();
@@ -100,6 +102,7 @@ export class Agent {
         // The bench builds each topology itself: no dialling from peers lists.
         maxOutgoing: 0,
         waterfallCacheSize: spec.waterfallCacheSize,
+        ...(spec.webSocket ? { webSocket: { port: 0 } } : {}),
       });
       this.mesh = node;
       node.messages$.subscribe((m) => {
@@ -110,7 +113,7 @@ export class Agent {
           this.sinceDrain = 0;
         }
       });
-      return { port: node.outAddr[1] };
+      return { port: node.outAddr[1], wsPort: node.webSocketPort };
     }
     const { BaselineNode } = await import('./baseline.js');
     const cert = spec.ssl ? (await import('../src/transport/certificates.js')).sharedCertificate() : undefined;
@@ -120,8 +123,10 @@ export class Agent {
     return { port: node.port };
   }
 
-  async connect(port: number): Promise<void> {
-    if (this.mesh) await this.mesh.connect('127.0.0.1', port);
+  /** Dials a peer's TCP port, or (rx2p, viaWebSocket) its WebSocket port. */
+  async connect(port: number, viaWebSocket = false): Promise<void> {
+    if (this.mesh && viaWebSocket) await this.mesh.connectWebSocket(`ws://127.0.0.1:${port}`);
+    else if (this.mesh) await this.mesh.connect('127.0.0.1', port);
     else await this.base!.connect(port);
   }
 

@@ -12,11 +12,14 @@ export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: Uint8Array): void;
+  /** `ws` calls `done` once the message is written to its socket (a browser takes no callback). */
+  send(data: Uint8Array, done?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** `ws` only: closes at once, without the closing handshake. */
   terminate?: () => void;
+  /** `ws` only: its EventEmitter side, which skips an Event object per message. */
+  on?: (event: string, listener: (...args: any[]) => void) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 const CONNECTING = 0;
@@ -60,18 +63,37 @@ export class WsConnection implements TransportConnection {
   private sink: { next(b: Uint8Array): void; error(e: Error): void; complete(): void } | undefined;
   private drainWaiters: Array<() => void> = [];
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * With `ws`: bytes handed to send() whose write callback has not come yet. Its
+   * callbacks say when the backlog drains, at once; a browser's WebSocket is polled.
+   */
+  private unwritten = 0;
+  private readonly counted: boolean;
+  private readonly onWritten: (bytes: number) => void;
 
   constructor(readonly ws: WebSocketLike, private readonly options: WsConnectionOptions = {}) {
     this.remoteAddress = options.remoteAddress;
     this.remotePort = options.remotePort;
     this.writableHighWaterMark = options.highWaterMark ?? 64 * 1024;
     this.listed = options.listed ?? true;
+    this.counted = typeof ws.terminate === 'function';
+    this.onWritten = (bytes) => {
+      this.unwritten -= bytes;
+      if (this.drainWaiters.length !== 0 && this.unwritten < this.writableHighWaterMark) this.drainNow();
+    };
     this.closed = new Promise((resolve) => { this.markClosed = resolve; });
     ws.binaryType = options.binaryType ?? 'arraybuffer';
-    ws.addEventListener('open', () => this.onOpen());
-    ws.addEventListener('message', (event: { data: unknown }) => this.onMessage(event.data));
-    ws.addEventListener('error', (event: { error?: Error; message?: string }) => this.onError(event));
-    ws.addEventListener('close', () => this.onClose());
+    if (ws.on) {
+      ws.on('open', () => this.onOpen());
+      ws.on('message', (data: Uint8Array, isBinary: boolean) => this.onMessage(isBinary ? data : ''));
+      ws.on('error', (error: Error) => this.onError({ error }));
+      ws.on('close', () => this.onClose());
+    } else {
+      ws.addEventListener('open', () => this.onOpen());
+      ws.addEventListener('message', (event: { data: unknown }) => this.onMessage(event.data));
+      ws.addEventListener('error', (event: { error?: Error; message?: string }) => this.onError(event));
+      ws.addEventListener('close', () => this.onClose());
+    }
     // Bytes that arrive before the one subscriber are held for it.
     this.bytes$ = new Observable<Uint8Array>((subscriber) => {
       for (const chunk of this.early.splice(0)) subscriber.next(chunk);
@@ -95,6 +117,7 @@ export class WsConnection implements TransportConnection {
 
   /** Bytes written and not yet on the wire: WebSocket's buffer and what waits for open. */
   get writableLength(): number {
+    if (this.counted) return this.unwritten + this.heldBytes;
     return (this.ws.readyState === OPEN ? this.ws.bufferedAmount : 0) + this.heldBytes;
   }
 
@@ -105,7 +128,7 @@ export class WsConnection implements TransportConnection {
       this.held.push(chunk);
       this.heldBytes += chunk.length;
     } else if (this.ws.readyState === OPEN) {
-      this.ws.send(chunk);
+      this.sendNow(chunk);
     }
     return this.writableLength < this.writableHighWaterMark;
   }
@@ -123,7 +146,7 @@ export class WsConnection implements TransportConnection {
   /** WebSocket has no 'drain' event: the buffer is looked at until it is below the mark. */
   onceDrain(listener: () => void): void {
     this.drainWaiters.push(listener);
-    if (this.drainTimer !== undefined) return;
+    if (this.counted || this.drainTimer !== undefined) return;
     const poll = () => {
       this.drainTimer = undefined;
       if (this.destroyed) return;
@@ -131,11 +154,22 @@ export class WsConnection implements TransportConnection {
         this.drainTimer = setTimeout(poll, DRAIN_POLL_MS);
         return;
       }
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
+      this.drainNow();
     };
     this.drainTimer = setTimeout(poll, DRAIN_POLL_MS);
+  }
+
+  private drainNow(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private sendNow(chunk: Uint8Array): void {
+    if (!this.counted) return this.ws.send(chunk);
+    const bytes = chunk.length;
+    this.unwritten += bytes;
+    this.ws.send(chunk, () => this.onWritten(bytes));
   }
 
   end(): void {
@@ -170,7 +204,7 @@ export class WsConnection implements TransportConnection {
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
-    for (const chunk of held) this.ws.send(chunk);
+    for (const chunk of held) this.sendNow(chunk);
   }
 
   private onMessage(data: unknown): void {
