@@ -9,6 +9,7 @@ import { MeshSocket, type Message } from '../../src/index.js';
 import { webPage } from '../../src/web/server.js';
 import { Nodes, link, waitFor } from '../helpers.js';
 import { launchChromium, type Browser } from './browser.js';
+import { py2pPeersList } from './py2p-peer.js';
 
 /** Where the specs leave files for a person to look at (the screenshot). */
 export const ARTIFACTS = join(process.cwd(), 'tmp', 'artifacts');
@@ -106,7 +107,11 @@ describe('browsers in the mesh (headless Chromium)', function () {
     expect(texts(await seenBy(tab2.page), 'for tab 1 only')).to.equal(0);
     expect(nodeTexts(gotB, 'for tab 1 only')).to.equal(0);
 
-    // Browsers are never in a peers list; their ids are in the topology the page draws.
+    // Browsers are never in a py2p peers list; their ids are in the topology the page draws.
+    const listed = await py2pPeersList(a);
+    expect(listed).to.include(b.id);
+    expect(listed).to.not.include(tab1.id);
+    expect(listed).to.not.include(tab2.id);
     expect(a.topology[0]!.peers).to.include(tab1.id);
 
     // The page, as a person sees it (kept as a test artifact).

@@ -1,9 +1,9 @@
 // Node nodes over the WebSocket transport: handshake, broadcast, whisper, peers lists,
 // and the rx2p-web advertisement of WebSocket URLs.
 import { expect } from 'chai';
-import { MeshSocket, PathfindingMessage, encodeFrame, pyJsonDumps, type Message } from '../../src/index.js';
+import type { Message } from '../../src/index.js';
 import { Nodes, link, waitFor } from '../helpers.js';
-import { RawPeer } from '../mesh/raw-peer.js';
+import { py2pPeersList } from './py2p-peer.js';
 
 describe('WebSocket transport between Node nodes', function () {
   this.timeout(15_000);
@@ -40,24 +40,9 @@ describe('WebSocket transport between Node nodes', function () {
     await viaWs.connectWebSocket(a.webSocketUrl!);
     await link(a, viaTcp);
     await waitFor(() => a.routing_table.size === 2, 5000, 'both peers');
-    // A py2p-like peer (plain TCP, no compression) joins and reads the peers list it is sent.
-    const raw = await RawPeer.connect(a.address!.port);
-    try {
-      const pid = 'RawPy2pPeer';
-      raw.send(new PathfindingMessage(a.protocol, 'whisper', pid, ['handshake', pid, a.protocol.id, pyJsonDumps(['127.0.0.1', 1]), '[]'], []).string);
-      let peers: Array<[unknown, string]> | undefined;
-      while (peers === undefined) {
-        const body = await raw.next();
-        const msg = PathfindingMessage.feedString(a.protocol, encodeFrame(body));
-        if (msg.payload[0]?.toString() === 'peers') peers = JSON.parse(msg.payload[1]!.toString());
-        expect(msg.payload[0]?.toString()).to.not.equal('rx2p-web');
-      }
-      const ids = peers.map((e) => e[1]);
-      expect(ids).to.include(viaTcp.id);
-      expect(ids).to.not.include(viaWs.id);
-    } finally {
-      raw.close();
-    }
+    const ids = await py2pPeersList(a);
+    expect(ids).to.include(viaTcp.id);
+    expect(ids).to.not.include(viaWs.id);
   });
 
   it('WebSocket URLs are advertised to rx2p peers (rx2p-web), not delivered to the user', async () => {
@@ -84,5 +69,3 @@ describe('WebSocket transport between Node nodes', function () {
     await waitFor(() => b.routing_table.size === 0, 5000, 'b sees a gone');
   });
 });
-
-export type { MeshSocket };

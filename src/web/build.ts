@@ -57,6 +57,7 @@ export async function buildWeb(outDir = defaultOutDir, minify = true): Promise<W
     ...common,
     entryPoints: [join(here, 'page', 'app.ts')],
     outfile: join(outDir, 'app.js'),
+    inject: [], // the page names no Buffer itself: the library's is enough
     plugins: [nodeShims, { name: 'rx2p-external', setup: (b) => b.onResolve({ filter: /\/browser\.js$/ }, () => ({ path: './rx2p.js', external: true })) }],
   });
   for (const f of ['index.html', 'style.css']) copyFileSync(join(here, 'page', f), join(outDir, f));
