@@ -21,8 +21,6 @@ export interface WebSocketOptions {
   origins?: string[];
   /** Largest WebSocket message (refused before buffering). Default maxFrameBytes + 4 (one frame). */
   maxMessageBytes?: number;
-  /** TCP connections not yet upgraded, at most. Default maxAwaiting. */
-  maxPending?: number;
   /** A connection whose upgrade request is not complete by then is closed. Default handshakeTimeoutMs. */
   upgradeTimeoutMs?: number;
   /** Serves plain HTTP requests on the same port (the web page of `rx2p --web`). Default: 426. */
@@ -35,14 +33,13 @@ export interface ResolvedWebSocketOptions {
   url: string | undefined;
   origins: string[] | undefined;
   maxMessageBytes: number;
-  maxPending: number;
   upgradeTimeoutMs: number;
   onRequest: WebSocketOptions['onRequest'];
 }
 
 export function resolveWebSocketOptions(
   o: WebSocketOptions | undefined,
-  base: { maxFrameBytes: number; maxAwaiting: number; handshakeTimeoutMs: number },
+  base: { maxFrameBytes: number; handshakeTimeoutMs: number },
 ): ResolvedWebSocketOptions | undefined {
   if (o === undefined) return undefined;
   const int = (name: string, v: number | undefined, fallback: number, min: number): number => {
@@ -61,7 +58,6 @@ export function resolveWebSocketOptions(
     url: o.url,
     origins: o.origins ? [...o.origins] : undefined,
     maxMessageBytes: int('maxMessageBytes', o.maxMessageBytes, base.maxFrameBytes + 4, 64),
-    maxPending: int('maxPending', o.maxPending, base.maxAwaiting, 1),
     upgradeTimeoutMs: int('upgradeTimeoutMs', o.upgradeTimeoutMs, base.handshakeTimeoutMs, 1),
     onRequest: o.onRequest,
   };
