@@ -54,6 +54,8 @@ export class WsListener implements Listener {
   private readonly raw = new Set<Socket>();
   private readonly sockets = new Set<WebSocket>();
   private bound: BoundAddress = { address: '', port: 0 };
+  /** The upgrade timeout's listener on each raw socket (dropped once it serves plain HTTP). */
+  private readonly upgradeTimers = new WeakMap<Socket, () => void>();
 
   constructor(private readonly options: WsListenerOptions) {
     this.accepted$ = this.acceptedSubject.asObservable();
@@ -73,7 +75,9 @@ export class WsListener implements Listener {
       socket.once('close', () => this.raw.delete(socket));
       // Node's own request timeouts are checked only every 30 s: a silent connection is
       // timed out here, to the millisecond (ws clears the timeout once upgraded).
-      socket.setTimeout(options.upgradeTimeoutMs, () => this.fail(socket, new HandshakeTimeoutError(options.upgradeTimeoutMs), 408));
+      const onTimeout = () => this.fail(socket, new HandshakeTimeoutError(options.upgradeTimeoutMs), 408);
+      this.upgradeTimers.set(socket, onTimeout);
+      socket.setTimeout(options.upgradeTimeoutMs, onTimeout);
       this.noticeSubject.next({ type: 'pending', conn: new PendingUpgrade(socket) });
     });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
@@ -144,7 +148,13 @@ export class WsListener implements Listener {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (this.options.onRequest) return this.options.onRequest(req, res);
+    if (this.options.onRequest) {
+      // An HTTP client of the page, not a peer that is late: the HTTP server's own
+      // keep-alive timeout ends it, with no error to record.
+      const onTimeout = this.upgradeTimers.get(req.socket);
+      if (onTimeout) req.socket.off('timeout', onTimeout);
+      return this.options.onRequest(req, res);
+    }
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
     res.end('this port speaks WebSocket (rx2p mesh) only\n');
     this.fail(req.socket, new NotWebSocketError(`plain HTTP ${String(req.method).slice(0, 16)}`), 0);
