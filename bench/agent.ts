@@ -278,8 +278,9 @@ export class Agent {
   /** Ids held for de-duplication: rx2p's waterfall cache (and its re-timed-copy cache), or the baseline's Set. */
   cacheSizes(): { ids: number; contents: number; bound: number | null } {
     if (this.mesh) {
-      const router = (this.mesh as unknown as { router: { waterfalls: { size: number; maxEntries: number }; contents: { size: number } } }).router;
-      return { ids: router.waterfalls.size, contents: router.contents.size, bound: router.waterfalls.maxEntries };
+      // The router's state (since the split, the caches live in router.state).
+      const state = (this.mesh as unknown as { router: { state: { waterfalls: { size: number; maxEntries: number }; contents: { size: number } } } }).router.state;
+      return { ids: state.waterfalls.size, contents: state.contents.size, bound: state.waterfalls.maxEntries };
     }
     return { ids: this.base!.seen.size, contents: 0, bound: null };
   }

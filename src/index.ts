@@ -17,7 +17,6 @@ export type { Transport, TransportConnection, Listener, ListenerNotice, PendingC
 export { Router, RouterState, type RouterExtension } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';
 export { WsTransport, WsConnection, parseWsUrl, type WebSocketLike, type WsTransportOptions } from './transport/ws.js';
-export { WsListener, nodeWsTransport, type WsListenerOptions } from './transport/ws-listener.js';
 export * from './transport/ws-errors.js';
 export type { WebSocketOptions } from './transport/ws-options.js';
 export { WebDirectory, WEB_SUBFLAG, type NodeView } from './actors/web.js';

@@ -65,7 +65,7 @@ export class MeshSocket implements MessageServer {
   readonly transport: Transport;
   private listener: Listener | undefined;
   /** The WebSocket transport (MeshOptions.webSocket): its listener, and ws:// dials. */
-  private readonly ws: WsTransport | undefined;
+  private ws: WsTransport | undefined;
   private wsListener: Listener | undefined;
   /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
   readonly directory: WebDirectory;
@@ -101,13 +101,14 @@ export class MeshSocket implements MessageServer {
 
     this.transport = this.options.transport ?? defaultTransport(this.protocol, this.options);
     const wsOptions = this.options.webSocket;
+
+    const tcpListening = this.transport.listen(addr, port);
     this.ws = wsOptions && nodeWsTransport({
       maxMessageBytes: wsOptions.maxMessageBytes,
       origins: wsOptions.origins,
       upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
       onRequest: wsOptions.onRequest,
     });
-    const tcpListening = this.transport.listen(addr, port);
     const wsListening = this.ws ? this.ws.listen(wsOptions!.host ?? addr, wsOptions!.port) : Promise.resolve(undefined);
     const listening = Promise.all([tcpListening, wsListening]).catch(async (err: unknown) => {
       // One bound and the other not: the bound one is let go.
@@ -177,10 +178,10 @@ export class MeshSocket implements MessageServer {
    * Joins the node whose WebSocket listener is at url (ws://HOST:PORT), as connect() does.
    * Needs MeshOptions.webSocket (its transport dials).
    */
-  connectWebSocket(url: string): Promise<boolean> {
+  async connectWebSocket(url: string): Promise<boolean> {
     const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
-    if (target === undefined || target.secure) return Promise.reject(new InvalidArgumentError('url must be a ws://HOST:PORT URL'));
-    const transport = this.ws ?? nodeWsTransport({ maxMessageBytes: this.options.maxFrameBytes + 4, upgradeTimeoutMs: this.options.handshakeTimeoutMs });
+    if (target === undefined || target.secure) throw new InvalidArgumentError('url must be a ws://HOST:PORT URL');
+    const transport = this.ws ?? (this.ws = nodeWsTransport({ maxMessageBytes: this.options.maxFrameBytes + 4, upgradeTimeoutMs: this.options.handshakeTimeoutMs }));
     return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: target.host, port: target.port, transport, done: { resolve, reject } }));
   }
 

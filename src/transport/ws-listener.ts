@@ -3,11 +3,12 @@
 // A TCP connection in its HTTP phase is a pending connection to the mesh (counted
 // against maxAwaiting and maxConnections, as a TLS handshake in progress is); what the
 // listener refuses (not a WebSocket, a bad origin) is a typed pending-failed notice.
-import * as http from 'node:http';
+import type * as http from 'node:http';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Observable, Subject } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { HandshakeTimeoutError } from '../errors.js';
 import type { BoundAddress, Listener, ListenerNotice, PendingConnection, TransportConnection } from './transport.js';
 import { NotWebSocketError, WebSocketOriginError } from './ws-errors.js';
@@ -24,6 +25,14 @@ export interface WsListenerOptions {
   highWaterMark?: number;
   /** Answers plain HTTP requests (the web page); without it they get 426 Upgrade Required. */
   onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}
+
+// `ws` and node:http (with what ws loads: https, tls, zlib) are loaded on first use, as
+// node:tls is: a node that never uses WebSocket does not pay their memory.
+const load = createRequire(import.meta.url);
+let modules: { http: typeof http; ws: typeof import('ws') } | undefined;
+function lazy(): { http: typeof http; ws: typeof import('ws') } {
+  return (modules ??= { http: load('node:http') as typeof http, ws: load('ws') as typeof import('ws') });
 }
 
 /** A TCP connection to the WebSocket port before its upgrade. */
@@ -60,7 +69,8 @@ export class WsListener implements Listener {
   constructor(private readonly options: WsListenerOptions) {
     this.accepted$ = this.acceptedSubject.asObservable();
     this.notices$ = this.noticeSubject.asObservable();
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+    const { http, ws } = lazy();
+    this.wss = new ws.WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     // A bad upgrade request (no key, wrong version): ws has answered 400 and closed the socket.
     this.wss.on('wsClientError', (err: Error, socket: Duplex) => this.fail(socket, new NotWebSocketError(err.message)));
     this.server = http.createServer({
@@ -164,7 +174,7 @@ export class WsListener implements Listener {
   private fail(socket: Duplex, error: Error, status = 400): void {
     const s = socket as Socket;
     if (status > 0 && s.writable) {
-      s.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      s.end(`HTTP/1.1 ${status} ${lazy().http.STATUS_CODES[status] ?? 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     }
     this.noticeSubject.next({ type: 'pending-failed', conn: new PendingUpgrade(s), error });
     s.destroy();
@@ -174,7 +184,7 @@ export class WsListener implements Listener {
 /** WebSocket for a Node node: dials with `ws`, listens with WsListener. */
 export function nodeWsTransport(options: WsListenerOptions): WsTransport {
   return new WsTransport({
-    connect: (url) => new WebSocket(url, { maxPayload: options.maxMessageBytes, perMessageDeflate: false }) as unknown as WebSocketLike,
+    connect: (url) => new (lazy().ws.WebSocket)(url, { maxPayload: options.maxMessageBytes, perMessageDeflate: false }) as unknown as WebSocketLike,
     listen: (host, port) => new WsListener(options).listen(host, port),
     maxMessageBytes: options.maxMessageBytes,
     binaryType: 'nodebuffer',
