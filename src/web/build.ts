@@ -9,8 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
+// From src/web (tsx) or dist/web (compiled) alike, the sources are the package's src/web.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const here = join(root, 'src', 'web');
 export const defaultOutDir = join(root, 'dist-web');
 
 const nodeShims: Plugin = {

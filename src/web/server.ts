@@ -1,7 +1,7 @@
 // What `rx2p --web` serves on the node's WebSocket port: the page, its script and the
 // library bundle (built from this package: no CDN), and state.json, the node's side
 // channel to the page (its peers, stats and the topology it knows).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type * as http from 'node:http';
 import { join } from 'node:path';
 import type { MeshSocket } from '../mesh.js';
@@ -13,6 +13,8 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 const FILES = new Map([['/', 'index.html'], ['/index.html', 'index.html'], ['/app.js', 'app.js'], ['/rx2p.js', 'rx2p.js'], ['/style.css', 'style.css']]);
+
+const FILES_BUILT = (dir: string) => [...new Set(FILES.values())].every((f) => existsSync(join(dir, f)));
 
 /** The node's state as the page reads it. */
 export function nodeState(node: MeshSocket): unknown {
@@ -31,7 +33,12 @@ export function nodeState(node: MeshSocket): unknown {
  * before the node does).
  */
 export async function webPage(node: () => MeshSocket | undefined, outDir = defaultOutDir): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void> {
-  await buildWeb(outDir);
+  try {
+    await buildWeb(outDir);
+  } catch (err) {
+    // An installed package has no esbuild (a dev dependency): it ships dist-web/ built.
+    if (!FILES_BUILT(outDir)) throw err;
+  }
   const files = new Map<string, Buffer>();
   for (const [path, file] of FILES) files.set(path, readFileSync(join(outDir, file)));
   return (req, res) => {
