@@ -213,7 +213,7 @@ function layout(ids: string[], links: Array<[string, string]>): void {
         const a = positions.get(ids[i]!)!, b = positions.get(ids[j]!)!;
         const dx = a.x - b.x || 0.1, dy = a.y - b.y || 0.1;
         const d2 = Math.max(dx * dx + dy * dy, 100);
-        const f = 16000 / d2;
+        const f = 30000 / d2;
         const d = Math.sqrt(d2);
         force.get(ids[i]!)!.x += (f * dx) / d; force.get(ids[i]!)!.y += (f * dy) / d;
         force.get(ids[j]!)!.x -= (f * dx) / d; force.get(ids[j]!)!.y -= (f * dy) / d;
@@ -223,14 +223,14 @@ function layout(ids: string[], links: Array<[string, string]>): void {
       const pa = positions.get(a)!, pb = positions.get(b)!;
       const dx = pb.x - pa.x, dy = pb.y - pa.y;
       const d = Math.sqrt(dx * dx + dy * dy) || 1;
-      const f = (d - 170) * 0.05;
+      const f = (d - 210) * 0.05;
       force.get(a)!.x += (f * dx) / d; force.get(a)!.y += (f * dy) / d;
       force.get(b)!.x -= (f * dx) / d; force.get(b)!.y -= (f * dy) / d;
     }
     for (const id of ids) {
       const p = positions.get(id)!, f = force.get(id)!;
-      p.x = Math.min(W - 40, Math.max(40, p.x + Math.max(-10, Math.min(10, f.x + (W / 2 - p.x) * 0.01))));
-      p.y = Math.min(H - 40, Math.max(30, p.y + Math.max(-10, Math.min(10, f.y + (H / 2 - p.y) * 0.01))));
+      p.x = Math.min(W - 40, Math.max(40, p.x + Math.max(-10, Math.min(10, f.x + (W / 2 - p.x) * 0.006))));
+      p.y = Math.min(H - 40, Math.max(30, p.y + Math.max(-10, Math.min(10, f.y + (H / 2 - p.y) * 0.006))));
     }
   }
 }
