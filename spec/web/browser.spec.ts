@@ -126,6 +126,10 @@ describe('browsers in the mesh (headless Chromium)', function () {
     await tab2.page.close();
     await waitFor(() => joined.every((n) => !n.routingTable.has(tab2.id)), 10_000, 'tab 2 seen gone');
     expect(a.routingTable.has(tab1.id)).to.equal(true);
+    // close() in the page ends its connections as the Node API's does.
+    await tab1.page.evaluate(() => window.rx2p.node.close());
+    await waitFor(() => !a.routingTable.has(tab1.id) && !b.routingTable.has(tab1.id), 10_000, 'tab 1 closed its node');
+    expect(await tab1.page.evaluate(() => window.rx2p.node.routingTable.size)).to.equal(0);
     await tab1.page.close();
     expect(pageErrors).to.deep.equal([]);
   });

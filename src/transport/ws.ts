@@ -190,7 +190,8 @@ export class WsConnection implements TransportConnection {
     this.heldBytes = 0;
     try {
       if (this.ws.terminate) this.ws.terminate();
-      else this.ws.close(error ? 1008 : 1000);
+      // A browser accepts only 1000 and 3000-4999 from a script: 4000 says 'closed for cause'.
+      else this.ws.close(error ? 4000 : 1000);
     } catch {
       // A browser's WebSocket still connecting may throw on close; it is dropped either way.
     }
