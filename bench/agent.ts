@@ -21,6 +21,8 @@ export interface NodeSpec {
   track?: boolean;
   /** rx2p: compression options to set (bench/zlib.ts compares node:zlib with pako). */
   zlib?: { asyncZlibMinBytes?: number; compressMinBytes?: number; skipIncompressible?: boolean };
+  /** rx2p: listen on WebSocket too (MeshOptions.webSocket), for links dialled over it. */
+  webSocket?: boolean;
 }
 
 /** Payload header: kind u8, origin u16, seq u32, send time f64 (ms, monotonic, shared by all processes). */
@@ -116,7 +118,7 @@ export class Agent {
   private uniqueDeliveries = 0;
   private sinceDrain = 0;
 
-  async start(spec: NodeSpec): Promise<{ port: number }> {
+  async start(spec: NodeSpec): Promise<{ port: number; wsPort?: number }> {
     if (this.spec) throw new Error('agent already started');
     this.spec = spec;
     this.resetCounters();
@@ -129,6 +131,7 @@ export class Agent {
         maxOutgoing: 0,
         waterfallCacheSize: spec.waterfallCacheSize,
         ...spec.zlib,
+        ...(spec.webSocket ? { webSocket: { port: 0 } } : {}),
       });
       this.mesh = node;
       node.messages$.subscribe((m) => {
@@ -139,7 +142,7 @@ export class Agent {
           this.sinceDrain = 0;
         }
       });
-      return { port: node.outAddr[1] };
+      return { port: node.outAddr[1], wsPort: node.webSocketPort };
     }
     const { BaselineNode } = await import('./baseline.js');
     const cert = spec.ssl ? (await import('../src/transport/certificates.js')).sharedCertificate() : undefined;
@@ -149,8 +152,10 @@ export class Agent {
     return { port: node.port };
   }
 
-  async connect(port: number): Promise<void> {
-    if (this.mesh) await this.mesh.connect('127.0.0.1', port);
+  /** Dials a peer's TCP port, or (rx2p, viaWebSocket) its WebSocket port. */
+  async connect(port: number, viaWebSocket = false): Promise<void> {
+    if (this.mesh && viaWebSocket) await this.mesh.connectWebSocket(`ws://127.0.0.1:${port}`);
+    else if (this.mesh) await this.mesh.connect('127.0.0.1', port);
     else await this.base!.connect(port);
   }
 
@@ -311,6 +316,7 @@ export class Agent {
   /** Ids held for de-duplication: rx2p's waterfall cache (and its re-timed-copy cache), or the baseline's Set. */
   cacheSizes(): { ids: number; contents: number; bound: number | null } {
     if (this.mesh) {
+      // The router's state (since the split, the caches live in router.state).
       const state = (this.mesh as unknown as { router: { state: { waterfalls: { size: number; maxEntries: number }; contents: { size: number } } } }).router.state;
       return { ids: state.waterfalls.size, contents: state.contents.size, bound: state.waterfalls.maxEntries };
     }

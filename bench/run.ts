@@ -222,6 +222,33 @@ async function main(): Promise<void> {
     details.w1 = w1;
   }
 
+  // ------------------------------------------------------------ W1 over WebSocket
+  // rx2p against itself: N=3 with the sender's first link over WebSocket (the rest TCP),
+  // against the same all over TCP, alternately, in the same run.
+  if (enabled('W1') || enabled('W1WS')) {
+    const got: Record<'tcp' | 'ws', ThroughputResult[]> = { tcp: [], ws: [] };
+    // The WebSocket path (ws's framing, masking on the dialling side) gets compiled first:
+    // a worker's first WebSocket floods ran at a tenth of the later ones' rate.
+    for (const links of [1, 0, 1, 0]) await throughput(procs, 'rx2p', 'plain', 3, 100, Math.max(cfg.warmupMs, 400), undefined, undefined, {}, links);
+    // Two rounds at least, even for --quick: single runs of either differ by half.
+    const rounds = Math.max(cfg.rounds, 2);
+    for (let r = 0; r < rounds; r++) {
+      for (const link of (r % 2 === 0 ? ['ws', 'tcp'] : ['tcp', 'ws']) as Array<'tcp' | 'ws'>) {
+        collectGarbage();
+        const x = await throughput(procs, 'rx2p', 'plain', 3, 100, cfg.w1Ms, undefined, undefined, {}, link === 'ws' ? 1 : 0);
+        got[link].push(x);
+        log(`W1 one WebSocket link, ${link} (round ${r + 1}/${rounds}): ${describeThroughput(x)}`);
+      }
+    }
+    const ws = mergeThroughput(got.ws);
+    const tcp = mergeThroughput(got.tcp);
+    rows.push(row({
+      workload: 'W1', what: 'broadcast 100 B, N=3, one WebSocket link', mode: 'procs', variant: variantLabel.plain, metric: 'msg/s per receiver',
+      rx2p: ws.msgsPerSec, baseline: tcp.msgsPerSec, better: 'higher', note: 'baseline column: rx2p with every link over TCP',
+    }));
+    details.w1WebSocket = { ws, tcp };
+  }
+
   // ------------------------------------------------------------ W2: 1 MiB payloads
   if (enabled('W2')) {
     // Large buffers take paths small ones do not (and grow the heap differently): the

@@ -84,14 +84,22 @@ function connected(n: number, edges: Edge[]): boolean {
   return seen.size === n;
 }
 
-/** Starts one node per handle and links them along `edges` (the higher index dials). */
-export async function build(handles: Remote[], specs: NodeSpec | NodeSpec[], edges: Edge[]): Promise<void> {
-  const ports = await Promise.all(handles.map((h, i) => h.start(Array.isArray(specs) ? specs[i]! : specs).then((r) => r.port)));
+/**
+ * Starts one node per handle and links them along `edges` (the higher index dials);
+ * the edges listed in `overWebSocket` (indexes into edges) are dialled over WebSocket.
+ */
+export async function build(handles: Remote[], specs: NodeSpec | NodeSpec[], edges: Edge[], overWebSocket: readonly number[] = []): Promise<void> {
+  const started = await Promise.all(handles.map((h, i) => h.start(Array.isArray(specs) ? specs[i]! : specs)));
+  const ports = started.map((r) => r.port);
   const degree = new Array<number>(handles.length).fill(0);
   for (const [a, b] of edges) { degree[a]!++; degree[b]!++; }
   // Dial in rounds of at most one connect per node at a time, as real joins happen.
   await Promise.all(handles.map(async (h, j) => {
-    for (const [a, b] of edges) if (b === j) await h.connect(ports[a]!);
+    for (const [e, [a, b]] of edges.entries()) {
+      if (b !== j) continue;
+      if (overWebSocket.includes(e)) await h.connect(started[a]!.wsPort!, true);
+      else await h.connect(ports[a]!);
+    }
   }));
   const got = await Promise.all(handles.map((h, i) => h.waitPeers(degree[i]!, 15_000)));
   got.forEach((g, i) => {
@@ -122,11 +130,14 @@ export interface ThroughputResult {
 
 /** Node 0 of a full mesh of n floods `size`-byte broadcasts for durationMs (or `count` messages, if fewer). */
 export async function throughput(
-  place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number, content?: PayloadKind, extra: Partial<NodeSpec> = {},
+  place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number, content?: PayloadKind,
+  extra: Partial<NodeSpec> = {}, webSocketLinks = 0,
 ): Promise<ThroughputResult> {
   const handles = await place.handles(n, impl);
   try {
-    await build(handles, spec(impl, variant, extra), fullMesh(n));
+    // With webSocketLinks, the first links (the sender's) go over WebSocket, the rest TCP.
+    const ws = Array.from({ length: webSocketLinks }, (_, i) => i);
+    await build(handles, spec(impl, variant, webSocketLinks ? { ...extra, webSocket: true } : extra), fullMesh(n), ws);
     await Promise.all(handles.map((h) => h.resetCounters()));
     const r = await handles[0]!.flood({ size, durationMs, count, content });
     const receivers = handles.slice(1);

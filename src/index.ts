@@ -23,3 +23,7 @@ export {
   type Identity, type IdentityInput,
 } from './trust/identity.js';
 export { allowListIds, parseAllowFile, type AllowEntry, type AdmitPolicy, type PeerCredentials } from './trust/admission.js';
+export { WsTransport, WsConnection, parseWsUrl, type WebSocketLike, type WsTransportOptions } from './transport/ws.js';
+export * from './transport/ws-errors.js';
+export type { WebSocketOptions } from './transport/ws-options.js';
+export { WebDirectory, WEB_SUBFLAG, type NodeView } from './actors/web.js';

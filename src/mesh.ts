@@ -1,4 +1,4 @@
-import { EMPTY, from, mergeMap, Subject, type Observable } from 'rxjs';
+import { EMPTY, from, merge, mergeMap, Subject, type Observable } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
@@ -16,6 +16,9 @@ import { RecvQueue } from './recv-queue.js';
 import { isAuthenticated, usesTls } from './trust/protocol.js';
 import { TrustExtension } from './actors/trust.js';
 import type { Identity } from './trust/identity.js';
+import { WebDirectory, type NodeView } from './actors/web.js';
+import { nodeWsTransport } from './transport/ws-listener.js';
+import { parseWsUrl, type WsTransport } from './transport/ws.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
@@ -64,6 +67,11 @@ export class MeshSocket implements MessageServer {
   /** What carries this node's bytes (options.transport, else TCP or TLS by the protocol's encryption). */
   readonly transport: Transport;
   private listener: Listener | undefined;
+  /** The WebSocket transport (MeshOptions.webSocket): its listener, and ws:// dials. */
+  private ws: WsTransport | undefined;
+  private wsListener: Listener | undefined;
+  /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
+  readonly directory: WebDirectory;
   private readonly router: Router;
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
@@ -95,10 +103,25 @@ export class MeshSocket implements MessageServer {
     this.events$ = this.eventSubject.asObservable();
 
     this.transport = this.options.transport ?? defaultTransport(this.protocol, this.options);
-    const listening = this.transport.listen(addr, port);
-    // The router's view of the listener: nothing until it listens, nothing if it cannot
+    const wsOptions = this.options.webSocket;
+
+    const tcpListening = this.transport.listen(addr, port);
+    this.ws = wsOptions && nodeWsTransport({
+      maxMessageBytes: wsOptions.maxMessageBytes,
+      origins: wsOptions.origins,
+      upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
+      onRequest: wsOptions.onRequest,
+    });
+    const wsListening = this.ws ? this.ws.listen(wsOptions!.host ?? addr, wsOptions!.port) : Promise.resolve(undefined);
+    const listening = Promise.all([tcpListening, wsListening]).catch(async (err: unknown) => {
+      // One bound and the other not: the bound one is let go.
+      for (const r of await Promise.allSettled([tcpListening, wsListening])) if (r.status === 'fulfilled') await r.value?.close();
+      throw err;
+    });
+    // The router's view of the listeners: nothing until they listen, nothing if one cannot
     // (that failure is ready's).
-    const listener$ = from(listening.catch(() => undefined));
+    const listener$ = from(listening.then((ls) => ls.filter((l): l is Listener => l !== undefined), () => [] as Listener[])).pipe(mergeMap((ls) => from(ls)));
+    this.directory = new WebDirectory({ ownUrl: () => this.webSocketUrl ?? null, browser: false });
     this.router = new Router({
       protocol: this.protocol,
       options: this.options,
@@ -109,14 +132,16 @@ export class MeshSocket implements MessageServer {
       accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
       notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
-      // The authenticated protocol's proofs and signatures (src/actors/trust.ts).
-      extensions: isAuthenticated(this.protocol) ? [new TrustExtension(this.protocol, this.options)] : [],
+      // Extensions (src/actors): the authenticated protocol's proofs and signatures, then the
+      // WebSocket directory (rx2p-web advertisements between rx2p peers).
+      extensions: isAuthenticated(this.protocol) ? [new TrustExtension(this.protocol, this.options), this.directory] : [this.directory],
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),
     });
-    this.ready = listening.then((listener) => {
+    this.ready = listening.then(([listener, wsListener]) => {
       this.listener = listener;
+      this.wsListener = wsListener;
       if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], listener.address.port];
       // The authenticated protocol's id is its key's; py2p's is its address's, salted.
       this.nodeIdValue = isAuthenticated(this.protocol) ? this.options.identity!.id : this.options.userSalt === undefined
@@ -130,6 +155,40 @@ export class MeshSocket implements MessageServer {
     // A failed listen is reported through `ready`; keep it from counting as unhandled
     // when the caller never awaits ready.
     this.ready.catch(() => undefined);
+  }
+
+  /** The port of the WebSocket listener (MeshOptions.webSocket), once listening. */
+  get webSocketPort(): number | undefined {
+    return this.wsListener?.address.port;
+  }
+
+  /** The WebSocket URL this node advertises to rx2p peers and browsers, or undefined. */
+  get webSocketUrl(): string | undefined {
+    const port = this.webSocketPort;
+    if (port === undefined) return undefined;
+    const host = this.outAddrValue[0];
+    return this.options.webSocket?.url ?? `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Every node this one knows of (itself first), with WebSocket URLs and links, as rx2p peers tell it. */
+  get topology(): NodeView[] {
+    return this.directory.snapshot();
+  }
+
+  /** True for a peer that joined over WebSocket (a browser, maybe): never named in peers lists. */
+  isWebSocketPeer(id: string): boolean {
+    return this.router.routingTable.get(id)?.transport.listed === false;
+  }
+
+  /**
+   * Joins the node whose WebSocket listener is at url (ws://HOST:PORT), as connect() does.
+   * Needs MeshOptions.webSocket (its transport dials).
+   */
+  async connectWebSocket(url: string): Promise<boolean> {
+    const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
+    if (target === undefined || target.secure) throw new InvalidArgumentError('url must be a ws://HOST:PORT URL');
+    const transport = this.ws ?? (this.ws = nodeWsTransport({ maxMessageBytes: this.options.maxFrameBytes + 4, upgradeTimeoutMs: this.options.handshakeTimeoutMs }));
+    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: target.host, port: target.port, transport, done: { resolve, reject } }));
   }
 
   /** Creates a socket and waits until it listens. */
@@ -331,7 +390,7 @@ export class MeshSocket implements MessageServer {
     this.closedPromise ??= (async () => {
       await this.ready.catch(() => undefined);
       this.router.command({ type: 'close' });
-      await Promise.all([this.listener?.close(), this.router.closed()]);
+      await Promise.all([this.listener?.close(), this.wsListener?.close(), this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
         w.resolve(this.received.take(w.quantity));

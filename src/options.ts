@@ -11,6 +11,7 @@ import { generateIdentity, loadIdentity, type Identity, type IdentityInput } fro
 import { allowListIds, type AdmitPolicy, type AllowEntry } from './trust/admission.js';
 import { isAuthenticated } from './trust/protocol.js';
 import { MAX_BATCH } from './trust/signed-message.js';
+import { resolveWebSocketOptions, type ResolvedWebSocketOptions, type WebSocketOptions } from './transport/ws-options.js';
 
 /**
  * Every option of a MeshSocket, with its default. The seed's own names (`prot`,
@@ -208,6 +209,8 @@ export interface MeshOptions {
    * batch instead of one per message. 1 signs each message alone. At most 256. Default 32.
    */
   signatureBatch?: number;
+  /** A WebSocket listener beside the TCP one (browsers join through it). Default: none. See WebSocketOptions. */
+  webSocket?: WebSocketOptions;
 }
 
 export interface ResolvedOptions {
@@ -259,6 +262,7 @@ export interface ResolvedOptions {
   senderKeyCacheSize: number;
   verifiedBatchCacheSize: number;
   signatureBatch: number;
+  webSocket: ResolvedWebSocketOptions | undefined;
 }
 
 export const defaultOptions = {
@@ -363,7 +367,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
   }
   const policy = o.queuePolicy ?? d.queuePolicy;
   if (policy !== 'drop-oldest' && policy !== 'drop-newest') throw new InvalidArgumentError(`option queuePolicy must be 'drop-oldest' or 'drop-newest'`);
-  return {
+  const resolved: Omit<ResolvedOptions, 'webSocket'> = {
     outAddr: checkAddr(o.outAddr ?? o.out_addr),
     debugLevel: count('debugLevel', o.debugLevel ?? o.debug_level, d.debugLevel),
     maxOutgoing: count('maxOutgoing', o.maxOutgoing, d.maxOutgoing),
@@ -412,4 +416,5 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     verifiedBatchCacheSize: count('verifiedBatchCacheSize', o.verifiedBatchCacheSize, d.verifiedBatchCacheSize, 1),
     signatureBatch: batchSize(o.signatureBatch, d.signatureBatch),
   };
+  return { ...resolved, webSocket: resolveWebSocketOptions(o.webSocket, resolved) };
 }

@@ -5,7 +5,7 @@ describe('rx2p command arguments', () => {
   it('defaults to loopback, a free port, subnet mesh, Plaintext and interactive text', () => {
     expect(parseCliArgs([])).to.deep.equal({
       host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, auth: false,
-      identity: undefined, allow: undefined, networkKey: undefined, debug: 0,
+      identity: undefined, allow: undefined, networkKey: undefined, debug: 0, web: undefined,
       json: false, send: [], noStdin: false, help: false, version: false,
     });
   });

@@ -2,6 +2,7 @@
 // and dialling again, with backoff, a dialled peer lost without this node meaning it.
 import { ConnectionLimitError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
+import type { Transport } from '../transport/transport.js';
 import { isLoopbackPair } from './fields.js';
 import type { RouterState, Settle } from './state.js';
 
@@ -10,7 +11,7 @@ import type { RouterState, Settle } from './state.js';
  * handshaken, false if already connected (or it is this node), or the typed error
  * that ended the attempt. Concurrent dials of one address share one connection.
  */
-export function dial(s: RouterState, host: string, port: number, id: string | undefined, done: Settle<boolean>): void {
+export function dial(s: RouterState, host: string, port: number, id: string | undefined, done: Settle<boolean>, transport?: Transport): void {
   const o = s.options;
   const [myHost, myPort] = s.host.outAddr();
   if (id !== undefined && (id === s.host.id() || s.routingTable.has(id))) return done.resolve(false);
@@ -26,8 +27,10 @@ export function dial(s: RouterState, host: string, port: number, id: string | un
   if (pending) return void pending.then(done.resolve, done.reject);
   if (s.live.size >= o.maxConnections) return done.reject(new ConnectionLimitError('connection', o.maxConnections));
   s.host.print(1, `Attempting connection to ${host}:${port}`);
-  const conn = s.adopt(s.host.transport.dial(host, port), true, id);
-  conn.target = [host, port];
+  const conn = s.adopt((transport ?? s.host.transport).dial(host, port), true, id);
+  // Re-dialled on the node's own transport: through another one (a ws:// URL), a lost
+  // peer is re-dialled at the address its handshake gave.
+  if (transport === undefined) conn.target = [host, port];
   const promise = new Promise<boolean>((resolve, reject) => s.waitFor(conn, { resolve, reject }));
   s.dials.set(key, promise);
   const forget = () => { s.dials.delete(key); };

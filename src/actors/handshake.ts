@@ -80,10 +80,15 @@ export function completeHandshake(s: RouterState, conn: Connection, hello: Hello
   for (const ext of s.hooks.onPeerConnected) ext.onPeerConnected!(s, conn);
 }
 
-/** This node's routing table as py2p's peers list, [[addr, id], …], shuffled. */
+/** False for a peer that cannot be dialled at the address it gave (a browser over WebSocket). */
+export function isListed(conn: Connection): boolean {
+  return conn.transport.listed !== false;
+}
+
+/** This node's routing table as py2p's peers list, [[addr, id], …], shuffled; never a browser. */
 export function peerListJson(s: RouterState): string {
   const list: Array<[[string, number], string]> = [];
-  for (const [id, c] of s.routingTable) if (c.addr) list.push([c.addr, id]);
+  for (const [id, c] of s.routingTable) if (c.addr && isListed(c)) list.push([c.addr, id]);
   for (let i = list.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [list[i], list[j]] = [list[j]!, list[i]!];
@@ -94,6 +99,7 @@ export function peerListJson(s: RouterState): string {
 /** A peer's peers list: dial the peers not known yet, while below maxOutgoing. */
 export function onPeers(s: RouterState, conn: Connection, p: Buffer[]): void {
   const o = s.options;
+  if (s.host.followPeersLists === false) return;
   let list: Array<{ addr: [string, number]; id: string }>;
   try {
     // Only the first maxPeersList entries are parsed at all.

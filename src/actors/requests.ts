@@ -11,7 +11,7 @@ import { dial } from './dial.js';
 import { MAX_ID_CHARS, parseResponse } from '../protocol/bounds.js';
 import { latin1 } from './fields.js';
 import { broadcastFromHere } from './flood.js';
-import { peerListJson } from './handshake.js';
+import { isListed, peerListJson } from './handshake.js';
 import type { Packet, RouterState, Settle } from './state.js';
 
 export function whisper(s: RouterState, target: string, packets: Packet[], done: Settle<void>): void {
@@ -43,7 +43,9 @@ export function onRequest(s: RouterState, conn: Connection | undefined, p: Buffe
   }
   if (p.length < 3) return;
   const target = latin1(p[2]!);
-  const addr = target === s.host.id() ? s.host.outAddr() : s.routingTable.get(target)?.addr;
+  const known = s.routingTable.get(target);
+  // A browser cannot be dialled: no address is given for it.
+  const addr = target === s.host.id() ? s.host.outAddr() : known && isListed(known) ? known.addr : undefined;
   if (addr) s.sendTo(conn, flags.broadcast, [flags.response, requestId, pyJsonDumps([addr, target])]);
 }
 

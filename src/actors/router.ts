@@ -173,7 +173,7 @@ export class Router {
   private onCommand(c: RouterCommand): void {
     const s = this.state;
     switch (c.type) {
-      case 'connect': return dial(s, c.host, c.port, c.id, c.done);
+      case 'connect': return dial(s, c.host, c.port, c.id, c.done, c.transport);
       case 'whisper': return whisper(s, c.id, c.packets, c.done);
       case 'waterfall': return c.done(flood(s, c.msg, undefined));
       case 'handle-request': return c.done(handleSubflag(s, c.msg, undefined, true));

@@ -24,7 +24,7 @@ export interface Settle<T> { resolve: (v: T) => void; reject: (e: Error) => void
 
 /** Requests to the router from the socket's public methods. */
 export type RouterCommand =
-  | { type: 'connect'; host: string; port: number; id?: string; done: Settle<boolean> }
+  | { type: 'connect'; host: string; port: number; id?: string; done: Settle<boolean>; transport?: Transport }
   | { type: 'whisper'; id: string; packets: Packet[]; done: Settle<void> }
   | { type: 'waterfall'; msg: PathfindingMessage; done: (isNew: boolean) => void }
   | { type: 'handle-request'; msg: PathfindingMessage; done: (handled: boolean) => void }
@@ -153,6 +153,8 @@ export interface RouterHost {
   readonly notices$: Observable<ListenerNotice>;
   readonly server: MessageServer;
   readonly extensions?: readonly RouterExtension[];
+  /** False where the peers in py2p peers lists cannot be dialled (a browser: WebSocket only). Default true. */
+  readonly followPeersLists?: boolean;
   deliver(message: Message): void;
   emit(event: MeshEvent): void;
   print(level: number, ...args: unknown[]): void;

@@ -27,6 +27,8 @@ export interface CliArgs {
   json: boolean;
   /** Texts to broadcast once a peer is connected. */
   send: string[];
+  /** `--web [PORT]`: serve the live page and accept WebSocket peers on PORT (0: a free one); undefined: off. */
+  web: number | undefined;
   /** Do not read stdin: run until SIGINT/SIGTERM. */
   noStdin: boolean;
   help: boolean;
@@ -58,6 +60,8 @@ Options:
   --debug N            mesh debug verbosity, printed to stderr (default 0)
   --json               print one JSON object per line: messages and status
   --send TEXT          broadcast TEXT once a peer is connected (repeatable)
+  --web [PORT]         serve a live page of the mesh on PORT (default: a free one);
+                       browsers that open it join the mesh over WebSocket there
   --no-stdin           do not read stdin; run until SIGINT/SIGTERM
   -h, --help           print this help
   -v, --version        print the version
@@ -84,6 +88,8 @@ function parsePort(text: string, flag: string, min = 0): number {
 
 /** Parses argv (without node and script). Throws UsageError on anything it cannot use. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
+  // --web takes an optional port: without one (last, or before another option) it is 0.
+  argv = argv.flatMap((a, i) => (a === '--web' && (i === argv.length - 1 || argv[i + 1]!.startsWith('-')) ? [a, '0'] : [a]));
   let values;
   try {
     ({ values } = parseArgs({
@@ -104,6 +110,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         json: { type: 'boolean', default: false },
         send: { type: 'string', multiple: true, default: [] },
         'no-stdin': { type: 'boolean', default: false },
+        web: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -134,6 +141,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     json: values.json,
     send: values.send,
     noStdin: values['no-stdin'],
+    web: values.web === undefined ? undefined : parsePort(values.web, '--web'),
     help: values.help,
     version: values.version,
   };

@@ -89,8 +89,19 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   let node: MeshSocket;
+  let webUrl: string | undefined;
   try {
-    node = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust });
+    let served: MeshSocket | undefined;
+    // --web: the page and WebSocket peers on one port (the page's script joins there).
+    const webSocket = args.web === undefined ? undefined : {
+      port: args.web,
+      onRequest: await (await import('../web/server.js')).webPage(() => served),
+    };
+    node = served = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust, webSocket });
+    if (node.webSocketPort !== undefined) {
+      const h = args.host === '0.0.0.0' ? '127.0.0.1' : args.host.includes(':') ? `[${args.host}]` : args.host;
+      webUrl = `http://${h}:${node.webSocketPort}/`;
+    }
   } catch (err) {
     failure(err, `cannot listen on ${args.host}:${args.port}`);
     return 1;
@@ -99,11 +110,12 @@ async function main(argv: string[]): Promise<number> {
   const [host, port] = node.outAddr;
   const join = joinCommand(selfCommand, node.outAddr, args);
   say(
-    { type: 'listening', id: node.id, host, port, subnet: protocol.subnet, encryption: protocol.encryption, join },
+    { type: 'listening', id: node.id, host, port, subnet: protocol.subnet, encryption: protocol.encryption, join, ...(webUrl ? { web: webUrl } : {}) },
     [
       `rx2p node ${node.id}`,
       `listening on ${host}:${port} (subnet "${protocol.subnet}", ${protocol.encryption})`,
       `join it from another terminal with:\n  ${join}`,
+      ...(webUrl ? [`live page (browsers join the mesh there): ${webUrl}`] : []),
       ...(args.noStdin ? [] : ['type a line to broadcast it; /peers, /whisper ID TEXT, /quit']),
     ].join('\n'),
   );

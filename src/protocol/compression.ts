@@ -88,7 +88,7 @@ function used(): void {
   lastUse = Date.now();
   if (releaseTimer === undefined) {
     releaseTimer = setTimeout(releaseIfIdle, IDLE_RELEASE_MS);
-    releaseTimer.unref();
+    releaseTimer.unref?.(); // a browser's timers are numbers
   }
 }
 
@@ -96,7 +96,7 @@ function releaseIfIdle(): void {
   const idle = Date.now() - lastUse;
   if (idle < IDLE_RELEASE_MS) {
     releaseTimer = setTimeout(releaseIfIdle, IDLE_RELEASE_MS - idle);
-    releaseTimer.unref();
+    releaseTimer.unref?.(); // a browser's timers are numbers
     return;
   }
   releaseTimer = undefined;

@@ -51,6 +51,11 @@ export interface TransportConnection {
   readonly remotePort: number | undefined;
   /** Resolves once the connection is closed, however it ended. Never rejects. */
   readonly closed: Promise<void>;
+  /**
+   * False for an accepted peer that cannot be dialled back at the address it gives (a
+   * browser over WebSocket): it is never named in peers lists or responses. Default true.
+   */
+  readonly listed?: boolean;
   /** The medium's own object (a net.Socket for TCP and TLS), for diagnostics only. */
   readonly raw?: unknown;
 }

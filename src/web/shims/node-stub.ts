@@ -1,0 +1,12 @@
+// Every other Node built-in in the browser bundle. The browser build reaches none of
+// them at run time (no listening, no TCP dialling, no TLS); a call that would is an error.
+const unavailable = (name: string) => () => {
+  throw new Error(`${name} is not available in the browser build`);
+};
+
+export const connect = unavailable('node:net connect');
+export const createServer = unavailable('node:net createServer');
+export const createRequire = unavailable('node:module createRequire');
+export const writeFileSync = unavailable('node:fs writeFileSync');
+export const networkInterfaces = (): Record<string, never[]> => ({});
+export default {};
