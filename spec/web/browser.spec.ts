@@ -133,4 +133,25 @@ describe('browsers in the mesh (headless Chromium)', function () {
     await tab1.page.close();
     expect(pageErrors).to.deep.equal([]);
   });
+  it('large messages both ways: compressed (pako in the page) and of 1 MiB or more (WebCrypto digest)', async () => {
+    const a = await webNode();
+    const gotA: Message[] = [];
+    a.messages$.subscribe((m) => gotA.push(m));
+    const tab = await openTab(a);
+    // 200 KB of text compresses (gzip negotiated; node:zlib at the node, pako in the page);
+    // 1.2 MiB has its de-duplication digest computed through WebCrypto on both sides.
+    const mid = 'json:' + '{"reading":21.5,"unit":"C"},'.repeat(7_000);
+    const big = 'big:' + 'abcdefghij'.repeat(120_000);
+    a.send(mid);
+    a.send(big);
+    await tab.page.waitForFunction((n) => (window as any).rx2p.received.filter((r: Seen) => !r.mine && r.text.length > 100_000).length >= n, 2, { timeout: 20_000 });
+    const lengths = await tab.page.evaluate(() => ((window as any).rx2p.received as Seen[]).filter((r) => !r.mine).map((r) => r.text.length));
+    expect(lengths.filter((l) => l === mid.length)).to.have.length(1);
+    expect(lengths.filter((l) => l === big.length)).to.have.length(1);
+    await tab.page.evaluate((t) => (window as any).rx2p.node.send(t), big.replace('big:', 'back:'));
+    await waitFor(() => gotA.some((m) => (m.text(1) ?? '').startsWith('back:')), 20_000, 'the page\'s 1.2 MiB broadcast at the node');
+    expect(gotA.filter((m) => (m.text(1) ?? '').startsWith('back:'))[0]!.text(1)!.length).to.equal(big.length + 1);
+    await tab.page.close();
+    expect(pageErrors).to.deep.equal([]);
+  });
 });

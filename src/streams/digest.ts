@@ -1,4 +1,3 @@
-import { webcrypto } from 'node:crypto';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { flags } from '../protocol/flags.js';
 import { presetDedupKey } from '../protocol/message.js';
@@ -32,7 +31,7 @@ export function digestLarge(minBytes = ASYNC_DIGEST_MIN_BYTES): OperatorFunction
         const msg = (f as Extract<ParsedFrame, { ok: true }>).msg;
         // One buffer of payload then time58, as digestOf hashes them (the copy is linear and short).
         const input = Buffer.concat([...msg.payload, Buffer.from(msg.time58, 'latin1')]);
-        webcrypto.subtle.digest('SHA-256', input).then(
+        globalThis.crypto.subtle.digest('SHA-256', input).then(
           (d) => {
             presetDedupKey(msg, Buffer.from(d).toString('latin1'));
             resume(f);

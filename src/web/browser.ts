@@ -71,7 +71,8 @@ export class BrowserMeshSocket implements MessageServer {
 
   constructor(options: BrowserMeshOptions = {}) {
     const { webSocket, followAdvertisements, ...meshOptions } = options;
-    this.options = resolveOptions({ reconnectIntervalMs: 0, ...meshOptions });
+    // asyncZlibMinBytes 0: pako for every body (node:zlib is not in the browser build).
+    this.options = resolveOptions({ reconnectIntervalMs: 0, asyncZlibMinBytes: 0, ...meshOptions });
     this.protocol = options.protocol ?? options.prot ?? new Protocol('mesh', 'Plaintext');
     if (this.protocol.encryption !== 'Plaintext') throw new InvalidArgumentError('a browser node speaks Plaintext only (TLS belongs to the WebSocket: use wss://)');
     this.follow = followAdvertisements ?? true;

@@ -80,3 +80,19 @@ export function randomUUID(): string {
 export function generateKeyPairSync(): never {
   throw new Error('TLS is not available in the browser build');
 }
+
+// The authenticated protocol (Ed25519 keys, signatures, HMAC) runs over TLS only, which a
+// browser node does not speak: its functions are here so that the bundle links, and fail if called.
+const notInBrowser = (name: string) => (): never => {
+  throw new Error(`${name}: the authenticated protocol is not available in the browser build`);
+};
+export const sign = notInBrowser('sign');
+export const verify = notInBrowser('verify');
+export const createHmac = notInBrowser('createHmac');
+export const createPrivateKey = notInBrowser('createPrivateKey');
+export const createPublicKey = notInBrowser('createPublicKey');
+export const timingSafeEqual = notInBrowser('timingSafeEqual');
+/** Only `instanceof` checks reach it in the browser; no KeyObject is ever made there. */
+export class KeyObject {}
+/** WebCrypto, as node:crypto exports it. */
+export const webcrypto = globalThis.crypto;

@@ -10,3 +10,9 @@ export const createRequire = unavailable('node:module createRequire');
 export const writeFileSync = unavailable('node:fs writeFileSync');
 export const networkInterfaces = (): Record<string, never[]> => ({});
 export default {};
+// node:fs as the authenticated protocol's identity file uses it (never in a browser).
+export const readFileSync = unavailable('node:fs readFileSync');
+export const openSync = unavailable('node:fs openSync');
+export const writeSync = unavailable('node:fs writeSync');
+export const closeSync = unavailable('node:fs closeSync');
+export const chmodSync = unavailable('node:fs chmodSync');
