@@ -1,4 +1,4 @@
-import { EMPTY, from, mergeMap, Subject, type Observable } from 'rxjs';
+import { EMPTY, from, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
@@ -31,7 +31,8 @@ export type { MeshEvent, Packet, RouterStats };
 interface RecvWaiter {
   quantity: number;
   resolve: (messages: Message[]) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** On options.scheduler, so that a simulation's recv() times out in virtual time. */
+  timer: Subscription | undefined;
 }
 
 /**
@@ -257,7 +258,7 @@ export class MeshSocket implements MessageServer {
     return new Promise((resolve) => {
       const waiter: RecvWaiter = { quantity, resolve: (list) => resolve(shape(list)), timer: undefined };
       if (timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.options.scheduler.schedule(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           waiter.resolve(this.received.take(waiter.quantity));
         }, timeoutMs);
@@ -322,7 +323,7 @@ export class MeshSocket implements MessageServer {
       this.router.command({ type: 'close' });
       await Promise.all([this.listener?.close(), this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
-        if (w.timer) clearTimeout(w.timer);
+        w.timer?.unsubscribe();
         w.resolve(this.received.take(w.quantity));
       }
       this.messageSubject.complete();
@@ -350,7 +351,7 @@ export class MeshSocket implements MessageServer {
     this.messageSubject.next(message);
     while (this.waiters.length && this.received.length >= this.waiters[0]!.quantity) {
       const w = this.waiters.shift()!;
-      if (w.timer) clearTimeout(w.timer);
+      w.timer?.unsubscribe();
       w.resolve(this.received.take(w.quantity));
     }
   }

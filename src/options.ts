@@ -132,6 +132,11 @@ export interface MeshOptions {
   scheduler?: SchedulerLike;
   /** Unix time in seconds, for message times and ages. Default getUTC (replays of recorded traffic pass their own). */
   clock?: () => number;
+  /**
+   * Numbers in [0, 1) for the node's random choices (the order of the peers lists it
+   * sends). Default Math.random; a simulation passes a seeded generator.
+   */
+  random?: () => number;
   /** The salt of this node's id. Default the per-process user_salt (py2p's base.user_salt). */
   userSalt?: string | Uint8Array;
 }
@@ -170,6 +175,7 @@ export interface ResolvedOptions {
   transport: Transport | undefined;
   scheduler: SchedulerLike;
   clock: () => number;
+  random: () => number;
   userSalt: string | Uint8Array | undefined;
 }
 
@@ -226,6 +232,12 @@ function checkTransport(t: unknown): Transport | undefined {
   return t as Transport;
 }
 
+function checkRandom(random: unknown): () => number {
+  if (random === undefined) return Math.random;
+  if (typeof random !== 'function') throw new InvalidArgumentError('option random must be a function returning numbers in [0, 1)');
+  return random as () => number;
+}
+
 export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
   const d = defaultOptions;
   const methods = o.compression ?? [...supportedCompression];
@@ -272,6 +284,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     transport: checkTransport(o.transport),
     scheduler: o.scheduler ?? asyncScheduler,
     clock: o.clock ?? getUTC,
+    random: checkRandom(o.random),
     userSalt: o.userSalt,
   };
 }

@@ -1,0 +1,3 @@
+export async function runCurves(_ns: number[], _seed: number): Promise<void> {
+  throw new Error('not yet');
+}
