@@ -5,6 +5,7 @@ import { nodeId } from './protocol/ids.js';
 import type { PathfindingMessage } from './protocol/message.js';
 import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
+import { peerDiscovery } from './actors/discovery.js';
 import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
 import type { Connection } from './streams/connection.js';
 import { TcpTransport } from './transport/tcp.js';
@@ -107,6 +108,7 @@ export class MeshSocket implements MessageServer {
       accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
       notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
+      extensions: this.options.peerDiscoveryMs > 0 ? [peerDiscovery(this.options.peerDiscoveryMs)] : [],
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),

@@ -120,6 +120,13 @@ export interface MeshOptions {
   keepAliveMs?: number;
   /** Failed re-dials of one lost peer before it is forgotten. Default 10. */
   maxReconnectAttempts?: number;
+  /**
+   * A node with fewer than maxOutgoing peers asks one of them for its peers list after
+   * this long, then after twice as long, and so on (at most 64x), until it has enough.
+   * py2p asks only when it loses a peer, so a node that joined through a node that had
+   * just joined itself stayed with one peer. 0 turns it off. Default 5,000 ms.
+   */
+  peerDiscoveryMs?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
   tls?: CertificatePair;
   /**
@@ -171,6 +178,7 @@ export interface ResolvedOptions {
   reconnectIntervalMs: number;
   keepAliveMs: number;
   maxReconnectAttempts: number;
+  peerDiscoveryMs: number;
   tls: CertificatePair | undefined;
   transport: Transport | undefined;
   scheduler: SchedulerLike;
@@ -207,6 +215,7 @@ export const defaultOptions = {
   reconnectIntervalMs: 1_000,
   keepAliveMs: 60_000,
   maxReconnectAttempts: 10,
+  peerDiscoveryMs: 5_000,
 };
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
@@ -280,6 +289,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     reconnectIntervalMs: count('reconnectIntervalMs', o.reconnectIntervalMs, d.reconnectIntervalMs),
     keepAliveMs: count('keepAliveMs', o.keepAliveMs, d.keepAliveMs),
     maxReconnectAttempts: count('maxReconnectAttempts', o.maxReconnectAttempts, d.maxReconnectAttempts, 1),
+    peerDiscoveryMs: count('peerDiscoveryMs', o.peerDiscoveryMs, d.peerDiscoveryMs),
     tls: o.tls,
     transport: checkTransport(o.transport),
     scheduler: o.scheduler ?? asyncScheduler,
