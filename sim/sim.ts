@@ -102,7 +102,7 @@ export interface SimReport {
     connectedAtEnd: boolean;
     /** Largest component's share of the up nodes, at the end. */
     largestComponentAtEnd: number;
-    /** Connections that link a pair of nodes more than once (must be 0). */
+    /** Open connections linking a pair of nodes beyond the first, at the end (the network's count; must be 0). */
     duplicateLinks: number;
     /** Routing-table entries whose other side does not list this node back, at the end. */
     asymmetricLinks: number;
@@ -217,19 +217,11 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
       largest = Math.max(largest, comp.size);
     }
     let asymmetric = 0;
-    let duplicateLinks = 0;
     for (const i of alive) {
-      const mine = adj[i]!;
-      for (const j of mine) if (!adj[j]!.includes(i)) asymmetric++;
-      // The routing table is keyed by id; a pair linked twice shows as two live connections to one host.
-      const sock = nodes[i]!.socket!;
-      const hosts = new Map<string, number>();
-      for (const c of sock.routingTable.values()) {
-        const h = c.addr?.[0] ?? '';
-        hosts.set(h, (hosts.get(h) ?? 0) + 1);
-      }
-      for (const n of hosts.values()) if (n > 1) duplicateLinks += n - 1;
+      for (const j of adj[i]!) if (!adj[j]!.includes(i)) asymmetric++;
     }
+    // A routing table is keyed by id, so a pair linked twice shows in the network only.
+    const duplicateLinks = network.duplicatePairs();
     return { adj, degrees: summary(degrees), connected: components <= 1, largest: alive.length ? largest / alive.length : 0, asymmetric, duplicateLinks };
   };
 

@@ -120,4 +120,19 @@ describe('memory transport', () => {
     await sched.runUntil(10);
     expect(await code).to.equal('ECONNREFUSED');
   });
+
+  it('counts connections that link the same two hosts more than once', async () => {
+    const sched = new HeapScheduler();
+    const net = new MemoryNetwork({ scheduler: sched });
+    const listener = await net.transport('b').listen('b', 0);
+    const first = net.transport('a').dial('b', listener.address.port);
+    await sched.runUntil(10);
+    expect(net.duplicatePairs()).to.equal(0);
+    const second = net.transport('a').dial('b', listener.address.port);
+    await sched.runUntil(20);
+    expect(net.duplicatePairs()).to.equal(1);
+    second.destroy();
+    first.destroy();
+    expect(net.duplicatePairs()).to.equal(0);
+  });
 });

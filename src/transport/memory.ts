@@ -189,6 +189,8 @@ export class MemoryConnection implements TransportConnection {
   remotePort: number | undefined;
   /** The connection's other end, once connected. */
   peer: MemoryConnection | undefined;
+  /** True for the end that dialled. */
+  dialler = false;
   private out: Pipe | undefined;
   /** Written before the dial connected. */
   private early: Buffer[] = [];
@@ -434,6 +436,21 @@ export class MemoryNetwork {
     return this.open.size;
   }
 
+  /** Connections open at both ends beyond the first between the same two hosts (either direction). */
+  duplicatePairs(): number {
+    const pairs = new Map<string, number>();
+    let extra = 0;
+    for (const c of this.open) {
+      const p = c.peer;
+      if (!p || !c.dialler || c.destroyed || p.destroyed) continue;
+      const key = c.localHost < p.localHost ? `${c.localHost}|${p.localHost}` : `${p.localHost}|${c.localHost}`;
+      const n = (pairs.get(key) ?? 0) + 1;
+      pairs.set(key, n);
+      if (n > 1) extra++;
+    }
+    return extra;
+  }
+
   reachable(a: string, b: string): boolean {
     const g = this.groups;
     return g === undefined || (g.get(a) ?? -1) === (g.get(b) ?? -1);
@@ -515,6 +532,7 @@ export class MemoryNetwork {
     const ephemeral = this.nextPort.get(`~${from}`) ?? 40_000;
     this.nextPort.set(`~${from}`, ephemeral + 1);
     const client = new MemoryConnection(this, from, ephemeral);
+    client.dialler = true;
     this.open.add(client);
     const fail = (code: string, message: string) => {
       this.counters.dialsFailed++;
