@@ -85,6 +85,8 @@ export interface SimReport {
     deliveryRatioAllUp: number;
     /** Wire frames and bytes in one broadcast's window (median and mean over broadcasts). */
     framesPerBroadcast: { median: number; mean: number; max: number };
+    /** Wire frames in each broadcast's window, in order (churn and heals show here). */
+    framesPerWindow: number[];
     bytesPerBroadcast: { median: number; mean: number };
     /** Frames per broadcast / nodes. */
     framesPerNode: number;
@@ -347,6 +349,7 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     duplicatesDelivered: dupes,
     deliveryRatioAllUp: round(allUp ? onceAllUp / allUp : 1, 5),
     framesPerBroadcast: { median: quantile(frames, 0.5), mean: round(frames.reduce((a, b) => a + b, 0) / Math.max(1, frames.length), 1), max: frames[frames.length - 1] ?? 0 },
+    framesPerWindow: windows.map((w) => w.frames),
     bytesPerBroadcast: { median: quantile(bytes, 0.5), mean: round(bytes.reduce((a, b) => a + b, 0) / Math.max(1, bytes.length), 1) },
     framesPerNode: round(quantile(frames, 0.5) / N, 3),
     hopsToFarthest: { median: quantile(sortedHops, 0.5), max: sortedHops[sortedHops.length - 1] ?? 0 },

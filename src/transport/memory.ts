@@ -470,7 +470,7 @@ export class MemoryNetwork {
     this.groups = map;
     if (mode === 'reset') {
       for (const c of [...this.open]) {
-        if (c.peer && !this.reachable(c.localHost, c.peer.localHost)) this.resetConnection(c);
+        if (c.peer && !c.destroyed && !this.reachable(c.localHost, c.peer.localHost)) this.resetConnection(c);
       }
     }
   }
