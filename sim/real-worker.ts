@@ -80,4 +80,4 @@ async function handle(m: Command): Promise<unknown> {
 
 // The process's own RSS before any node, after a collection: what a node adds is measured above it.
 (globalThis as { gc?: () => void }).gc?.();
-process.send!({ ready: true, rss: process.memoryUsage().rss });
+process.send!({ ready: true, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });

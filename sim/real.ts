@@ -24,14 +24,14 @@ interface Snapshot {
 
 class Proc {
   readonly child: ChildProcess;
-  readonly ready: Promise<number>;
+  readonly ready: Promise<{ rss: number; heapUsed: number }>;
   private serial = 0;
   private pending = new Map<number, (v: unknown) => void>();
   constructor() {
     this.child = fork(join(here, 'real-worker.ts'), [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise((resolve) => {
-      this.child.on('message', (m: { ready?: boolean; rss?: number; id?: number; value?: unknown; error?: string }) => {
-        if (m.ready) return resolve(m.rss!);
+      this.child.on('message', (m: { ready?: boolean; rss?: number; heapUsed?: number; id?: number; value?: unknown; error?: string }) => {
+        if (m.ready) return resolve({ rss: m.rss!, heapUsed: m.heapUsed! });
         if (m.error) throw new Error(m.error);
         this.pending.get(m.id!)?.(m.value);
         this.pending.delete(m.id!);
@@ -111,7 +111,8 @@ async function main(): Promise<void> {
   delays.sort((a, b) => a - b);
   frames.sort((a, b) => a - b);
   const rss = after.reduce((a, s) => a + s.rss, 0);
-  const base = emptyRss.reduce((a, r) => a + r, 0);
+  const heap = after.reduce((a, s) => a + s.heapUsed, 0);
+  const emptyHeap = emptyRss.reduce((a, r) => a + r.heapUsed, 0);
   const report = {
     nodes: N, processes: P, broadcasts: B, seed,
     deliveryRatio: once / (B * (N - 1)),
@@ -122,9 +123,10 @@ async function main(): Promise<void> {
     edges: degrees.reduce((a, b) => a + b, 0) / 2,
     hopsToFarthest: { median: quantile([...hops].sort((a, b) => a - b), 0.5), max: Math.max(...hops) },
     deliveryMs: { p50: Math.round(quantile(delays, 0.5) * 100) / 100, p99: Math.round(quantile(delays, 0.99) * 100) / 100 },
+    /** The processes' RSS / N: tsx and V8 of each process included (about 90 MB a process). */
     rssPerNodeKB: Math.round(rss / 1024 / N),
-    rssPerNodeAboveEmptyProcessKB: Math.round((rss - base) / 1024 / N),
-    heapPerNodeKB: Math.round(after.reduce((a, s) => a + s.heapUsed, 0) / 1024 / N),
+    /** Heap after GC above each process's heap before its first node, / N: comparable to the simulation's heap per node. */
+    heapPerNodeKB: Math.round((heap - emptyHeap) / 1024 / N),
     wallMs: Date.now() - t0,
   };
   console.log(JSON.stringify(report, null, 2));
