@@ -41,6 +41,13 @@ describe('mesh simulation (real MeshSockets, memory transport, virtual time)', f
     expect(cut.result.connectionsPerNodeAtEnd.median).to.be.at.most(cut.result.connectionsPerNode.median + 1);
   });
 
+  it('keeps the traffic of a partition and its heal within a few broadcasts\' worth (no peers-list storm from hubs)', async () => {
+    const { result } = await simulate({ nodes: 150, broadcasts: 8, seed: 5, partition: { fraction: 0.3, startMs: 1_000, endMs: 6_000, mode: 'reset' } });
+    expect(result.duplicatesDelivered).to.equal(0);
+    // A hub that asked all its peers for their lists on every incoming peer lost made this 10x.
+    expect(Math.max(...result.framesPerWindow)).to.be.below(7 * result.framesPerBroadcast.median);
+  });
+
   it('reads its command line', () => {
     const args = parseArgs(['--nodes', '50', '--broadcasts', '3', '--seed', '9', '--churn', '0.05', '--partition', '0.5@1000-5000:stall', '--json', 'out.json']);
     expect(args.config).to.deep.include({ nodes: 50, broadcasts: 3, seed: 9, churn: 0.05 });
