@@ -287,14 +287,20 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     windows.push({ frames: network.counters.frames - windowMark.frames, bytes: network.counters.bytes - windowMark.bytes });
     windowMark = { frames: network.counters.frames, bytes: network.counters.bytes };
   };
+  // A window ends where the next begins, before whatever else happens at that instant
+  // (a partition starting with a broadcast belongs to that broadcast's window).
+  let started = 0;
+  const closeDue = (at: number) => {
+    while (windows.length < started && t0 + (windows.length + 1) * windowMs <= at) closeWindow();
+  };
   for (const item of timeline) {
     await sched.runUntil(item.at);
+    closeDue(item.at);
     if ('e' in item && item.e) {
       await item.e.run();
       continue;
     }
     const { b, at } = (item as { s: { b: number; at: number } }).s;
-    if (b > 0) closeWindow();
     const candidates = upNodes().filter((i) => stable(i, at, at + windowMs));
     const sender = candidates[pick(random, candidates.length)]!;
     const comp = bfs(adjacency(), sender, up);
@@ -304,9 +310,10 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     expectedSets.push(steady.filter((i) => comp.has(i)));
     sentAt[b] = sched.now();
     nodes[sender]!.socket!.send(`sim:${b}:${filler}`);
+    started++;
   }
   await sched.runUntil(t0 + phaseMs);
-  closeWindow();
+  closeDue(t0 + phaseMs);
   const atEnd = graphFacts();
 
   // ---- results
