@@ -21,9 +21,12 @@ function niceTicks(min: number, max: number, log: boolean): number[] {
     for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) out.push(10 ** e);
     return out;
   }
+  // About five steps of a round size, the last at or above max.
   const step = 10 ** Math.floor(Math.log10(max / 4 || 1));
   const n = Math.ceil(max / step / 5) * step;
-  return [0, n, 2 * n, 3 * n, 4 * n, 5 * n].filter((v) => v <= max * 1.2 || v === 0);
+  const out = [0];
+  while (out[out.length - 1]! < max) out.push(out.length * n);
+  return out;
 }
 
 const fmt = (v: number) => (v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : String(Math.round(v * 100) / 100));
