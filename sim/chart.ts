@@ -40,7 +40,7 @@ export function svgCurves(rows: CurveRow[]): string {
   const scenarios = [...new Set(rows.map((r) => r.scenario))];
   const ns = [...new Set(rows.map((r) => r.report.config.nodes))].sort((a, b) => a - b);
   const W = 1000;
-  const pw = 290;
+  const pw = 270;
   const ph = 220;
   const top = 92;
   const H = top + ph + 70;
@@ -54,7 +54,7 @@ export function svgCurves(rows: CurveRow[]): string {
     parts.push(`<rect x="${x}" y="58" width="12" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 16}" y="67">${xml(s)}</text>`);
   });
   panels.forEach((p, k) => {
-    const x0 = 60 + k * (pw + 40);
+    const x0 = 60 + k * (pw + 55);
     const y0 = top;
     const values = rows.map(p.value).filter((v) => Number.isFinite(v) && (!p.log || v > 0));
     const vmin = p.log ? Math.min(...values) : 0;
