@@ -14,6 +14,8 @@ export { parseMessage, type ParsedFrame } from './streams/parse.js';
 export { generateSelfSignedCert, generate_self_signed_cert, get_socket, getSocketOptions, type CertificatePair } from './transport/certificates.js';
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp.js';
 export { TlsTransport, type TlsTransportOptions } from './transport/tls.js';
+export { MemoryNetwork, MemoryTransport, MemoryConnection, MemoryNetError, type MemoryNetworkOptions, type NetworkCounters, type PartitionMode } from './transport/memory.js';
+export { HeapScheduler } from './transport/virtual-scheduler.js';
 export type { Transport, TransportConnection, Listener, ListenerNotice, PendingConnection, BoundAddress } from './transport/transport.js';
 export { Router, RouterState, type RouterExtension } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';

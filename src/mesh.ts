@@ -1,10 +1,11 @@
-import { EMPTY, from, merge, mergeMap, Subject, type Observable } from 'rxjs';
+import { EMPTY, from, merge, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
 import type { PathfindingMessage } from './protocol/message.js';
 import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
+import { peerDiscovery } from './actors/discovery.js';
 import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
 import type { Connection } from './streams/connection.js';
 import { TcpTransport } from './transport/tcp.js';
@@ -37,7 +38,8 @@ export type { MeshEvent, Packet, RouterStats };
 interface RecvWaiter {
   quantity: number;
   resolve: (messages: Message[]) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** On options.scheduler, so that a simulation's recv() times out in virtual time. */
+  timer: Subscription | undefined;
 }
 
 /**
@@ -132,9 +134,13 @@ export class MeshSocket implements MessageServer {
       accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
       notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
-      // Extensions (src/actors): the authenticated protocol's proofs and signatures, then the
-      // WebSocket directory (rx2p-web advertisements between rx2p peers).
-      extensions: isAuthenticated(this.protocol) ? [new TrustExtension(this.protocol, this.options), this.directory] : [this.directory],
+      // Extensions (src/actors): the authenticated protocol's proofs and signatures, the
+      // WebSocket directory (rx2p-web advertisements between rx2p peers), peer discovery.
+      extensions: [
+        ...(isAuthenticated(this.protocol) ? [new TrustExtension(this.protocol, this.options)] : []),
+        this.directory,
+        ...(this.options.peerDiscoveryMs > 0 ? [peerDiscovery(this.options.peerDiscoveryMs)] : []),
+      ],
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),
@@ -327,7 +333,7 @@ export class MeshSocket implements MessageServer {
     return new Promise((resolve) => {
       const waiter: RecvWaiter = { quantity, resolve: (list) => resolve(shape(list)), timer: undefined };
       if (timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.options.scheduler.schedule(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           waiter.resolve(this.received.take(waiter.quantity));
         }, timeoutMs);
@@ -392,7 +398,7 @@ export class MeshSocket implements MessageServer {
       this.router.command({ type: 'close' });
       await Promise.all([this.listener?.close(), this.wsListener?.close(), this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
-        if (w.timer) clearTimeout(w.timer);
+        w.timer?.unsubscribe();
         w.resolve(this.received.take(w.quantity));
       }
       this.messageSubject.complete();
@@ -420,7 +426,7 @@ export class MeshSocket implements MessageServer {
     this.messageSubject.next(message);
     while (this.waiters.length && this.received.length >= this.waiters[0]!.quantity) {
       const w = this.waiters.shift()!;
-      if (w.timer) clearTimeout(w.timer);
+      w.timer?.unsubscribe();
       w.resolve(this.received.take(w.quantity));
     }
   }

@@ -156,6 +156,13 @@ export interface MeshOptions {
   keepAliveMs?: number;
   /** Failed re-dials of one lost peer before it is forgotten. Default 10. */
   maxReconnectAttempts?: number;
+  /**
+   * A node with fewer than maxOutgoing peers asks one of them for its peers list after
+   * this long, then after twice as long, and so on (at most 64x), until it has enough.
+   * py2p asks only when it loses a peer, so a node that joined through a node that had
+   * just joined itself stayed with one peer. 0 turns it off. Default 5,000 ms.
+   */
+  peerDiscoveryMs?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
   tls?: CertificatePair;
   /**
@@ -168,6 +175,11 @@ export interface MeshOptions {
   scheduler?: SchedulerLike;
   /** Unix time in seconds, for message times and ages. Default getUTC (replays of recorded traffic pass their own). */
   clock?: () => number;
+  /**
+   * Numbers in [0, 1) for the node's random choices (the order of the peers lists it
+   * sends). Default Math.random; a simulation passes a seeded generator.
+   */
+  random?: () => number;
   /** The salt of this node's id. Default the per-process user_salt (py2p's base.user_salt). */
   userSalt?: string | Uint8Array;
   /**
@@ -248,10 +260,12 @@ export interface ResolvedOptions {
   reconnectIntervalMs: number;
   keepAliveMs: number;
   maxReconnectAttempts: number;
+  peerDiscoveryMs: number;
   tls: CertificatePair | undefined;
   transport: Transport | undefined;
   scheduler: SchedulerLike;
   clock: () => number;
+  random: () => number;
   userSalt: string | Uint8Array | undefined;
   /** The node key: given, or generated for an authenticated protocol; undefined otherwise. */
   identity: Identity | undefined;
@@ -302,6 +316,7 @@ export const defaultOptions = {
   senderKeyCacheSize: 4_096,
   verifiedBatchCacheSize: 256,
   signatureBatch: 32,
+  peerDiscoveryMs: 5_000,
 };
 
 const MIN_NETWORK_KEY_BYTES = 16;
@@ -355,6 +370,12 @@ function checkTransport(t: unknown): Transport | undefined {
   return t as Transport;
 }
 
+function checkRandom(random: unknown): () => number {
+  if (random === undefined) return Math.random;
+  if (typeof random !== 'function') throw new InvalidArgumentError('option random must be a function returning numbers in [0, 1)');
+  return random as () => number;
+}
+
 export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
   const d = defaultOptions;
   const methods = o.compression ?? [...supportedCompression];
@@ -402,10 +423,12 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     reconnectIntervalMs: count('reconnectIntervalMs', o.reconnectIntervalMs, d.reconnectIntervalMs),
     keepAliveMs: count('keepAliveMs', o.keepAliveMs, d.keepAliveMs),
     maxReconnectAttempts: count('maxReconnectAttempts', o.maxReconnectAttempts, d.maxReconnectAttempts, 1),
+    peerDiscoveryMs: count('peerDiscoveryMs', o.peerDiscoveryMs, d.peerDiscoveryMs),
     tls: o.tls,
     transport: checkTransport(o.transport),
     scheduler: o.scheduler ?? asyncScheduler,
     clock: o.clock ?? getUTC,
+    random: checkRandom(o.random),
     userSalt: o.userSalt,
     identity: o.identity !== undefined ? loadIdentity(o.identity) : ((o.protocol ?? o.prot) && isAuthenticated((o.protocol ?? o.prot)!) ? generateIdentity() : undefined),
     allow: o.allow === undefined ? undefined : allowListIds(o.allow),

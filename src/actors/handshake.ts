@@ -90,7 +90,7 @@ export function peerListJson(s: RouterState): string {
   const list: Array<[[string, number], string]> = [];
   for (const [id, c] of s.routingTable) if (c.addr && isListed(c)) list.push([c.addr, id]);
   for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(s.options.random() * (i + 1));
     [list[i], list[j]] = [list[j]!, list[i]!];
   }
   return pyJsonDumps(list);

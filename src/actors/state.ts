@@ -43,6 +43,8 @@ export interface Redial {
   host: string;
   port: number;
   attempt: number;
+  /** Scheduler time the peer was lost (connections opened since may be its replacements). */
+  lostAt: number;
   /** Scheduler time of the next attempt; Infinity while one is in flight. */
   dueAt: number;
 }

@@ -43,7 +43,7 @@ export class WaterfallCache {
    *   waterfalls deque shows it)
    */
   constructor(readonly maxEntries: number, readonly ttlSeconds: number, private readonly display: (key: string) => string = (k) => k) {
-    const ring = Math.max(1, Math.min(maxEntries, 1024));
+    const ring = Math.max(1, Math.min(maxEntries, INITIAL_RING));
     this.keys = new Array<string | undefined>(ring);
     this.labels = new Array<string | undefined>(ring);
     this.times = new Float64Array(ring);
@@ -236,3 +236,9 @@ function tableSizeFor(ring: number): number {
   while (size < 2 * ring) size *= 2;
   return size;
 }
+
+/**
+ * Entries the ring starts with. Small: a node that floods little holds two caches of
+ * about 3 KB (at 1,024 they held 90 KB per node, most of a simulated node's heap).
+ */
+const INITIAL_RING = 64;
