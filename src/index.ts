@@ -13,3 +13,5 @@ export { parseMessage, type ParsedFrame } from './streams/parse.js';
 export { generateSelfSignedCert, generate_self_signed_cert, get_socket, getSocketOptions, type CertificatePair } from './streams/tls.js';
 export { Router } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';
+export { RepairStore } from './actors/repair-store.js';
+export { REPAIR_CAPABILITY, REPAIR_SUBFLAG } from './protocol/repair-wire.js';

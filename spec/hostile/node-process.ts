@@ -32,6 +32,7 @@ node.messages$.subscribe((m) => {
 });
 node.events$.subscribe((e) => {
   if (e.type === 'error') out({ event: 'error', code: (e.error as { code?: string }).code ?? e.error.name });
+  else if (e.type === 'repair') out({ event: 'repair', peer: e.peer, sent: e.sent, received: e.received, bytes: e.bytes });
   else out({ event: e.type, id: e.id });
 });
 out({ event: 'ready', id: node.id, port: node.outAddr[1] });

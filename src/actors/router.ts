@@ -20,6 +20,7 @@ import {
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { WaterfallCache } from './waterfall-cache.js';
+import { Repair, REPAIR_SUBFLAG, emptyRepairStats, type RepairStats } from './repair.js';
 
 export type Packet = string | Uint8Array;
 
@@ -27,7 +28,9 @@ export type Packet = string | Uint8Array;
 export type MeshEvent =
   | { type: 'peer-connected'; id: string; addr: [string, number]; outgoing: boolean }
   | { type: 'peer-disconnected'; id: string; addr: [string, number] | undefined; outgoing: boolean }
-  | { type: 'error'; error: Error; peer?: string };
+  | { type: 'error'; error: Error; peer?: string }
+  /** Broadcasts repaired with one peer since the last such event (sent to it, received from it). */
+  | { type: 'repair'; peer: string; sent: number; received: number; bytes: number };
 
 /** Requests to the router from the socket's public methods. */
 export type RouterCommand =
@@ -62,7 +65,7 @@ interface Redial {
   dueAt: number;
 }
 
-export interface RouterStats {
+export interface RouterStats extends RepairStats {
   framesIn: number;
   framesOut: number;
   delivered: number;
@@ -112,8 +115,12 @@ export class Router {
   private readonly contents: WaterfallCache;
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
-    queueDropped: 0, connectionsRefused: 0, errors: {},
+    queueDropped: 0, connectionsRefused: 0, errors: {}, ...emptyRepairStats(),
   };
+  /** Repair of missed broadcasts among rx2p nodes (options.repair), see repair.ts. */
+  readonly repair: Repair | undefined;
+  /** The compression list of this node's handshake (with the repair capability when on). */
+  private readonly handshakeMethods: string;
   private readonly dials = new Map<string, Promise<boolean>>();
   private readonly connectWaiters = new Map<Connection, Settle<boolean>[]>();
   private readonly connections$ = new Subject<Connection>();
@@ -132,6 +139,8 @@ export class Router {
   /** The plain relay frame made while delivering `preparedFor` (one copy serves both). */
   private preparedRelay: Buffer | undefined;
   private preparedFor: PathfindingMessage | undefined;
+  /** The message broadcastFromHere made last (for the repair store). */
+  private lastBroadcast: PathfindingMessage | undefined;
 
   constructor(private readonly host: RouterHost) {
     const o = host.options;
@@ -140,13 +149,28 @@ export class Router {
     // without SHA-384 or base_58 work; each entry shows the message's id.
     // An accepted message's time is within maxMessageAge of now either way, so it stays
     // acceptable for up to twice that: its id is kept as long.
-    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds);
+    // A repaired message may be as old as the repair window: its id is kept that long too.
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds + Math.max(o.maxMessageAgeSeconds, o.repair ? o.repairWindowSeconds : 0));
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     const inputs$: Observable<RouterInput> = merge(
       this.connections$.pipe(mergeMap((conn) => conn.events$)),
       host.accepted$.pipe(map((socket) => ({ type: 'accepted' as const, socket }))),
       interval(o.sweepIntervalMs, o.scheduler).pipe(map(() => ({ type: 'tick' as const }))),
     );
+    this.repair = o.repair ? new Repair({
+      options: o,
+      stats: this.stats,
+      now: () => this.now(),
+      utc: () => this.utc(),
+      // Not through sendTo: a repair message is not the peer's lastSent (what py2p's resend repeats).
+      control: (conn, packets) => {
+        this.stats.framesOut++;
+        return conn.send(flags.whisper, [REPAIR_SUBFLAG, ...packets], this.host.id(), this.utc()).string.length;
+      },
+      emit: (e) => this.host.emit(e),
+      recordError: (e, peer) => this.recordError(e, peer),
+    }) : undefined;
+    this.handshakeMethods = pyJsonDumps(this.repair ? Repair.advertise(o.compression) : o.compression);
     this.subscription = inputs$.subscribe((input) => this.handle(input));
   }
 
@@ -174,7 +198,9 @@ export class Router {
   broadcast(packets: Packet[], subflag: string, flag: string): boolean {
     if (this.closing) return false;
     try {
-      return this.broadcastFromHere(packets, subflag, flag);
+      const below = this.broadcastFromHere(packets, subflag, flag);
+      if (this.repair !== undefined && flag === flags.broadcast) this.repair.note(this.lastBroadcast!, this.lastBroadcast!.string);
+      return below;
     } catch (err) {
       this.recordError(new InternalError(err));
       return false;
@@ -320,7 +346,7 @@ export class Router {
     // Both sides send their handshake at once, uncompressed (the peer's list is unknown yet).
     this.sendTo(conn, flags.whisper, [
       flags.handshake, this.host.id(), this.host.protocol.id,
-      pyJsonDumps(this.host.outAddr()), pyJsonDumps(o.compression),
+      pyJsonDumps(this.host.outAddr()), this.handshakeMethods,
     ]);
     return conn;
   }
@@ -379,6 +405,7 @@ export class Router {
 
   private onClosed(conn: Connection): void {
     this.live.delete(conn);
+    this.repair?.onClosed(conn);
     queueMicrotask(() => conn.ended());
     this.awaiting.delete(conn);
     conn.destroy();
@@ -436,6 +463,7 @@ export class Router {
     this.waterfalls.expire(utc);
     this.contents.expire(utc);
     this.redialDue(now);
+    this.repair?.onTick();
   }
 
   /** A dialled peer lost without this node meaning it: dial it again after reconnectIntervalMs. */
@@ -517,6 +545,7 @@ export class Router {
     this.awaiting.clear();
     this.waterfalls.clear();
     this.contents.clear();
+    this.repair?.clear();
     this.connections$.complete();
   }
 
@@ -602,7 +631,22 @@ export class Router {
     // are dropped for their sender (onFrame), so the entry is keyed on the SHA-384
     // digest the id already cost rather than on a SHA-256 of the payload as well.
     if (flag === flags.broadcast) this.waterfalls.add(msg.idKey, msg.timeNumber, msg.id);
+    this.lastBroadcast = msg;
     return below;
+  }
+
+  /**
+   * An admitted broadcast or waterfall from a peer: counted if it was a repair this node
+   * asked for, and stored for repairing others if it was for the user (not a request
+   * or response). The frame stored is the plain relay frame delivery already made.
+   */
+  private noteRepair(msg: PathfindingMessage, conn: Connection): void {
+    const repair = this.repair!;
+    repair.admitted(msg, conn);
+    const subflag = msg.subflag;
+    if (subflag === flags.request || subflag === flags.response || subflag === flags.peers || subflag === flags.handshake) return;
+    const frame = msg === this.preparedFor ? this.preparedRelay! : msg.relayPieces(flags.waterfall) ?? msg.relay(flags.waterfall, null);
+    repair.note(msg, frame);
   }
 
   private whisper(target: string, packets: Packet[], done: Settle<void>): void {
@@ -646,10 +690,12 @@ export class Router {
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
         this.handleSubflag(msg, conn, false, true);
+        if (this.repair !== undefined) this.noteRepair(msg, conn);
         this.relay(msg, conn);
         if (type === flags.broadcast) this.noteContent(msg);
         return;
       case flags.whisper:
+        if (this.repair?.onWhisper(conn, msg)) return;
         this.handleSubflag(msg, conn, false);
         return;
       case flags.renegotiate:
@@ -735,6 +781,7 @@ export class Router {
     this.sendTo(conn, flags.whisper, [flags.peers, this.peerListJson()]);
     this.host.emit({ type: 'peer-connected', id, addr, outgoing: conn.outgoing });
     this.settleWaiters(conn, true);
+    this.repair?.onPeer(conn, methods);
   }
 
   private peerListJson(): string {
@@ -778,7 +825,7 @@ export class Router {
     const o = this.host.options;
     // Too old, or dated further ahead than clocks plausibly drift: a message from the
     // future would otherwise outlive its id in the cache and could be replayed.
-    if (time < now - o.maxMessageAgeSeconds || time > now + o.maxMessageAgeSeconds) {
+    if ((time < now - o.maxMessageAgeSeconds && !this.repair?.wanted(msg, now)) || time > now + o.maxMessageAgeSeconds) {
       this.stats.expired++;
       this.host.print(2, 'Waterfall expired');
       return false;

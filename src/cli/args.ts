@@ -21,6 +21,8 @@ export interface CliArgs {
   send: string[];
   /** Do not read stdin: run until SIGINT/SIGTERM. */
   noStdin: boolean;
+  /** Ask the first peers for the broadcasts of the last S seconds (the catchUpSeconds option). Default 0. */
+  catchUp: number;
   help: boolean;
   version: boolean;
 }
@@ -45,6 +47,8 @@ Options:
   --json               print one JSON object per line: messages and status
   --send TEXT          broadcast TEXT once a peer is connected (repeatable)
   --no-stdin           do not read stdin; run until SIGINT/SIGTERM
+  --catch-up S         on start, get the broadcasts of the last S seconds from
+                       rx2p peers (at most 60; default 0: no history)
   -h, --help           print this help
   -v, --version        print the version
 
@@ -86,6 +90,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         json: { type: 'boolean', default: false },
         send: { type: 'string', multiple: true, default: [] },
         'no-stdin': { type: 'boolean', default: false },
+        'catch-up': { type: 'string', default: '0' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -97,6 +102,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (!values.host) throw new UsageError('--host needs an address');
   const debug = /^\d+$/.test(values.debug) ? Number(values.debug) : NaN;
   if (!Number.isSafeInteger(debug)) throw new UsageError(`--debug needs a whole number, got ${JSON.stringify(values.debug)}`);
+  const catchUp = /^\d+$/.test(values['catch-up']) ? Number(values['catch-up']) : NaN;
+  if (!Number.isSafeInteger(catchUp) || catchUp > 60) throw new UsageError(`--catch-up needs a whole number of seconds up to 60, got ${JSON.stringify(values['catch-up'])}`);
   return {
     host: values.host,
     port: parsePort(values.port, '--port'),
@@ -107,6 +114,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     json: values.json,
     send: values.send,
     noStdin: values['no-stdin'],
+    catchUp,
     help: values.help,
     version: values.version,
   };

@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const protocol = new Protocol(args.subnet, args.ssl ? 'SSL' : 'Plaintext');
   let node: MeshSocket;
   try {
-    node = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug });
+    node = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, catchUpSeconds: args.catchUp });
   } catch (err) {
     failure(err, `cannot listen on ${args.host}:${args.port}`);
     return 1;
@@ -86,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
   });
   node.events$.subscribe((e) => {
     if (e.type === 'error') return failure(e.error, e.peer ? `peer ${e.peer}` : 'mesh');
+    if (e.type === 'repair') return say({ ...e }, `repair with ${e.peer}: ${e.received} missed broadcast(s) received, ${e.sent} sent`);
     const verb = e.type === 'peer-connected' ? 'connected to' : 'disconnected from';
     const addr = e.addr ? `${e.addr[0]}:${e.addr[1]}` : 'unknown address';
     say({ ...e }, `${verb} ${e.id} at ${addr} (${e.outgoing ? 'outgoing' : 'incoming'})`);
