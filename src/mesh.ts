@@ -1,3 +1,4 @@
+import type { RepairStore } from './actors/repair-store.js';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { fromEvent, Subject, type Observable } from 'rxjs';
@@ -210,6 +211,11 @@ export class MeshSocket implements MessageServer {
   /** Counters: frames, deliveries, duplicates dropped, errors by code. */
   get stats(): RouterStats {
     return this.router.stats;
+  }
+
+  /** The broadcasts kept for repair (read it, do not change it); undefined when repair is off. */
+  get repairStore(): RepairStore | undefined {
+    return this.router.repair?.store;
   }
 
   // ---------------------------------------------------------------- user API

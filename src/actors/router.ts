@@ -95,6 +95,13 @@ export interface RouterHost {
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 const CONTENT_TRACK_LIMIT = 64 * 1024;
 /**
+ * With repair on, a broadcast dated this much before the node's horizon (its start, less
+ * catchUpSeconds) is dropped unless asked for: history a peer repaired and flooded on
+ * does not reach a node that did not ask for it. The slack allows for clocks a little
+ * behind this node's.
+ */
+const HORIZON_SLACK_SECONDS = 2;
+/**
  * A relayed message with this many payload bytes or more is written as a new head
  * and a view of its body, where a smaller one is copied (one buffer, batched with
  * others); the delivered message then keeps the body it came in.
@@ -825,7 +832,8 @@ export class Router {
     const o = this.host.options;
     // Too old, or dated further ahead than clocks plausibly drift: a message from the
     // future would otherwise outlive its id in the cache and could be replayed.
-    if ((time < now - o.maxMessageAgeSeconds && !this.repair?.wanted(msg, now)) || time > now + o.maxMessageAgeSeconds) {
+    if ((time < now - o.maxMessageAgeSeconds && !this.repair?.wanted(msg, now)) || time > now + o.maxMessageAgeSeconds
+      || (this.repair !== undefined && time < this.repair.horizon - HORIZON_SLACK_SECONDS && !this.repair.wanted(msg, now))) {
       this.stats.expired++;
       this.host.print(2, 'Waterfall expired');
       return false;
