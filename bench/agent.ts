@@ -113,7 +113,7 @@ export class Agent {
       return { port: node.outAddr[1] };
     }
     const { BaselineNode } = await import('./baseline.js');
-    const cert = spec.ssl ? (await import('../src/streams/tls.js')).sharedCertificate() : undefined;
+    const cert = spec.ssl ? (await import('../src/transport/certificates.js')).sharedCertificate() : undefined;
     const node = await BaselineNode.create(cert);
     this.base = node;
     node.onMessage = (p) => this.onPayload(p);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { CertificatePair } from '../src/streams/tls.js';
+import type { CertificatePair } from '../src/transport/certificates.js';
 
 class BaselinePeer {
   private chunks: Buffer[] = [];

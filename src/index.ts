@@ -6,12 +6,15 @@ export { MeshSocket, mesh_socket, meshDefaultProtocol, max_outgoing } from './me
 export type { SendOptions, MeshEvent, Packet, RouterStats } from './mesh.js';
 export { defaultOptions, type MeshOptions } from './options.js';
 export { Connection, type ConnectionEvent } from './streams/connection.js';
-export { socketBytes$ } from './streams/socket-bytes.js';
+export { socketBytes$ } from './transport/socket-bytes.js';
 export { deframe } from './streams/deframe.js';
 export { inflate } from './streams/inflate.js';
 export { parseMessage, type ParsedFrame } from './streams/parse.js';
-export { generateSelfSignedCert, generate_self_signed_cert, get_socket, getSocketOptions, type CertificatePair } from './streams/tls.js';
-export { Router } from './actors/router.js';
+export { generateSelfSignedCert, generate_self_signed_cert, get_socket, getSocketOptions, type CertificatePair } from './transport/certificates.js';
+export { TcpTransport, type TcpTransportOptions } from './transport/tcp.js';
+export { TlsTransport, type TlsTransportOptions } from './transport/tls.js';
+export type { Transport, TransportConnection, Listener, ListenerNotice, PendingConnection, BoundAddress } from './transport/transport.js';
+export { Router, RouterState, type RouterExtension } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';
 export { RepairStore } from './actors/repair-store.js';
 export { REPAIR_CAPABILITY, REPAIR_SUBFLAG } from './protocol/repair-wire.js';

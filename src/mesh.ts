@@ -1,7 +1,6 @@
 import type { RepairStore } from './actors/repair-store.js';
-import * as net from 'node:net';
-import type * as tls from 'node:tls';
-import { fromEvent, Subject, type Observable } from 'rxjs';
+import { Repair } from './actors/repair.js';
+import { EMPTY, from, mergeMap, Subject, type Observable } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
@@ -10,7 +9,9 @@ import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
 import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
 import type { Connection } from './streams/connection.js';
-import { get_socket, nodeTls } from './streams/tls.js';
+import { TcpTransport } from './transport/tcp.js';
+import { TlsTransport } from './transport/tls.js';
+import type { BoundAddress, Listener, Transport } from './transport/transport.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
@@ -59,8 +60,12 @@ export class MeshSocket implements MessageServer {
   readonly events$: Observable<MeshEvent>;
   debug_level: number;
 
-  private readonly server: net.Server;
+  /** What carries this node's bytes (options.transport, else TCP or TLS by the protocol's encryption). */
+  readonly transport: Transport;
+  private listener: Listener | undefined;
   private readonly router: Router;
+  /** Repair of missed broadcasts (an extension of the router), when options.repair. */
+  private readonly repair: Repair | undefined;
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
   private readonly received: RecvQueue;
@@ -69,7 +74,6 @@ export class MeshSocket implements MessageServer {
   private nodeIdValue = '';
   private outAddrValue: [string, number];
   private closedPromise: Promise<void> | undefined;
-  private readonly rawSockets = new Set<net.Socket>();
 
   /**
    * @param addr the address to bind ('0.0.0.0' advertises the LAN address)
@@ -91,51 +95,37 @@ export class MeshSocket implements MessageServer {
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
 
-    const ssl = this.protocol.encryption === 'SSL';
-    this.server = ssl
-      ? nodeTls().createServer({ ...get_socket(true, this.options.tls), handshakeTimeout: this.options.handshakeTimeoutMs })
-      : net.createServer();
-    if (ssl) {
-      // Recorded by the router as a typed error (TlsError, or HandshakeTimeoutError).
-      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => this.router.tlsFailed(error, socket));
-    }
-    // Every raw socket the server accepts, including TLS ones still in their TLS
-    // handshake (the router only sees those once secure): close() ends them all, and
-    // the router bounds those still in their TLS handshake (maxAwaiting).
-    this.server.on('connection', (socket: net.Socket) => {
-      this.rawSockets.add(socket);
-      socket.once('close', () => this.rawSockets.delete(socket));
-      if (ssl) this.router.acceptRaw(socket);
-    });
-    const accepted$ = fromEvent(this.server, ssl ? 'secureConnection' : 'connection') as Observable<net.Socket>;
+    this.repair = this.options.repair ? new Repair(this.options) : undefined;
+    this.transport = this.options.transport ?? defaultTransport(this.protocol, this.options);
+    const listening = this.transport.listen(addr, port);
+    // The router's view of the listener: nothing until it listens, nothing if it cannot
+    // (that failure is ready's).
+    const listener$ = from(listening.catch(() => undefined));
     this.router = new Router({
       protocol: this.protocol,
       options: this.options,
       supported: supportedCompression,
       id: () => this.nodeIdValue,
       outAddr: () => this.outAddrValue,
-      accepted$,
+      transport: this.transport,
+      accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
+      notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
       deliver: (m) => this.deliver(m),
       emit: (e) => this.onEvent(e),
       print: (level, ...args) => this.print(level, ...args),
+      extensions: this.repair ? [this.repair] : [],
     });
-    this.ready = new Promise<this>((resolve, reject) => {
-      const onError = (err: Error) => {
-        this.router.command({ type: 'close' });
-        reject(err);
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, addr, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (error: Error) => this.onEvent({ type: 'error', error }));
-        const bound = this.server.address() as net.AddressInfo;
-        if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], bound.port];
-        this.nodeIdValue = this.options.userSalt === undefined
-          ? nodeId(this.outAddrValue, this.protocol.id)
-          : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
-        resolve(this);
-      });
+    this.ready = listening.then((listener) => {
+      this.listener = listener;
+      if (!this.options.outAddr) this.outAddrValue = [this.outAddrValue[0], listener.address.port];
+      this.nodeIdValue = this.options.userSalt === undefined
+        ? nodeId(this.outAddrValue, this.protocol.id)
+        : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
+      return this;
+    }, (err: unknown) => {
+      this.router.command({ type: 'close' });
+      throw err;
     });
     // A failed listen is reported through `ready`; keep it from counting as unhandled
     // when the caller never awaits ready.
@@ -163,9 +153,8 @@ export class MeshSocket implements MessageServer {
   }
 
   /** The address and port actually bound. */
-  get address(): net.AddressInfo | undefined {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a : undefined;
+  get address(): BoundAddress | undefined {
+    return this.listener?.address;
   }
 
   // ---------------------------------------------------------------- py2p state views
@@ -215,7 +204,7 @@ export class MeshSocket implements MessageServer {
 
   /** The broadcasts kept for repair (read it, do not change it); undefined when repair is off. */
   get repairStore(): RepairStore | undefined {
-    return this.router.repair?.store;
+    return this.repair?.store;
   }
 
   // ---------------------------------------------------------------- user API
@@ -342,9 +331,7 @@ export class MeshSocket implements MessageServer {
     this.closedPromise ??= (async () => {
       await this.ready.catch(() => undefined);
       this.router.command({ type: 'close' });
-      const serverClosed = new Promise<void>((r) => this.server.close(() => r()));
-      for (const socket of this.rawSockets) socket.destroy();
-      await Promise.all([serverClosed, this.router.closed()]);
+      await Promise.all([this.listener?.close(), this.router.closed()]);
       for (const w of this.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
         w.resolve(this.received.take(w.quantity));
@@ -386,6 +373,13 @@ export class MeshSocket implements MessageServer {
     }
     this.eventSubject.next(event);
   }
+}
+
+/** TCP for py2p's Plaintext, TLS for its SSL; keepalive and certificates from the options. */
+function defaultTransport(protocol: Protocol, o: ResolvedOptions): Transport {
+  return protocol.encryption === 'SSL'
+    ? new TlsTransport({ keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls })
+    : new TcpTransport({ keepAliveMs: o.keepAliveMs });
 }
 
 /** The seed's name for MeshSocket. */

@@ -3,7 +3,8 @@ import { asyncScheduler } from 'rxjs';
 import { compression as supportedCompression, getUTC } from './protocol/compression.js';
 import { defaultLimits } from './protocol/message.js';
 import type { Protocol } from './protocol/protocol.js';
-import type { CertificatePair } from './streams/tls.js';
+import type { CertificatePair } from './transport/certificates.js';
+import type { Transport } from './transport/transport.js';
 import { InvalidArgumentError } from './errors.js';
 
 /**
@@ -146,6 +147,12 @@ export interface MeshOptions {
   catchUpSeconds?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
   tls?: CertificatePair;
+  /**
+   * What carries bytes between nodes (see src/transport/transport.ts). Default: TCP for
+   * the Plaintext protocol, TLS for SSL, with keepAliveMs, handshakeTimeoutMs and tls
+   * from these options; a transport given here has its own settings for those.
+   */
+  transport?: Transport;
   /** Scheduler for the sweep (tests may pass a virtual one). Default asyncScheduler. */
   scheduler?: SchedulerLike;
   /** Unix time in seconds, for message times and ages. Default getUTC (replays of recorded traffic pass their own). */
@@ -194,6 +201,7 @@ export interface ResolvedOptions {
   repairMaxBytes: number;
   catchUpSeconds: number;
   tls: CertificatePair | undefined;
+  transport: Transport | undefined;
   scheduler: SchedulerLike;
   clock: () => number;
   userSalt: string | Uint8Array | undefined;
@@ -251,6 +259,13 @@ function checkAddr(addr: unknown): [string, number] | undefined {
     throw new InvalidArgumentError('option outAddr must be [host: string, port: 0..65535]');
   }
   return [addr[0], addr[1]];
+}
+
+function checkTransport(t: unknown): Transport | undefined {
+  if (t === undefined) return undefined;
+  const ok = typeof t === 'object' && t !== null && typeof (t as Transport).listen === 'function' && typeof (t as Transport).dial === 'function';
+  if (!ok) throw new InvalidArgumentError('option transport must have listen(host, port) and dial(host, port)');
+  return t as Transport;
 }
 
 export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
@@ -312,6 +327,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     repairMaxBytes: count('repairMaxBytes', o.repairMaxBytes, d.repairMaxBytes, 1),
     catchUpSeconds,
     tls: o.tls,
+    transport: checkTransport(o.transport),
     scheduler: o.scheduler ?? asyncScheduler,
     clock: o.clock ?? getUTC,
     userSalt: o.userSalt,

@@ -27,6 +27,7 @@
  * remembered (at most 4 x repairMaxIds, for 4 intervals): a wanted message may be older
  * than maxMessageAgeSeconds if it is inside the window; flooding still drops old ones.
  */
+import { flags } from '../protocol/flags.js';
 import type { PathfindingMessage } from '../protocol/message.js';
 import {
   REPAIR_CAPABILITY, REPAIR_SUBFLAG, decodeHave, decodeSummary, decodeWant, encodeHave, encodeSummary, encodeWant,
@@ -36,6 +37,7 @@ import { MalformedControlError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import type { ResolvedOptions } from '../options.js';
 import { RepairStore, SHORT_ID_BYTES, frameBytes, type StoredFrame } from './repair-store.js';
+import type { RouterExtension, RouterState } from './state.js';
 
 export { REPAIR_CAPABILITY, REPAIR_SUBFLAG };
 
@@ -45,41 +47,12 @@ const BUCKETS_PER_WINDOW = 32;
 const SETTLE_SECONDS = 1;
 /** Wanted ids are remembered this many intervals. */
 const WANT_INTERVALS = 4;
-
-export interface RepairStats {
-  /** Messages this node sent to peers that asked for them. */
-  repairSent: number;
-  /** Messages this node asked for, received and admitted (delivered once, flooded on). */
-  repairReceived: number;
-  /** `want` messages received (each asks for up to repairMaxIds messages). */
-  repairRequests: number;
-  /** Bytes of repaired frames sent. */
-  repairBytes: number;
-  /** Bytes of the exchange itself (sum, have, want) sent, whisper frames included. */
-  repairControlBytes: number;
-  /** Control messages ignored: over repairMaxRequests in an interval, or malformed. */
-  repairRefused: number;
-  /** Asked-for messages not sent in an interval for repairMaxBytes (sent once asked again). */
-  repairDeferred: number;
-}
-
-export const emptyRepairStats = (): RepairStats => ({
-  repairSent: 0, repairReceived: 0, repairRequests: 0, repairBytes: 0, repairControlBytes: 0, repairRefused: 0, repairDeferred: 0,
-});
-
-/** What the router gives the repair module. */
-export interface RepairHost {
-  readonly options: ResolvedOptions;
-  readonly stats: RepairStats;
-  /** Scheduler milliseconds. */
-  now(): number;
-  /** Unix seconds. */
-  utc(): number;
-  /** Sends a whisper [REPAIR_SUBFLAG, ...packets] to conn; returns the bytes written. */
-  control(conn: Connection, packets: Array<string | Uint8Array>): number;
-  emit(event: { type: 'repair'; peer: string; sent: number; received: number; bytes: number }): void;
-  recordError(error: Error, peer?: string): void;
-}
+/**
+ * A broadcast dated this much before the node's horizon (its start, less catchUpSeconds)
+ * is dropped unless asked for: history a peer repaired and flooded on does not reach a
+ * node that did not ask for it. The slack allows for clocks a little behind this one.
+ */
+const HORIZON_SLACK_SECONDS = 2;
 
 interface PeerRepair {
   readonly conn: Connection;
@@ -98,52 +71,92 @@ export function shortIdOf(msg: PathfindingMessage): string {
   return msg.dedupKey.slice(0, SHORT_ID_BYTES);
 }
 
-export class Repair {
+/** The repair extension of the router actor (one per node; its hooks run inside the actor). */
+export class Repair implements RouterExtension {
+  readonly name = 'repair';
+  readonly advertise = [REPAIR_CAPABILITY];
   readonly store: RepairStore;
   /** Unix time before which this node wants nothing: its start, less catchUpSeconds. */
   readonly horizon: number;
   private readonly peers = new Map<Connection, PeerRepair>();
   private readonly wants = new Map<string, { deadline: number; from: Connection }>();
   private readonly maxWants: number;
+  /** The actor's state, from the first hook on (hooks are only called from inside it). */
+  private s!: RouterState;
 
-  constructor(private readonly host: RepairHost) {
-    const o = host.options;
+  constructor(private readonly options: ResolvedOptions) {
+    const o = options;
     this.store = new RepairStore(o.repairStoreMaxMessages, o.repairStoreMaxBytes, o.repairWindowSeconds,
       Math.max(1, Math.ceil(o.repairWindowSeconds / BUCKETS_PER_WINDOW)));
-    this.horizon = host.utc() - o.catchUpSeconds;
+    this.horizon = o.clock() - o.catchUpSeconds;
     this.maxWants = WANT_INTERVALS * o.repairMaxIds;
   }
 
-  /** The compression list of this node's handshake: its methods and the capability. */
-  static advertise(methods: readonly string[]): string[] {
-    return [...methods, REPAIR_CAPABILITY];
-  }
+  // ---------------------------------------------------------------- hooks
 
   /** A peer handshaken: repair with it if it named the capability (the dialler starts). */
-  onPeer(conn: Connection, methods: readonly string[]): void {
-    if (!methods.includes(REPAIR_CAPABILITY)) return;
-    const now = this.host.now();
+  onPeerConnected(s: RouterState, conn: Connection): void {
+    this.s = s;
+    if (!conn.compression.includes(REPAIR_CAPABILITY)) return;
+    const now = s.now();
     const peer: PeerRepair = { conn, lastSummaryAt: now, periodStart: now, requests: 0, bytes: 0, sent: 0, received: 0, sentBytes: 0 };
     this.peers.set(conn, peer);
     if (conn.outgoing) this.sendSummary(peer);
   }
 
-  onClosed(conn: Connection): void {
+  onClosed(s: RouterState, conn: Connection): void {
     const peer = this.peers.get(conn);
     if (!peer) return;
     this.report(peer);
     this.peers.delete(conn);
   }
 
-  isPeer(conn: Connection): boolean {
-    return this.peers.has(conn);
+  /** History this node did not ask for (dated before its horizon) is dropped, as too old. */
+  acceptBroadcast(s: RouterState, msg: PathfindingMessage): boolean {
+    if (msg.timeNumber >= this.horizon - HORIZON_SLACK_SECONDS || this.wanted(msg, s.utc())) return true;
+    s.stats.expired++;
+    return false;
+  }
+
+  admitOld(s: RouterState, msg: PathfindingMessage, now: number): boolean {
+    return this.wanted(msg, now);
+  }
+
+  /** An admitted broadcast: counted if asked for; stored, as the frame relay() made, if it was for the user. */
+  onAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): void {
+    this.s = s;
+    if (from !== undefined) this.admitted(msg, from);
+    const subflag = msg.subflag;
+    if (subflag === flags.request || subflag === flags.response || subflag === flags.peers || subflag === flags.handshake) return;
+    const frame = s.relayedFor === msg && s.relayedFrame !== undefined
+      ? s.relayedFrame
+      : msg.relayPieces(flags.waterfall) ?? msg.relay(flags.waterfall, null);
+    this.note(msg, frame);
+  }
+
+  onBroadcastSent(s: RouterState, msg: PathfindingMessage): void {
+    if (msg.subflag === flags.request) return;
+    this.note(msg, msg.string);
+  }
+
+  /**
+   * A whisper from a peer with the capability and rx2p's subflag: handled here, never
+   * delivered. From any other peer the subflag is an ordinary user subflag.
+   */
+  onSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
+    this.s = s;
+    if (conn === undefined || msg.msgType !== flags.whisper || msg.subflag !== REPAIR_SUBFLAG) return false;
+    const peer = this.peers.get(conn);
+    if (peer === undefined) return false;
+    this.onRepairMessage(peer, msg);
+    return true;
   }
 
   /** Every sweep: expiry, budgets per interval, the dialler's periodic summary, repair events. */
-  onTick(): void {
-    const o = this.host.options;
-    const now = this.host.now();
-    this.store.expire(this.host.utc());
+  onTick(s: RouterState, now: number): void {
+    this.s = s;
+    const o = this.options;
+    this.store.expire(s.utc());
     if (this.wants.size > 0) for (const [id, w] of this.wants) if (w.deadline < now || w.from.closed) this.wants.delete(id);
     for (const peer of this.peers.values()) {
       if (now - peer.periodStart >= o.repairIntervalMs) {
@@ -151,12 +164,12 @@ export class Repair {
         peer.requests = 0;
         peer.bytes = 0;
       }
-      if (peer.conn.outgoing && o.repairIntervalMs > 0 && now - peer.lastSummaryAt >= o.repairIntervalMs) this.sendSummary(peer);
+      if (peer.conn.outgoing && now - peer.lastSummaryAt >= o.repairIntervalMs) this.sendSummary(peer);
       this.report(peer);
     }
   }
 
-  clear(): void {
+  onShutdown(): void {
     this.peers.clear();
     this.wants.clear();
     this.store.clear();
@@ -169,9 +182,9 @@ export class Repair {
     this.store.add(shortIdOf(msg), msg.timeNumber, frame);
   }
 
-  /** Whether a message older than the age limit was asked for (and is inside the window). */
+  /** Whether a message was asked for (and is inside the window). */
   wanted(msg: PathfindingMessage, now: number): boolean {
-    return this.wants.size > 0 && msg.timeNumber >= now - this.host.options.repairWindowSeconds && this.wants.has(shortIdOf(msg));
+    return this.wants.size > 0 && msg.timeNumber >= now - this.options.repairWindowSeconds && this.wants.has(shortIdOf(msg));
   }
 
   /** An admitted message: counted as repaired if this node had asked for it. */
@@ -181,25 +194,18 @@ export class Repair {
     const w = this.wants.get(id);
     if (w === undefined) return;
     this.wants.delete(id);
-    this.host.stats.repairReceived++;
+    this.s.stats.repairReceived++;
     const peer = this.peers.get(from);
     if (peer) peer.received++;
   }
 
   // ---------------------------------------------------------------- the exchange
 
-  /**
-   * A whisper from a peer: true if it was a repair message (handled here, never
-   * delivered to the user). Only peers that named the capability speak it; from any
-   * other the subflag is an ordinary user subflag.
-   */
-  onWhisper(conn: Connection, msg: PathfindingMessage): boolean {
-    const peer = this.peers.get(conn);
-    if (peer === undefined || msg.subflag !== REPAIR_SUBFLAG) return false;
-    const o = this.host.options;
+  private onRepairMessage(peer: PeerRepair, msg: PathfindingMessage): void {
+    const o = this.options;
     if (++peer.requests > o.repairMaxRequests) {
-      this.host.stats.repairRefused++;
-      return true;
+      this.s.stats.repairRefused++;
+      return;
     }
     const p = msg.payload;
     const kind = p[1]?.toString('latin1');
@@ -212,34 +218,33 @@ export class Repair {
       }
     } catch (err) {
       if (!(err instanceof MalformedControlError)) throw err;
-      this.host.stats.repairRefused++;
-      this.host.recordError(err, conn.id);
+      this.s.stats.repairRefused++;
+      this.s.recordError(err, peer.conn.id);
     }
-    return true;
   }
 
   private sendSummary(peer: PeerRepair): void {
     const [lo, hi] = this.range(this.store.completeSince);
     const s: Summary = { horizon: this.horizon, completeSince: this.store.completeSince, bucketSeconds: this.store.bucketSeconds, buckets: [] };
     for (const d of this.store.digests()) if (d.index >= lo && d.index <= hi) s.buckets.push(d);
-    peer.lastSummaryAt = this.host.now();
+    peer.lastSummaryAt = this.s.now();
     this.send(peer, ['sum', encodeSummary(s)]);
   }
 
   /** The buckets worth comparing: inside the window, older than SETTLE_SECONDS, held completely since `since`. */
   private range(since: number): [number, number] {
-    const now = this.host.utc();
+    const now = this.s.utc();
     const bs = this.store.bucketSeconds;
     // The oldest bucket is left out: it is partly outside the window, and the two
     // stores expire it at different moments.
-    const lo = Math.max(Math.floor((now - this.host.options.repairWindowSeconds) / bs) + 1, Math.ceil(since / bs));
+    const lo = Math.max(Math.floor((now - this.options.repairWindowSeconds) / bs) + 1, Math.ceil(since / bs));
     const hi = Math.floor((now - SETTLE_SECONDS) / bs) - 1;
     return [lo, hi];
   }
 
   /** The earliest message time this node wants now. */
   private floor(): number {
-    return Math.max(this.horizon, this.host.utc() - this.host.options.repairWindowSeconds);
+    return Math.max(this.horizon, this.s.utc() - this.options.repairWindowSeconds);
   }
 
   private onSummary(peer: PeerRepair, s: Summary): void {
@@ -266,7 +271,7 @@ export class Repair {
    * bucket cut short is marked incomplete. One pass over the store.
    */
   private listIds(buckets: Set<number>, keep: (time: number) => boolean): HaveBucket[] {
-    const max = this.host.options.repairMaxIds;
+    const max = this.options.repairMaxIds;
     const out = new Map<number, HaveBucket>();
     for (const index of [...buckets].sort((a, b) => a - b)) out.set(index, { index, complete: true, ids: [], times: [] });
     let total = 0;
@@ -287,7 +292,7 @@ export class Repair {
   private onHave(peer: PeerRepair, ask: boolean, h: Have): void {
     const bs = this.store.bucketSeconds;
     if (h.bucketSeconds !== bs) return;
-    const o = this.host.options;
+    const o = this.options;
     const floor = this.floor();
     const want: string[] = [];
     const offerBuckets = new Set<number>();
@@ -302,7 +307,7 @@ export class Repair {
     }
     if (want.length > 0) this.want(peer, want);
     if (offerBuckets.size > 0) {
-      const theirFloor = Math.max(h.horizon, this.host.utc() - o.repairWindowSeconds);
+      const theirFloor = Math.max(h.horizon, this.s.utc() - o.repairWindowSeconds);
       const offer = this.listIdsExcept(offerBuckets, theirIds, theirFloor);
       if (offer.length > 0) this.send(peer, ['have', 'offer', encodeHave({ horizon: this.horizon, bucketSeconds: bs, buckets: offer })]);
     }
@@ -310,7 +315,7 @@ export class Repair {
 
   /** This node's ids in the given buckets that `except` lacks, from time `floor` on (at most repairMaxIds). */
   private listIdsExcept(buckets: Set<number>, except: Set<string>, floor: number): HaveBucket[] {
-    const max = this.host.options.repairMaxIds;
+    const max = this.options.repairMaxIds;
     const out = new Map<number, HaveBucket>();
     let total = 0;
     this.store.forEach((key, time) => {
@@ -327,7 +332,7 @@ export class Repair {
   }
 
   private want(peer: PeerRepair, ids: string[]): void {
-    const deadline = this.host.now() + WANT_INTERVALS * Math.max(this.host.options.repairIntervalMs, this.host.options.sweepIntervalMs);
+    const deadline = this.s.now() + WANT_INTERVALS * Math.max(this.options.repairIntervalMs, this.options.sweepIntervalMs);
     const asked: string[] = [];
     for (const id of ids) {
       if (this.wants.size >= this.maxWants) break;
@@ -338,8 +343,8 @@ export class Repair {
   }
 
   private onWant(peer: PeerRepair, ids: string[]): void {
-    const o = this.host.options;
-    const stats = this.host.stats;
+    const o = this.options;
+    const stats = this.s.stats;
     stats.repairRequests++;
     for (let i = 0; i < ids.length; i++) {
       const frame = this.store.get(ids[i]!);
@@ -359,13 +364,17 @@ export class Repair {
     }
   }
 
+  /** A repair whisper. Not through sendTo: it is not the peer's lastSent (what py2p's resend repeats). */
   private send(peer: PeerRepair, packets: Array<string | Uint8Array>): void {
-    this.host.stats.repairControlBytes += this.host.control(peer.conn, packets);
+    const s = this.s;
+    const msg = peer.conn.send(flags.whisper, [REPAIR_SUBFLAG, ...packets], s.host.id(), s.utc());
+    s.stats.framesOut++;
+    s.stats.repairControlBytes += msg.string.length;
   }
 
   private report(peer: PeerRepair): void {
     if (peer.sent === 0 && peer.received === 0) return;
-    if (peer.conn.id !== undefined) this.host.emit({ type: 'repair', peer: peer.conn.id, sent: peer.sent, received: peer.received, bytes: peer.sentBytes });
+    if (peer.conn.id !== undefined) this.s.host.emit({ type: 'repair', peer: peer.conn.id, sent: peer.sent, received: peer.received, bytes: peer.sentBytes });
     peer.sent = peer.received = peer.sentBytes = 0;
   }
 }

@@ -1,9 +1,8 @@
 import { catchError, concat, map, of, type Observable } from 'rxjs';
-import type { Socket } from 'node:net';
 import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { SendBufferOverflowError } from '../errors.js';
-import { socketBytes$ } from './socket-bytes.js';
+import type { TransportConnection } from '../transport/transport.js';
 import { deframe } from './deframe.js';
 import { inflate } from './inflate.js';
 import { parseMessage, type ParsedFrame } from './parse.js';
@@ -18,8 +17,6 @@ export interface ConnectionOptions {
   limits: CodecLimits;
   /** A peer whose unread backlog passes this many bytes is disconnected. */
   maxSendBufferBytes: number;
-  /** TCP keepalive idle time (see MeshOptions.keepAliveMs); 0 for none. */
-  keepAliveMs: number;
   /** Messages with a smaller payload go uncompressed (see MeshOptions.compressMinBytes). */
   compressMinBytes: number;
   /** The compression methods this node advertised, in its order of preference. */
@@ -27,6 +24,7 @@ export interface ConnectionOptions {
   /** The methods this build can decompress (tried after the negotiated ones). */
   supported: readonly string[];
   outgoing: boolean;
+  /** Milliseconds (the scheduler's clock: virtual in a simulation). */
   now: () => number;
 }
 
@@ -36,7 +34,7 @@ let serial = 0;
 const COALESCE_BYTES = 64 * 1024;
 
 /**
- * One peer connection: a socket, its receive pipeline as an Observable of events
+ * One peer connection: a transport's byte stream, its receive pipeline as an Observable of events
  * (bytes → frames → decompressed → pathfinding messages), and the send side.
  * Its protocol fields (id, addr, compression, lastSent) are written by the router
  * actor only.
@@ -73,7 +71,7 @@ export class Connection {
   /** When an unfinished frame started waiting (ms), or 0 if none is buffered. */
   partialSince = 0;
   decodeFailures = 0;
-  private lastReceivedMs = Date.now();
+  private lastReceivedMs: number;
   private remoteLabel: string | undefined;
   private markClosed!: () => void;
   /** Resolves once the router has processed this connection's end. */
@@ -86,21 +84,17 @@ export class Connection {
   private drainListening = false;
   private drainWaiters: Array<() => void> = [];
 
-  constructor(readonly socket: Socket, private readonly options: ConnectionOptions) {
+  constructor(readonly transport: TransportConnection, private readonly options: ConnectionOptions) {
     this.outgoing = options.outgoing;
-    this.openedAt = options.now();
+    this.openedAt = this.lastReceivedMs = options.now();
     this.receiveMethods = [...options.supported];
-    socket.setNoDelay(true);
-    if (options.keepAliveMs > 0) socket.setKeepAlive(true, options.keepAliveMs);
-    void this.remote; // remember the address while the socket knows it
-    socket.once('connect', () => void this.remote);
-    const frames$ = socketBytes$(socket).pipe(
+    const frames$ = transport.bytes$.pipe(
       deframe({
         maxFrameBytes: options.limits.maxFrameBytes,
         // The frame timeout measures the wait for the frame now in progress: a peer
         // streaming whole frames whose ends never line up with chunk ends is not a slowloris.
         onBuffered: (bytes, completed) => {
-          this.lastReceivedMs = Date.now();
+          this.lastReceivedMs = options.now();
           if (bytes === 0) this.partialSince = 0;
           else if (this.partialSince === 0 || completed > 0) this.partialSince = options.now();
         },
@@ -113,9 +107,14 @@ export class Connection {
     this.events$ = concat(frames$, of<ConnectionEvent>({ type: 'closed', conn: this }));
   }
 
-  /** py2p's `sock`: the underlying socket. */
-  get sock(): Socket {
-    return this.socket;
+  /** py2p's `sock`: the medium's own object (a net.Socket for TCP and TLS), else the transport connection. */
+  get sock(): unknown {
+    return this.transport.raw ?? this.transport;
+  }
+
+  /** The same as sock. */
+  get socket(): unknown {
+    return this.sock;
   }
 
   /** py2p's `last_sent`: the last whisper or broadcast sent here. */
@@ -128,10 +127,10 @@ export class Connection {
     return Math.floor(this.lastReceivedMs / 1000);
   }
 
-  /** The peer's address as host:port (remembered: a destroyed socket forgets it). */
+  /** The peer's address as host:port (the dialled one until a dial connects). */
   get remote(): string {
-    if (this.remoteLabel === undefined && this.socket.remoteAddress !== undefined) {
-      this.remoteLabel = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    if (this.remoteLabel === undefined && this.transport.remoteAddress !== undefined) {
+      this.remoteLabel = `${this.transport.remoteAddress}:${this.transport.remotePort}`;
     }
     return this.remoteLabel ?? (this.target ? `${this.target[0]}:${this.target[1]}` : 'unknown peer');
   }
@@ -193,12 +192,12 @@ export class Connection {
    * maxSendBufferBytes drops the peer.
    */
   write(frame: Uint8Array): boolean {
-    const socket = this.socket;
-    if (this.closing || socket.destroyed) return false;
+    const transport = this.transport;
+    if (this.closing || transport.destroyed) return false;
     if (this.startsTick()) {
       // Nothing waiting: this frame goes out now (latency), and the frames that follow
       // in this tick are gathered for one write on the next.
-      return this.afterDirectWrite(socket.write(frame));
+      return this.afterDirectWrite(transport.write(frame));
     }
     if (!this.flushDue) {
       this.flushDue = true;
@@ -206,12 +205,12 @@ export class Connection {
     }
     this.batch.push(frame);
     this.batchBytes += frame.length;
-    const backlog = socket.writableLength + this.batchBytes;
+    const backlog = transport.writableLength + this.batchBytes;
     if (backlog > this.options.maxSendBufferBytes) {
       this.destroy(new SendBufferOverflowError(backlog, this.options.maxSendBufferBytes));
       return false;
     }
-    if (backlog < socket.writableHighWaterMark) return true;
+    if (backlog < transport.writableHighWaterMark) return true;
     return this.markNeedDrain();
   }
 
@@ -220,14 +219,11 @@ export class Connection {
    * head and a view of the body as received), as write() would write it whole.
    */
   writePieces(pieces: readonly Uint8Array[]): boolean {
-    const socket = this.socket;
-    if (this.closing || socket.destroyed) return false;
+    const transport = this.transport;
+    if (this.closing || transport.destroyed) return false;
     let below = true;
     if (this.startsTick()) {
-      socket.cork();
-      for (const piece of pieces) below = socket.write(piece);
-      socket.uncork();
-      return this.afterDirectWrite(below);
+      return this.afterDirectWrite(transport.writev(pieces));
     }
     for (const piece of pieces) below = this.write(piece);
     return below;
@@ -238,7 +234,7 @@ export class Connection {
    * and what follows in this tick is batched (the flush is scheduled here).
    */
   private startsTick(): boolean {
-    if (this.batch.length !== 0 || this.socket.writableLength !== 0 || this.flushDue) return false;
+    if (this.batch.length !== 0 || this.transport.writableLength !== 0 || this.flushDue) return false;
     this.flushDue = true;
     process.nextTick(this.flush);
     return true;
@@ -246,7 +242,7 @@ export class Connection {
 
   /** After a write straight to the socket: the backlog bound, and what write() returns. */
   private afterDirectWrite(below: boolean): boolean {
-    const backlog = this.socket.writableLength;
+    const backlog = this.transport.writableLength;
     if (backlog > this.options.maxSendBufferBytes) {
       this.destroy(new SendBufferOverflowError(backlog, this.options.maxSendBufferBytes));
       return false;
@@ -258,7 +254,7 @@ export class Connection {
     this.needDrain = true;
     if (!this.drainListening) {
       this.drainListening = true;
-      this.socket.once('drain', this.onSocketDrain);
+      this.transport.onceDrain(this.onSocketDrain);
     }
     return false;
   }
@@ -275,17 +271,12 @@ export class Connection {
     const bytes = this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
-    const socket = this.socket;
-    if (this.closing || socket.destroyed) return this.drainedNow();
+    const transport = this.transport;
+    if (this.closing || transport.destroyed) return this.drainedNow();
     let below: boolean;
-    if (batch.length === 1) below = socket.write(batch[0]!);
-    else if (bytes <= COALESCE_BYTES) below = socket.write(Buffer.concat(batch, bytes));
-    else {
-      socket.cork();
-      below = true;
-      for (const frame of batch) below = socket.write(frame);
-      socket.uncork();
-    }
+    if (batch.length === 1) below = transport.write(batch[0]!);
+    else if (bytes <= COALESCE_BYTES) below = transport.write(Buffer.concat(batch, bytes));
+    else below = transport.writev(batch);
     // Above the mark, the socket says 'drain' once it has written everything out.
     if (below) this.drainedNow();
     else this.markNeedDrain();
@@ -312,13 +303,13 @@ export class Connection {
 
   /** Bytes written but not yet sent: the socket's buffer and this tick's batch. */
   get backlog(): number {
-    return this.socket.writableLength + this.batchBytes;
+    return this.transport.writableLength + this.batchBytes;
   }
 
   destroy(error?: Error): void {
     if (this.closing) return;
     this.closing = true;
-    this.socket.destroy(error);
+    this.transport.destroy(error);
     this.batch = [];
     this.batchBytes = 0;
     this.drainedNow();
@@ -330,6 +321,6 @@ export class Connection {
   }
 
   get closed(): boolean {
-    return this.closing || this.socket.destroyed;
+    return this.closing || this.transport.destroyed;
   }
 }

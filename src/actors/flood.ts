@@ -1,0 +1,198 @@
+// Flooding: admission of broadcasts and waterfalls (age, de-duplication, py2p's re-timed
+// copies), relaying them on, and this node's own broadcasts. This is the hot path: no
+// closure or allocation per message beyond what the codec needs.
+import { flags } from '../protocol/flags.js';
+import { PathfindingMessage } from '../protocol/message.js';
+import type { Connection } from '../streams/connection.js';
+import type { Packet, RouterState } from './state.js';
+
+/** Payloads larger than this are not tracked for re-timed copies (their hash would cost more than they risk). */
+const CONTENT_TRACK_LIMIT = 64 * 1024;
+/**
+ * A relayed message with this many payload bytes or more is written as a new head
+ * and a view of its body, where a smaller one is copied (one buffer, batched with
+ * others); the delivered message then keeps the body it came in.
+ */
+const PIECES_FROM_BYTES = 64 * 1024;
+/** base_58 of a 48-byte digest is at most 66 characters. */
+const MAX_ID_CHARS = 66;
+
+/**
+ * De-duplicates and floods a broadcast or waterfall: a message older than the age
+ * limit, or whose id was seen, is dropped; a new one goes on to every other peer as
+ * a waterfall that keeps the original sender and time, hence the same id.
+ */
+export function flood(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
+  if (!admit(s, msg)) return false;
+  relay(s, msg, from);
+  if (msg.msgType !== flags.waterfall) noteContent(s, msg);
+  return true;
+}
+
+/** Passes an admitted message on to every other peer as a waterfall, keeping its sender and time. */
+export function relay(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): void {
+  try {
+    if (!s.closing) fanOut(s, s.routingTable.values(), flags.waterfall, msg, from, true);
+  } finally {
+    if (s.hooks.onAdmitted.length !== 0) {
+      s.relayedFor = msg;
+      s.relayedFrame = s.preparedFor === msg ? s.preparedRelay : undefined;
+    }
+    s.preparedRelay = s.preparedFor = undefined;
+  }
+}
+
+/**
+ * False for a message too old, dated too far ahead, already seen, or a py2p
+ * re-timed copy of a message seen. An admitted message's id is in the cache.
+ */
+export function admit(s: RouterState, msg: PathfindingMessage): boolean {
+  const now = s.utc();
+  const time = msg.timeNumber;
+  const o = s.host.options;
+  // Too old, or dated further ahead than clocks plausibly drift: a message from the
+  // future would otherwise outlive its id in the cache and could be replayed.
+  if ((time < now - o.maxMessageAgeSeconds && !admittedOld(s, msg, now)) || time > now + o.maxMessageAgeSeconds) {
+    s.stats.expired++;
+    s.host.print(2, 'Waterfall expired');
+    return false;
+  }
+  if (!s.waterfalls.add(msg.dedupKey, now)) {
+    s.stats.duplicates++;
+    s.host.print(3, 'Not rebroadcasting');
+    return false;
+  }
+  s.waterfalls.labelNewest(displayId(msg));
+  if (msg.msgType === flags.waterfall && !checkContent(s, msg, time)) {
+    s.stats.retimedDuplicates++;
+    return false;
+  }
+  return true;
+}
+
+/** Whether an extension admits a message older than the age limit (a repair asked for). */
+function admittedOld(s: RouterState, msg: PathfindingMessage, now: number): boolean {
+  for (const ext of s.hooks.admitOld) if (ext.admitOld!(s, msg, now)) return true;
+  return false;
+}
+
+/**
+ * False for a waterfall that is a py2p re-timed copy of a message seen (see
+ * retimedDuplicateWindowSeconds); its content is remembered either way.
+ */
+function checkContent(s: RouterState, msg: PathfindingMessage, time: number): boolean {
+  const window = s.host.options.retimedDuplicateWindowSeconds;
+  if (window <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return true;
+  const seenAt = s.contents.putIfAbsent(msg.contentKey, time);
+  return seenAt === undefined || Math.abs(time - seenAt) > window;
+}
+
+/**
+ * Remembers what an admitted broadcast says, so that re-timed copies of it are
+ * caught. Nothing about the broadcast itself depends on it, so it is done after
+ * the broadcast is delivered and relayed (a hash less before the user has it).
+ */
+export function noteContent(s: RouterState, msg: PathfindingMessage): void {
+  if (s.host.options.retimedDuplicateWindowSeconds <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return;
+  s.contents.putIfAbsent(msg.contentKey, msg.timeNumber);
+}
+
+/** Forgets ids and contents past their time (the housekeeping tick). */
+export function expireSeen(s: RouterState): void {
+  const utc = s.utc();
+  s.waterfalls.expire(utc);
+  s.contents.expire(utc);
+}
+
+/**
+ * The message to hand the user, with bytes of its own (see compacted()). One that
+ * is about to be relayed shares them with its plain relay frame, which relay() then
+ * sends: one copy of the body instead of two.
+ */
+export function ownCopy(s: RouterState, msg: PathfindingMessage, relaying: boolean): PathfindingMessage {
+  if (relaying && msg.payloadBytes < PIECES_FROM_BYTES) {
+    const shared = msg.relayAndCompact(flags.waterfall);
+    if (shared !== undefined) {
+      s.preparedFor = msg;
+      s.preparedRelay = shared.frame;
+      return shared.message;
+    }
+  }
+  return msg.compacted();
+}
+
+/**
+ * Writes msg (as msgType) to every given peer but `except`, encoding it once per
+ * compression method in use. A relayed waterfall also skips the message's own
+ * sender and any peer more than maxRelayBacklogBytes behind.
+ */
+export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: string, source: PathfindingMessage, except?: Connection, relaying = false): boolean {
+  // Almost always one method (or none) is in use: the first is kept in two locals.
+  let method0: string | null | undefined;
+  let frame0: Buffer | undefined;
+  let others: Map<string | null, Buffer> | undefined;
+  let payloadBytes: number | undefined;
+  let pieces: [Buffer, Buffer] | null | undefined;
+  let below = true;
+  const stats = s.stats;
+  for (const conn of targets) {
+    if (conn === except) continue;
+    if (relaying) {
+      const id = conn.idBytes;
+      if (id !== undefined && source.senderIs(id)) continue;
+      if (conn.backlog > s.host.options.maxRelayBacklogBytes) {
+        stats.relaysSkipped++;
+        continue;
+      }
+    }
+    const method = conn.methodFor(payloadBytes ??= source.payloadBytes);
+    if (method === null && relaying && payloadBytes >= PIECES_FROM_BYTES && (pieces ??= source.relayPieces(msgType) ?? null) !== null) {
+      // A large message goes on as a new head and a view of its body: no copy.
+      if (!conn.writePieces(pieces)) below = false;
+      stats.framesOut++;
+      continue;
+    }
+    let frame: Buffer | undefined;
+    if (frame0 === undefined) {
+      // Same payload and time, so the same id: no second hash of the payload.
+      frame = frame0 = method === null && source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, method);
+      method0 = method;
+    } else if (method === method0) {
+      frame = frame0;
+    } else {
+      others ??= new Map();
+      frame = others.get(method);
+      if (frame === undefined) others.set(method, (frame = source.relay(msgType, method)));
+    }
+    if (!conn.write(frame)) below = false;
+    stats.framesOut++;
+    if (msgType === flags.broadcast) conn.lastSent = source;
+  }
+  return below;
+}
+
+/** send(): a broadcast from this node, to every peer. False if a peer's buffer is full. */
+export function broadcastFromHere(s: RouterState, packets: Packet[], subflag: string, flag: string): boolean {
+  const payload: Packet[] = [s.bytesOf(subflag)];
+  for (const p of packets) payload.push(p);
+  const msg = new PathfindingMessage(s.host.protocol, s.bytesOf(flag), s.bytesOf(s.host.id()), payload, [], s.utc());
+  const below = fanOut(s, s.routingTable.values(), flag, msg);
+  // Our own id is listed in waterfalls, as py2p lists it. The copies peers flood back
+  // are dropped for their sender (onFrame), so the entry is keyed on the SHA-384
+  // digest the id already cost rather than on a SHA-256 of the payload as well.
+  if (flag === flags.broadcast) {
+    s.waterfalls.add(msg.idKey, msg.timeNumber, msg.id);
+    if (s.hooks.onBroadcastSent.length !== 0) for (const ext of s.hooks.onBroadcastSent) ext.onBroadcastSent!(s, msg);
+  }
+  return below;
+}
+
+/**
+ * The id a waterfalls entry shows: the id packet as received, which is the id for any
+ * well-formed message (and costs no SHA-384); one too long to be an id is replaced by
+ * the id computed from payload and time, so that a peer cannot park large strings here.
+ */
+function displayId(msg: PathfindingMessage): string {
+  const wire = msg.wireId;
+  return wire.length <= MAX_ID_CHARS ? wire : msg.id;
+}

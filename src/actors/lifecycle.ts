@@ -1,0 +1,160 @@
+// A connection's life in the router: accepted (or refused at the limits), its faults,
+// its close, a disconnect() or a drop for cause, the timeouts of the housekeeping
+// tick, and the node's shutdown.
+import { isProtocolError } from '../protocol/errors.js';
+import {
+  ConnectionClosedError, ConnectionLimitError, FrameTimeoutError, HandshakeTimeoutError, MeshError, SocketClosedError,
+} from '../errors.js';
+import type { Connection } from '../streams/connection.js';
+import type { PendingConnection, TransportConnection } from '../transport/transport.js';
+import { scheduleRedial } from './dial.js';
+import { isLoopbackPair } from './fields.js';
+import { requestPeers } from './handshake.js';
+import type { RouterState } from './state.js';
+
+/** A connection's peer as host:port (the key of a connection still in its transport handshake). */
+function remoteKey(link: { remoteAddress: string | undefined; remotePort: number | undefined }): string {
+  return `${link.remoteAddress}:${link.remotePort}`;
+}
+
+/**
+ * A connection accepted but still in its transport handshake (TLS). It counts as
+ * awaiting its handshake from now on, towards maxAwaiting and maxConnections:
+ * connections that never finish TLS are bounded as plain ones are.
+ */
+export function onPending(s: RouterState, pending: PendingConnection): void {
+  const o = s.options;
+  if (s.closing) return void pending.destroy();
+  const count = s.pendingAccepts.size;
+  if (s.awaiting.size + count >= o.maxAwaiting || s.live.size + count >= o.maxConnections) {
+    return refuse(s, pending, s.awaiting.size + count >= o.maxAwaiting);
+  }
+  const key = remoteKey(pending);
+  s.pendingAccepts.set(key, pending);
+  void pending.closed.then(() => {
+    if (s.pendingAccepts.get(key) === pending) s.pendingAccepts.delete(key);
+  });
+}
+
+/**
+ * A transport handshake that failed or timed out: recorded as the typed error the
+ * transport gives, once, unless the connection was refused before its handshake.
+ */
+export function onPendingFailed(s: RouterState, pending: PendingConnection, error: Error): void {
+  const key = remoteKey(pending);
+  if (!s.pendingAccepts.has(key)) return;
+  s.pendingAccepts.delete(key);
+  s.recordError(error, key);
+  pending.destroy();
+}
+
+function refuse(s: RouterState, link: PendingConnection | TransportConnection, awaitingFull: boolean): void {
+  const o = s.options;
+  s.stats.connectionsRefused++;
+  s.recordError(new ConnectionLimitError(awaitingFull ? 'awaiting handshake' : 'connection', awaitingFull ? o.maxAwaiting : o.maxConnections), remoteKey(link));
+  link.destroy();
+}
+
+/** A connection ready for the mesh protocol, from the listener. */
+export function onAccepted(s: RouterState, link: TransportConnection): void {
+  const o = s.options;
+  if (s.closing) return void link.destroy();
+  // A connection in a transport handshake was counted from its accept; from here on it is a Connection.
+  if (s.pendingAccepts.size > 0) s.pendingAccepts.delete(remoteKey(link));
+  if (s.awaiting.size >= o.maxAwaiting || s.live.size >= o.maxConnections) {
+    return refuse(s, link, s.awaiting.size >= o.maxAwaiting);
+  }
+  s.host.print(1, `Incoming connection from ${link.remoteAddress}:${link.remotePort}`);
+  s.adopt(link, false);
+}
+
+export function onFault(s: RouterState, conn: Connection, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  // The router's own reasons for dropping a peer were recorded when it dropped it (and
+  // drop() closes without an error, so they never come back here); a MeshError here is
+  // the connection's own reason, e.g. SendBufferOverflowError, and is recorded now.
+  if (!conn.closed || isProtocolError(err) || err instanceof MeshError) s.recordError(err, conn.id ?? conn.remote);
+  if (isProtocolError(err) || err instanceof MeshError) s.closedOnPurpose.add(conn);
+  conn.destroy();
+  s.settleWaiters(conn, err);
+}
+
+export function onClosed(s: RouterState, conn: Connection): void {
+  s.live.delete(conn);
+  queueMicrotask(() => conn.ended());
+  s.awaiting.delete(conn);
+  conn.destroy();
+  // A dial that lost a crossed-connection race still ends connected, through the other one.
+  s.settleWaiters(conn, connectedTo(s, conn) ? false : new ConnectionClosedError(`connection to ${conn.remote} closed before its handshake`));
+  if (conn.id !== undefined && s.routingTable.get(conn.id) === conn) {
+    s.routingTable.delete(conn.id);
+    s.host.print(1, `Connection to node ${conn.id} has been closed`);
+    s.host.emit({ type: 'peer-disconnected', id: conn.id, addr: conn.addr, outgoing: conn.outgoing });
+    scheduleRedial(s, conn);
+    if (!s.closing && s.outgoingCount() < s.options.maxOutgoing) requestPeers(s);
+  }
+  for (const ext of s.hooks.onClosed) ext.onClosed!(s, conn);
+}
+
+/** Whether another connection already links this node to the peer conn was meant for. */
+function connectedTo(s: RouterState, conn: Connection): boolean {
+  if (conn.id !== undefined && s.routingTable.has(conn.id) && s.routingTable.get(conn.id) !== conn) return true;
+  const t = conn.target;
+  if (!t) return false;
+  for (const c of s.routingTable.values()) {
+    if (c !== conn && c.addr && c.addr[1] === t[1] && (c.addr[0] === t[0] || isLoopbackPair(c.addr[0], t[0]))) return true;
+  }
+  return false;
+}
+
+/** The housekeeping tick's timeouts: handshakes and unfinished frames that take too long. */
+export function sweepTimeouts(s: RouterState, now: number): void {
+  const o = s.options;
+  // A dropped connection stays in these sets until its close event: skip it, so that
+  // one connection is dropped (and counted) once, not once per timeout or per tick.
+  for (const c of s.awaiting) {
+    if (!c.closed && now - c.openedAt > o.handshakeTimeoutMs) s.drop(c, new HandshakeTimeoutError(o.handshakeTimeoutMs));
+  }
+  for (const c of s.live) {
+    if (!c.closed && c.partialSince && now - c.partialSince > o.frameTimeoutMs) s.drop(c, new FrameTimeoutError(o.frameTimeoutMs));
+  }
+}
+
+/** py2p's mesh_daemon.disconnect(handler): closes one peer's connection, by id or connection. */
+export function disconnect(s: RouterState, peer: string | Connection): boolean {
+  const conn = typeof peer === 'string' ? s.routingTable.get(peer) : (s.live.has(peer) ? peer : undefined);
+  if (!conn) return false;
+  s.host.print(1, `Connection to node ${conn.id ?? conn.remote} has been closed`);
+  s.closedOnPurpose.add(conn);
+  conn.destroy();
+  return true;
+}
+
+/**
+ * Closes every connection and settles everything pending. The actor's input is cut
+ * (by the caller) right after: connections end on their own close, not through it.
+ */
+export function shutdown(s: RouterState): void {
+  s.closing = true;
+  for (const c of s.live) {
+    c.destroy();
+    void c.transport.closed.then(() => c.ended());
+  }
+  for (const list of s.connectWaiters.values()) for (const w of list) w.reject(new SocketClosedError());
+  s.connectWaiters.clear();
+  for (const r of s.requests.values()) r.done.reject(new SocketClosedError());
+  s.requests.clear();
+  s.redials.clear();
+  for (const pending of s.pendingAccepts.values()) pending.destroy();
+  s.pendingAccepts.clear();
+  for (const ext of s.hooks.onShutdown) ext.onShutdown!(s);
+}
+
+/** After the input is cut: the sockets are destroyed and their close events no longer reach the actor. */
+export function forgetAll(s: RouterState): void {
+  s.routingTable.clear();
+  s.awaiting.clear();
+  s.waterfalls.clear();
+  s.contents.clear();
+  s.connections$.complete();
+}

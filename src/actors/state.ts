@@ -1,0 +1,336 @@
+// The router actor's state, and the few steps every behaviour module uses on it.
+// Only the actor (router.ts and the modules it calls while handling one input) reads
+// or writes it; other modules get snapshots through Router's getters.
+import { Subject, type Observable } from 'rxjs';
+import { flags } from '../protocol/flags.js';
+import type { CodecLimits, PathfindingMessage } from '../protocol/message.js';
+import type { Message, MessageServer } from '../protocol/user-message.js';
+import type { Protocol } from '../protocol/protocol.js';
+import { pyJsonDumps } from '../protocol/pyjson.js';
+import { Connection } from '../streams/connection.js';
+import type { ResolvedOptions } from '../options.js';
+import type { ListenerNotice, PendingConnection, Transport, TransportConnection } from '../transport/transport.js';
+import { WaterfallCache } from './waterfall-cache.js';
+
+export type Packet = string | Uint8Array;
+
+/** What the router tells the world. */
+export type MeshEvent =
+  | { type: 'peer-connected'; id: string; addr: [string, number]; outgoing: boolean }
+  | { type: 'peer-disconnected'; id: string; addr: [string, number] | undefined; outgoing: boolean }
+  | { type: 'error'; error: Error; peer?: string }
+  /** Broadcasts repaired with one peer since the last such event (sent to it, received from it). */
+  | { type: 'repair'; peer: string; sent: number; received: number; bytes: number };
+
+export interface Settle<T> { resolve: (v: T) => void; reject: (e: Error) => void }
+
+/** Requests to the router from the socket's public methods. */
+export type RouterCommand =
+  | { type: 'connect'; host: string; port: number; id?: string; done: Settle<boolean> }
+  | { type: 'whisper'; id: string; packets: Packet[]; done: Settle<void> }
+  | { type: 'waterfall'; msg: PathfindingMessage; done: (isNew: boolean) => void }
+  | { type: 'handle-request'; msg: PathfindingMessage; done: (handled: boolean) => void }
+  | { type: 'disconnect'; peer: string | Connection; done: (found: boolean) => void }
+  | { type: 'close' };
+
+export interface PendingRequest {
+  target: string;
+  packets: Packet[];
+  expiresAt: number;
+  done: Settle<void>;
+}
+
+/** A lost dialled peer waiting to be dialled again. */
+export interface Redial {
+  host: string;
+  port: number;
+  attempt: number;
+  /** Scheduler time of the next attempt; Infinity while one is in flight. */
+  dueAt: number;
+}
+
+export interface RouterStats {
+  framesIn: number;
+  framesOut: number;
+  delivered: number;
+  duplicates: number;
+  expired: number;
+  retimedDuplicates: number;
+  /** Waterfalls not relayed to a peer that was maxRelayBacklogBytes behind. */
+  relaysSkipped: number;
+  queueDropped: number;
+  connectionsRefused: number;
+  errors: Record<string, number>;
+  /** Broadcasts this node sent to peers that asked for them (repair.ts). */
+  repairSent: number;
+  /** Broadcasts this node asked peers for, received and admitted (delivered once, flooded on). */
+  repairReceived: number;
+  /** Repair requests (`want`, up to repairMaxIds ids each) received. */
+  repairRequests: number;
+  /** Bytes of repaired frames sent. */
+  repairBytes: number;
+  /** Bytes of the repair exchange itself (sum, have, want) sent, whole frames. */
+  repairControlBytes: number;
+  /** Repair messages ignored: over repairMaxRequests in an interval, or malformed. */
+  repairRefused: number;
+  /** Asked-for broadcasts not sent in an interval for repairMaxBytes (sent when asked again). */
+  repairDeferred: number;
+}
+
+/**
+ * A feature beside the core protocol (authentication, repair of missed broadcasts, …):
+ * the router calls each hook an extension has, in the order extensions were given,
+ * from inside the actor (so a hook may read and write the state, and must not block).
+ * A hook that throws costs the input it was called for, as any handler's throw does.
+ */
+export interface RouterExtension {
+  readonly name: string;
+  /**
+   * Capability names this node adds to its handshake's compression list. py2p 0.2 keeps
+   * only the methods it knows from that list (to pick a method and to decompress), so a
+   * py2p peer ignores them; an rx2p peer sees them in conn.compression.
+   */
+  readonly advertise?: readonly string[];
+  /**
+   * A well-formed handshake from a peer, before it joins the routing table. Returning
+   * an Error drops the connection with it (e.g. a missing or wrong proof of identity).
+   */
+  onHandshake?(s: RouterState, conn: Connection, msg: PathfindingMessage): Error | undefined;
+  /** A peer joined the routing table (its handshake done, its peers list sent). */
+  onPeerConnected?(s: RouterState, conn: Connection): void;
+  /**
+   * A broadcast or waterfall from a peer, before de-duplication: false drops it
+   * (e.g. a bad signature). On the hot path: keep it cheap.
+   */
+  acceptBroadcast?(s: RouterState, msg: PathfindingMessage, from: Connection): boolean;
+  /**
+   * A broadcast or waterfall older than maxMessageAgeSeconds (and not from the future):
+   * true admits it all the same (e.g. a repair this node asked for). Called only then.
+   */
+  admitOld?(s: RouterState, msg: PathfindingMessage, now: number): boolean;
+  /** A broadcast this node sent (send()), after it went to every peer. */
+  onBroadcastSent?(s: RouterState, msg: PathfindingMessage): void;
+  /**
+   * A broadcast admitted (new, in time), after it was delivered and relayed. The plain
+   * waterfall frame relay() made for it, if any, is s.relayedFrame while s.relayedFor is msg.
+   */
+  onAdmitted?(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): void;
+  /**
+   * A whisper or admitted broadcast whose subflag the router does not handle itself,
+   * before it goes to the user: true claims it (it is not delivered).
+   */
+  onSubflag?(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean;
+  /** The housekeeping tick (every sweepIntervalMs), after the router's own sweep. */
+  onTick?(s: RouterState, now: number): void;
+  /** A connection ended (handshaken or not), after the router forgot it. */
+  onClosed?(s: RouterState, conn: Connection): void;
+  /** The node is closing. */
+  onShutdown?(s: RouterState): void;
+}
+
+export interface RouterHost {
+  readonly protocol: Protocol;
+  readonly options: ResolvedOptions;
+  readonly supported: readonly string[];
+  readonly id: () => string;
+  readonly outAddr: () => [string, number];
+  /** What carries bytes to peers (dialling); accepted connections come on accepted$. */
+  readonly transport: Transport;
+  readonly accepted$: Observable<TransportConnection>;
+  /** The listener's notices: connections in a transport handshake, its failures, errors. */
+  readonly notices$: Observable<ListenerNotice>;
+  readonly server: MessageServer;
+  readonly extensions?: readonly RouterExtension[];
+  deliver(message: Message): void;
+  emit(event: MeshEvent): void;
+  print(level: number, ...args: unknown[]): void;
+}
+
+/** The extensions that have each hook, listed once (no lookups per message). */
+export interface ExtensionHooks {
+  onHandshake: RouterExtension[];
+  onPeerConnected: RouterExtension[];
+  admitOld: RouterExtension[];
+  onBroadcastSent: RouterExtension[];
+  acceptBroadcast: RouterExtension[];
+  onAdmitted: RouterExtension[];
+  onSubflag: RouterExtension[];
+  onTick: RouterExtension[];
+  onClosed: RouterExtension[];
+  onShutdown: RouterExtension[];
+}
+
+function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
+  const having = (k: keyof ExtensionHooks) => extensions.filter((e) => typeof e[k] === 'function');
+  return {
+    onHandshake: having('onHandshake'), onPeerConnected: having('onPeerConnected'),
+    admitOld: having('admitOld'), onBroadcastSent: having('onBroadcastSent'),
+    acceptBroadcast: having('acceptBroadcast'), onAdmitted: having('onAdmitted'), onSubflag: having('onSubflag'),
+    onTick: having('onTick'), onClosed: having('onClosed'), onShutdown: having('onShutdown'),
+  };
+}
+
+/**
+ * Everything the router actor owns: the routing table, the connections awaiting a
+ * handshake, the pending requests, the waterfall caches, dials and redials. The
+ * behaviour modules are functions over it; its methods are the steps they share.
+ */
+export class RouterState {
+  readonly routingTable = new Map<string, Connection>();
+  readonly awaiting = new Set<Connection>();
+  /** Every connection not yet closed, handshaken or not. */
+  readonly live = new Set<Connection>();
+  readonly requests = new Map<string, PendingRequest>();
+  readonly waterfalls: WaterfallCache;
+  /** Content keys of recent broadcasts, to catch py2p's re-timed copies. */
+  readonly contents: WaterfallCache;
+  readonly stats: RouterStats = {
+    framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
+    queueDropped: 0, connectionsRefused: 0, errors: {},
+    repairSent: 0, repairReceived: 0, repairRequests: 0, repairBytes: 0, repairControlBytes: 0, repairRefused: 0, repairDeferred: 0,
+  };
+  readonly limits: CodecLimits;
+  readonly hooks: ExtensionHooks;
+  /** New connections, whose events the actor then consumes. */
+  readonly connections$ = new Subject<Connection>();
+  /** Dials in flight, by host:port. */
+  readonly dials = new Map<string, Promise<boolean>>();
+  readonly connectWaiters = new Map<Connection, Settle<boolean>[]>();
+  /** Accepted connections still in their transport handshake (TLS), by remote address. */
+  readonly pendingAccepts = new Map<string, PendingConnection>();
+  /** Dialled peers lost without this node meaning it, by id: dialled again with backoff. */
+  readonly redials = new Map<string, Redial>();
+  /** Connections this node closed on purpose (dropped for cause, disconnect()): never re-dialled. */
+  readonly closedOnPurpose = new WeakSet<Connection>();
+  requestSerial = 0;
+  closing = false;
+  /** The plain relay frame made while delivering `preparedFor` (one copy serves both). */
+  preparedRelay: Buffer | undefined;
+  preparedFor: PathfindingMessage | undefined;
+  /** The plain waterfall frame the last relay() sent for `relayedFor` (for onAdmitted hooks). */
+  relayedFrame: Buffer | undefined;
+  relayedFor: PathfindingMessage | undefined;
+  /** The compression list of this node's handshake: its methods, then the extensions' capabilities. */
+  private readonly handshakeMethods: string;
+  private readonly textBytes = new Map<string, Buffer>();
+
+  /**
+   * @param command hands a command to the actor, as Router.command does: for what a
+   *   behaviour does later, outside the input it was handling (a dial's promise settling)
+   */
+  constructor(readonly host: RouterHost, readonly command: (c: RouterCommand) => void) {
+    const o = host.options;
+    this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets };
+    // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped
+    // without SHA-384 or base_58 work; each entry shows the message's id.
+    // An accepted message's time is within maxMessageAge of now either way, so it stays
+    // acceptable for up to twice that: its id is kept as long. A repaired one may be as
+    // old as the repair window.
+    const oldest = Math.max(o.maxMessageAgeSeconds, o.repair ? o.repairWindowSeconds : 0);
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds + oldest);
+    this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
+    this.hooks = hooksOf(host.extensions ?? []);
+    const capabilities = (host.extensions ?? []).flatMap((e) => e.advertise ?? []);
+    this.handshakeMethods = pyJsonDumps([...o.compression, ...capabilities]);
+  }
+
+  get options(): ResolvedOptions {
+    return this.host.options;
+  }
+
+  /** Milliseconds, for timeouts (the scheduler's clock, virtual in tests). */
+  now(): number {
+    return this.host.options.scheduler.now();
+  }
+
+  /** Unix seconds, for message times and ages (options.clock). */
+  utc(): number {
+    return this.host.options.clock();
+  }
+
+  recordError(error: Error, peer?: string): void {
+    const code = (error as { code?: string }).code ?? error.name;
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+    this.host.print(0, `${peer ?? ''} ${error.message}`);
+    this.host.emit({ type: 'error', error, peer });
+  }
+
+  /**
+   * Makes a Connection of a transport connection and starts its handshake: it awaits
+   * the peer's from now on, and both sides send theirs at once, uncompressed (the
+   * peer's list is unknown yet).
+   */
+  adopt(link: TransportConnection, outgoing: boolean, expectedId?: string): Connection {
+    const o = this.host.options;
+    const conn = new Connection(link, {
+      protocol: this.host.protocol,
+      limits: this.limits,
+      maxSendBufferBytes: o.maxSendBufferBytes,
+      compressMinBytes: o.compressMinBytes,
+      advertised: o.compression,
+      supported: this.host.supported,
+      outgoing,
+      now: () => this.now(),
+    });
+    conn.id = expectedId;
+    this.live.add(conn);
+    this.awaiting.add(conn);
+    this.connections$.next(conn);
+    this.sendTo(conn, flags.whisper, [
+      flags.handshake, this.host.id(), this.host.protocol.id,
+      pyJsonDumps(this.host.outAddr()), this.handshakeMethods,
+    ]);
+    return conn;
+  }
+
+  sendTo(conn: Connection, msgType: string, payload: Packet[]): PathfindingMessage {
+    const msg = conn.send(msgType, payload, this.host.id(), this.utc());
+    this.stats.framesOut++;
+    if (msgType === flags.whisper || msgType === flags.broadcast) conn.lastSent = msg;
+    return msg;
+  }
+
+  /**
+   * Flags, subflags and this node's id as bytes, encoded once: the packets of every
+   * message this node sends. The Buffers are shared, so they are never handed out
+   * for writing; the map is emptied if callers use many distinct subflags.
+   */
+  bytesOf(text: string): Buffer {
+    let b = this.textBytes.get(text);
+    if (b === undefined) {
+      if (this.textBytes.size >= 256) this.textBytes.clear();
+      b = Buffer.from(text, 'utf8');
+      this.textBytes.set(text, b);
+    }
+    return b;
+  }
+
+  /** Closes a connection for a reason worth recording. */
+  drop(conn: Connection, error: Error): void {
+    this.closedOnPurpose.add(conn);
+    this.recordError(error, conn.id ?? conn.remote);
+    this.settleWaiters(conn, error);
+    conn.destroy();
+  }
+
+  /** Settles, once conn's handshake is done or failed, a connect() that waits for it. */
+  waitFor(conn: Connection, settle: Settle<boolean>): void {
+    const list = this.connectWaiters.get(conn);
+    if (list) list.push(settle);
+    else this.connectWaiters.set(conn, [settle]);
+  }
+
+  settleWaiters(conn: Connection, result: boolean | Error): void {
+    const list = this.connectWaiters.get(conn);
+    if (!list) return;
+    this.connectWaiters.delete(conn);
+    for (const w of list) (result instanceof Error ? w.reject(result) : w.resolve(result));
+  }
+
+  /** Connections this node dialled, handshaken or not. */
+  outgoingCount(): number {
+    let n = 0;
+    for (const c of this.live) if (c.outgoing) n++;
+    return n;
+  }
+}
