@@ -17,6 +17,10 @@ export interface NodeSpec {
   waterfallCacheSize?: number;
   /** W4: remember which (origin, seq) were delivered, to check exactly-once. */
   track?: boolean;
+  /** rx2p repair of missed broadcasts (default: rx2p's, on). */
+  repair?: boolean;
+  /** rx2p repairIntervalMs (default: rx2p's). */
+  repairIntervalMs?: number;
 }
 
 /** Payload header: kind u8, origin u16, seq u32, send time f64 (ms, monotonic, shared by all processes). */
@@ -64,6 +68,8 @@ export interface Counters {
   framesOut: number;
   framesIn: number;
   duplicates: number;
+  /** rx2p: bytes of repair traffic sent (the exchange and repaired frames). */
+  repairTraffic: number;
 }
 export interface Track { unique: number; duplicateDeliveries: number }
 export interface MemoryReport { rss: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -81,6 +87,7 @@ export class Agent {
   private framesOut0 = 0;
   private framesIn0 = 0;
   private duplicates0 = 0;
+  private repair0 = 0;
   private latencies: number[] = [];
   private waiters: Waiter[] = [];
   private seenKeys = new Map<number, Uint8Array>();
@@ -100,6 +107,8 @@ export class Agent {
         // The bench builds each topology itself: no dialling from peers lists.
         maxOutgoing: 0,
         waterfallCacheSize: spec.waterfallCacheSize,
+        repair: spec.repair,
+        repairIntervalMs: spec.repairIntervalMs,
       });
       this.mesh = node;
       node.messages$.subscribe((m) => {
@@ -145,6 +154,11 @@ export class Agent {
     return this.mesh ? this.mesh.stats.duplicates : this.base!.duplicates;
   }
 
+  private repairNow(): number {
+    const s = this.mesh?.stats;
+    return s ? s.repairControlBytes + s.repairBytes : 0;
+  }
+
   resetCounters(): void {
     this.received = 0;
     this.bytes = 0;
@@ -158,6 +172,7 @@ export class Agent {
       this.framesOut0 = this.framesOutNow();
       this.framesIn0 = this.framesInNow();
       this.duplicates0 = this.duplicatesNow();
+      this.repair0 = this.repairNow();
     }
   }
 
@@ -167,6 +182,7 @@ export class Agent {
       framesOut: this.framesOutNow() - this.framesOut0,
       framesIn: this.framesInNow() - this.framesIn0,
       duplicates: this.duplicatesNow() - this.duplicates0,
+      repairTraffic: this.repairNow() - this.repair0,
     };
   }
 

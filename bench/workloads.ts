@@ -112,13 +112,17 @@ export interface ThroughputResult {
   delivered: number;
   framesPerMsg: number;
   seconds: number;
+  /** Bytes of repair traffic all nodes sent during the run (rx2p). */
+  repairTraffic?: number;
 }
 
 /** Node 0 of a full mesh of n floods `size`-byte broadcasts for durationMs (or `count` messages, if fewer). */
-export async function throughput(place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number): Promise<ThroughputResult> {
+export async function throughput(
+  place: Placement, impl: Impl, variant: Variant, n: number, size: number, durationMs: number, count?: number, extra: Partial<NodeSpec> = {},
+): Promise<ThroughputResult> {
   const handles = await place.handles(n, impl);
   try {
-    await build(handles, spec(impl, variant), fullMesh(n));
+    await build(handles, spec(impl, variant, extra), fullMesh(n));
     await Promise.all(handles.map((h) => h.resetCounters()));
     const r = await handles[0]!.flood({ size, durationMs, count });
     const receivers = handles.slice(1);
@@ -130,6 +134,7 @@ export async function throughput(place: Placement, impl: Impl, variant: Variant,
     const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
     const delivered = counters.reduce((a, c) => a + c.received, 0) / (r.sent * receivers.length);
     const frames = counters.reduce((a, c) => a + c.framesOut, senderCounters.framesOut);
+    const repairTraffic = counters.reduce((a, c) => a + c.repairTraffic, senderCounters.repairTraffic);
     return {
       msgsPerSec: mean,
       minMsgsPerSec: Math.min(...rates),
@@ -137,6 +142,7 @@ export async function throughput(place: Placement, impl: Impl, variant: Variant,
       sent: r.sent,
       delivered,
       framesPerMsg: frames / r.sent,
+      repairTraffic,
       seconds: (Math.max(...counters.map((c) => c.lastMs)) - r.startMs) / 1000,
     };
   } finally {
