@@ -36,7 +36,7 @@ import {
 import { MalformedControlError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import type { ResolvedOptions } from '../options.js';
-import { RepairStore, SHORT_ID_BYTES, frameBytes, type StoredFrame } from './repair-store.js';
+import { RepairStore, SHORT_ID_BYTES } from './repair-store.js';
 import type { RouterExtension, RouterState } from './state.js';
 
 export { REPAIR_CAPABILITY, REPAIR_SUBFLAG };
@@ -178,7 +178,7 @@ export class Repair implements RouterExtension {
   // ---------------------------------------------------------------- the store
 
   /** Stores a broadcast this node sent or delivered, as the frame that carried it. */
-  note(msg: PathfindingMessage, frame: StoredFrame): void {
+  note(msg: PathfindingMessage, frame: Uint8Array | readonly Uint8Array[]): void {
     this.store.add(shortIdOf(msg), msg.timeNumber, frame);
   }
 
@@ -349,13 +349,12 @@ export class Repair implements RouterExtension {
     for (let i = 0; i < ids.length; i++) {
       const frame = this.store.get(ids[i]!);
       if (frame === undefined) continue;
-      const size = frameBytes(frame);
+      const size = frame.length;
       if (peer.bytes + size > o.repairMaxBytes) {
         stats.repairDeferred += ids.length - i;
         return;
       }
-      if (Buffer.isBuffer(frame)) peer.conn.write(frame);
-      else peer.conn.writePieces(frame);
+      peer.conn.write(frame);
       peer.bytes += size;
       peer.sent++;
       peer.sentBytes += size;
