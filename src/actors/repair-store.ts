@@ -1,27 +1,28 @@
-import { randomInt } from 'node:crypto';
-
 /**
  * The recent-message store behind repair: the broadcasts this node sent or delivered
  * lately, as the plain wire frames that carried them, so that a copy sent to a peer
  * that missed one is the original byte for byte (sender, id and time included).
  *
- * Entries are keyed on a short id: the first SHORT_ID_BYTES bytes of the message's
- * dedupKey (SHA-256 of payload ‖ time_58, what the id hashes), a latin1 string. Every
- * node computes the same short id for the same message without any SHA-384.
+ * Entries are keyed on a short id: the last SHORT_ID_BYTES characters of the message's
+ * id as its id packet carries it (base_58 of SHA-384: 8 characters hold 46 bits). Every
+ * node has it for the same message at no cost: no hash is computed for it.
  *
  * Bounded three ways, oldest out first: entries older than the window (looked at from
  * the oldest on, as the sweep runs), more than maxMessages entries, more than maxBytes
- * of frames. It holds no object per message, so that what it keeps costs the garbage
- * collector nothing per message (a Buffer and a Map entry kept per message made every
- * message survive into the old generation: a tenth of W1's throughput):
+ * of frames. Adding a message is on every node's hot path, so the store holds no object
+ * per message (nothing for the garbage collector to carry into the old generation) and
+ * touches memory in order:
  * - frames are copied into one byte arena used as a ring (it starts small and doubles
  *   up to maxBytes); a frame that does not fit before the arena's end goes to its start;
- * - entries live in a ring of typed arrays in insertion order (short id as two 32-bit
- *   words, time, offset and length in the arena);
- * - an open-addressing table of ring positions, probed linearly and hashed with a seed
- *   drawn per store (ids cannot be chosen to collide), answers lookups; an eviction
- *   deletes in place (backward shift).
- * Insert and evict are O(1) (amortised over the arena's and the ring's doublings).
+ * - entries live in a ring (one Float64Array) in insertion order, each entry's fields side
+ *   by side: short id as two 32-bit words, time, offset and length in the arena.
+ * Insert and evict are O(1) (amortised over the arena's and the ring's doublings). There is
+ * no index kept per message: a hash table costs a few cache misses per insert and evict,
+ * which measured as much as the rest of the store. Lookups by id are for the repair
+ * exchange only (a few per interval and peer, bounded): they use an index built from the
+ * ring when asked (O(entries)) and kept until the store changes.
+ * The store does not de-duplicate: it is given only messages the de-duplication cache
+ * admitted, or this node's own.
  *
  * For the compact comparison between peers the store keeps, per time bucket
  * (bucketSeconds of message time), the count of its entries and the XOR of their short
@@ -38,26 +39,34 @@ export interface BucketDigest {
 }
 
 const FIRST_ARENA_BYTES = 256 * 1024;
+/** The fields of a ring entry. */
+const K0 = 0;
+const K1 = 1;
+const TIME = 2;
+const OFFSET = 3;
+const LENGTH = 4;
+const FIELDS = 5;
 const FIRST_RING = 1024;
 
 export class RepairStore {
   // The ring of entries: position seq lives at slot seq & (capacity - 1).
   private capacity: number;
-  private k0: Int32Array;
-  private k1: Int32Array;
-  private times: Float64Array;
-  private offsets: Float64Array;
-  private lengths: Int32Array;
+  /**
+   * Per entry, side by side (one cache line to write when adding, one to read when
+   * evicting): the short id's two words, its time, its offset and length in the arena.
+   */
+  private ring: Float64Array;
   private headSeq = 0;
   private nextSeq = 0;
   // The arena: frames end to end from the oldest entry's offset to writeAt, around its end.
   private arena: Buffer;
   private writeAt = 0;
-  // Open addressing: seq + 1 per slot (0 = empty).
-  private table: Float64Array;
-  private mask: number;
-  private readonly seed = randomInt(0x7fffffff) | 1;
+  /** Short id -> position, built when a lookup needs it, for the entries headSeq..indexedTo - 1. */
+  private index: Map<string, number> | undefined;
+  private indexedTo = 0;
   private readonly buckets = new Map<number, BucketDigest>();
+  /** The bucket written last (times mostly come in order: no Map lookup then). */
+  private lastBucket: BucketDigest | undefined;
   /** Frame bytes held. */
   bytes = 0;
   /** Entries evicted for a count or byte bound (not for age). */
@@ -76,14 +85,8 @@ export class RepairStore {
     readonly bucketSeconds: number,
   ) {
     this.capacity = Math.min(FIRST_RING, ceilPow2(Math.max(1, maxMessages)));
-    this.k0 = new Int32Array(this.capacity);
-    this.k1 = new Int32Array(this.capacity);
-    this.times = new Float64Array(this.capacity);
-    this.offsets = new Float64Array(this.capacity);
-    this.lengths = new Int32Array(this.capacity);
+    this.ring = new Float64Array(FIELDS * this.capacity);
     this.arena = Buffer.allocUnsafe(Math.min(FIRST_ARENA_BYTES, maxBytes));
-    this.table = new Float64Array(2 * this.capacity);
-    this.mask = 2 * this.capacity - 1;
   }
 
   get size(): number {
@@ -96,7 +99,7 @@ export class RepairStore {
   }
 
   has(key: string): boolean {
-    return this.find(word(key, 0) | 0, word(key, 4) | 0) >= 0;
+    return this.find(key) >= 0;
   }
 
   /**
@@ -104,22 +107,21 @@ export class RepairStore {
    * until it is sent, and the arena's bytes are reused).
    */
   get(key: string): Buffer | undefined {
-    const at = this.find(word(key, 0) | 0, word(key, 4) | 0);
-    if (at < 0) return undefined;
-    const slot = (this.table[at]! - 1) & (this.capacity - 1);
-    const offset = this.offsets[slot]!;
-    return Buffer.from(this.arena.subarray(offset, offset + this.lengths[slot]!));
+    const seq = this.find(key);
+    if (seq < 0) return undefined;
+    const slot = seq & (this.capacity - 1);
+    const offset = this.ring[FIELDS * slot + OFFSET]!;
+    return Buffer.from(this.arena.subarray(offset, offset + this.ring[FIELDS * slot + LENGTH]!));
   }
 
   /**
    * Stores a copy of a message's frame (one buffer, or pieces end to end) under its short
-   * id; false if it was there already or is larger than the whole byte bound. Older
-   * entries make room.
+   * id; false if it is larger than the whole byte bound. Older entries make room. The
+   * caller gives each message once (the store does not look).
    */
   add(key: string, time: number, frame: Uint8Array | readonly Uint8Array[]): boolean {
     const a = word(key, 0) | 0;
     const b = word(key, 4) | 0;
-    if (this.find(a, b) >= 0) return false;
     let size = 0;
     if (frame instanceof Uint8Array) size = frame.length;
     else for (const p of frame) size += p.length;
@@ -137,12 +139,13 @@ export class RepairStore {
     if (this.size >= this.capacity) this.grow();
     const seq = this.nextSeq++;
     const slot = seq & (this.capacity - 1);
-    this.k0[slot] = a;
-    this.k1[slot] = b;
-    this.times[slot] = time;
-    this.offsets[slot] = offset;
-    this.lengths[slot] = size;
-    this.insertIndex(seq, a, b);
+    const r = this.ring;
+    const at = FIELDS * slot;
+    r[at + K0] = a;
+    r[at + K1] = b;
+    r[at + TIME] = time;
+    r[at + OFFSET] = offset;
+    r[at + LENGTH] = size;
     this.bytes += size;
     this.account(time, a, b, 1);
     return true;
@@ -151,14 +154,16 @@ export class RepairStore {
   /** Drops the entries, oldest first, whose time is before `now - windowSeconds`. */
   expire(now: number): void {
     const oldest = now - this.windowSeconds;
-    while (this.size > 0 && this.times[this.headSeq & (this.capacity - 1)]! < oldest) this.evictOldest(false);
+    while (this.size > 0 && this.ring[FIELDS * (this.headSeq & (this.capacity - 1)) + TIME]! < oldest) this.evictOldest(false);
   }
 
   clear(): void {
     this.headSeq = this.nextSeq = 0;
     this.writeAt = 0;
-    this.table.fill(0);
+    this.index = undefined;
+    this.indexedTo = 0;
     this.buckets.clear();
+    this.lastBucket = undefined;
     this.bytes = 0;
   }
 
@@ -183,7 +188,7 @@ export class RepairStore {
     const mask = this.capacity - 1;
     for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
       const slot = seq & mask;
-      fn(keyOf(this.k0[slot]!, this.k1[slot]!), this.times[slot]!);
+      fn(keyOf(this.ring[FIELDS * slot + K0]!, this.ring[FIELDS * slot + K1]!), this.ring[FIELDS * slot + TIME]!);
     }
   }
 
@@ -205,7 +210,7 @@ export class RepairStore {
           continue;
         }
       } else {
-        const t = this.offsets[this.headSeq & (this.capacity - 1)]!;
+        const t = this.ring[FIELDS * (this.headSeq & (this.capacity - 1)) + OFFSET]!;
         // Live bytes run from t to w, around the end when t >= w.
         if (t < w) {
           if (w + size <= arenaSize) return this.advance(w, size);
@@ -239,10 +244,10 @@ export class RepairStore {
     const mask = this.capacity - 1;
     for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
       const slot = seq & mask;
-      const offset = this.offsets[slot]!;
-      const length = this.lengths[slot]!;
+      const offset = this.ring[FIELDS * slot + OFFSET]!;
+      const length = this.ring[FIELDS * slot + LENGTH]!;
       this.arena.copy(next, at, offset, offset + length);
-      this.offsets[slot] = at;
+      this.ring[FIELDS * slot + OFFSET] = at;
       at += length;
     }
     this.arena = next;
@@ -254,11 +259,12 @@ export class RepairStore {
   private evictOldest(forBounds: boolean): void {
     const seq = this.headSeq;
     const slot = seq & (this.capacity - 1);
-    const a = this.k0[slot]!;
-    const b = this.k1[slot]!;
-    const time = this.times[slot]!;
-    this.bytes -= this.lengths[slot]!;
-    this.removeIndex(seq, a, b);
+    const r = this.ring;
+    const at = FIELDS * slot;
+    const a = r[at + K0]!;
+    const b = r[at + K1]!;
+    const time = r[at + TIME]!;
+    this.bytes -= r[at + LENGTH]!;
     this.headSeq++;
     this.account(time, a, b, -1);
     if (forBounds) {
@@ -269,76 +275,52 @@ export class RepairStore {
 
   private grow(): void {
     const capacity = this.capacity * 2;
-    const move = <T extends Int32Array | Float64Array>(from: T, to: T): T => {
-      for (let seq = this.headSeq; seq < this.nextSeq; seq++) to[seq & (capacity - 1)] = from[seq & (this.capacity - 1)]!;
-      return to;
-    };
-    this.k0 = move(this.k0, new Int32Array(capacity));
-    this.k1 = move(this.k1, new Int32Array(capacity));
-    this.times = move(this.times, new Float64Array(capacity));
-    this.offsets = move(this.offsets, new Float64Array(capacity));
-    this.lengths = move(this.lengths, new Int32Array(capacity));
-    this.capacity = capacity;
-    this.table = new Float64Array(2 * capacity);
-    this.mask = 2 * capacity - 1;
+    const ring = new Float64Array(FIELDS * capacity);
     for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
-      const slot = seq & (capacity - 1);
-      this.insertIndex(seq, this.k0[slot]!, this.k1[slot]!);
+      const from = FIELDS * (seq & (this.capacity - 1));
+      ring.set(this.ring.subarray(from, from + FIELDS), FIELDS * (seq & (capacity - 1)));
     }
+    this.ring = ring;
+    this.capacity = capacity;
   }
 
   // ---------------------------------------------------------------- the index
 
-  private hash(a: number, b: number): number {
-    let h = Math.imul(a ^ this.seed, 0x9e3779b1);
-    h = Math.imul(h ^ (h >>> 15) ^ b, 0x85ebca6b);
-    return (h ^ (h >>> 13)) & this.mask;
-  }
-
-  /** Table position of (a, b), or -1. */
-  private find(a: number, b: number): number {
-    const mask = this.mask;
-    const cap = this.capacity - 1;
-    for (let at = this.hash(a, b); ; at = (at + 1) & mask) {
-      const v = this.table[at]!;
-      if (v === 0) return -1;
-      const slot = (v - 1) & cap;
-      if (this.k0[slot] === a && this.k1[slot] === b) return at;
+  /**
+   * Position of a short id, or -1. The index covers what was added up to its build; a
+   * position since evicted is no longer valid, and entries added since are searched
+   * from the newest back until the index is rebuilt (when they are many).
+   */
+  private find(key: string): number {
+    if (this.index === undefined || this.nextSeq - this.indexedTo > 256) this.buildIndex();
+    const mask = this.capacity - 1;
+    const a = word(key, 0) | 0;
+    const b = word(key, 4) | 0;
+    for (let seq = this.nextSeq - 1; seq >= this.indexedTo && seq >= this.headSeq; seq--) {
+      if (this.ring[FIELDS * (seq & mask) + K0] === a && this.ring[FIELDS * (seq & mask) + K1] === b) return seq;
     }
+    const seq = this.index!.get(key);
+    return seq !== undefined && seq >= this.headSeq ? seq : -1;
   }
 
-  private insertIndex(seq: number, a: number, b: number): void {
-    const mask = this.mask;
-    let at = this.hash(a, b);
-    while (this.table[at] !== 0) at = (at + 1) & mask;
-    this.table[at] = seq + 1;
-  }
-
-  /** Deletes seq's entry from the table, shifting later entries of its run back (no tombstones). */
-  private removeIndex(seq: number, a: number, b: number): void {
-    const mask = this.mask;
-    let at = this.hash(a, b);
-    while (this.table[at] !== seq + 1) at = (at + 1) & mask;
-    let hole = at;
-    for (let next = (hole + 1) & mask; this.table[next] !== 0; next = (next + 1) & mask) {
-      const slot = (this.table[next]! - 1) & (this.capacity - 1);
-      const home = this.hash(this.k0[slot]!, this.k1[slot]!);
-      // Move the entry back into the hole unless its home lies cyclically in (hole, next].
-      const between = hole <= next ? home > hole && home <= next : home > hole || home <= next;
-      if (!between) {
-        this.table[hole] = this.table[next]!;
-        hole = next;
-      }
-    }
-    this.table[hole] = 0;
+  private buildIndex(): void {
+    const index = new Map<string, number>();
+    const mask = this.capacity - 1;
+    for (let seq = this.headSeq; seq < this.nextSeq; seq++) index.set(keyOf(this.ring[FIELDS * (seq & mask) + K0]!, this.ring[FIELDS * (seq & mask) + K1]!), seq);
+    this.index = index;
+    this.indexedTo = this.nextSeq;
   }
 
   private account(time: number, a: number, b: number, delta: 1 | -1): void {
     const index = this.bucketOf(time);
-    let d = this.buckets.get(index);
-    if (d === undefined) {
-      d = { index, count: 0, x0: 0, x1: 0 };
-      this.buckets.set(index, d);
+    let d = this.lastBucket;
+    if (d === undefined || d.index !== index || d.count === 0) {
+      d = this.buckets.get(index);
+      if (d === undefined) {
+        d = { index, count: 0, x0: 0, x1: 0 };
+        this.buckets.set(index, d);
+      }
+      if (delta === 1) this.lastBucket = d;
     }
     d.count += delta;
     d.x0 = (d.x0 ^ a) >>> 0;

@@ -66,9 +66,17 @@ interface PeerRepair {
   sentBytes: number;
 }
 
-/** A message's short id: the first 8 bytes of its dedupKey. */
+/**
+ * A message's short id: the last 8 characters of its id packet. Every node has them for
+ * free (this node's own messages carry the id it computed; a relayed frame keeps the id
+ * packet it came with). An id packet is not checked by py2p or rx2p (both recompute the id
+ * from payload and time when they need it): a peer that forges one can make others file
+ * its message under another message's short id, which can keep that message from being
+ * repaired to them; it cannot make anything be delivered (repaired frames are admitted
+ * like any other, on their content).
+ */
 export function shortIdOf(msg: PathfindingMessage): string {
-  return msg.dedupKey.slice(0, SHORT_ID_BYTES);
+  return msg.wireIdTail(SHORT_ID_BYTES);
 }
 
 /** The repair extension of the router actor (one per node; its hooks run inside the actor). */
