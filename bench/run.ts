@@ -189,7 +189,9 @@ async function main(): Promise<void> {
     // Repair on compares every 250 ms, twenty times as often as by default, so that a run
     // of about a second holds several exchanges under load (a harder case than the default).
     const repairOn = { repair: true, repairIntervalMs: 250 };
-    if (!['W1', 'W2', 'W3', 'W4'].some(enabled)) await throughput(procs, 'rx2p', 'plain', 3, 100, cfg.w1WarmupMs, undefined, repairOn);
+    // Both modes once, unmeasured: alone (--only REPAIR) the workers are fresh, and even
+    // after W1 the first run of a new shape is slower.
+    for (const extra of [repairOn, { repair: false }]) await throughput(procs, 'rx2p', 'plain', 3, 100, cfg.w1WarmupMs, undefined, extra);
     const runs: Record<'on' | 'off', ThroughputResult[]> = { on: [], off: [] };
     for (let r = 0; r < 2 * cfg.rounds; r++) {
       for (const mode of (r % 2 === 0 ? ['on', 'off'] : ['off', 'on']) as Array<'on' | 'off'>) {

@@ -138,7 +138,7 @@ export interface MeshOptions {
   repairMaxIds?: number;
   /** Repair messages read from one peer per interval; more are ignored. Default 16. */
   repairMaxRequests?: number;
-  /** Bytes of repaired frames sent to one peer per interval, at most (the rest waits). Default 4 MiB. */
+  /** Bytes of repair sent to one peer per interval (frames and the exchange), at most (the rest waits). Default 4 MiB. */
   repairMaxBytes?: number;
   /**
    * A (re)started node asks its peers for the broadcasts of the last catchUpSeconds before

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import {
   MeshSocket, PathfindingMessage, REPAIR_CAPABILITY, REPAIR_SUBFLAG, pyJsonDumps, type MeshEvent, type MeshOptions,
 } from '../../src/index.js';
-import { encodeWant } from '../../src/protocol/repair-wire.js';
+import { encodeSummary, encodeWant } from '../../src/protocol/repair-wire.js';
 import { link, waitFor } from '../helpers.js';
 import { hostileHarness, expectTypedErrors } from '../hostile/harness.js';
 import { RawPeer } from '../hostile/raw-peer.js';
@@ -132,6 +132,32 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     expect(got).to.be.at.most(elapsedIntervals * maxBytes);
     expect(a.stats.repairRefused).to.be.at.least(50 - elapsedIntervals * 4);
     expectTypedErrors(a);
+  });
+
+  it('answers a peer that floods summaries with at most repairMaxBytes per interval', async () => {
+    const maxBytes = 64 * 1024;
+    const a = await nodes.make({ ...fast, repairIntervalMs: 1_000, repairMaxBytes: maxBytes, repairMaxRequests: 4 });
+    for (let i = 0; i < 2_000; i++) a.send(`summary-flood-${i}`);
+    // Past the settling second, so that the node's buckets are compared.
+    const settled = Date.now() + 2_100;
+    await waitFor(() => Date.now() > settled, 3_000);
+    const raw = await keep(RawPeer.connect(a));
+    await raw.handshake(pyJsonDumps([REPAIR_CAPABILITY]));
+    const before = raw.receivedBytes;
+    const started = Date.now();
+    // "I hold nothing and want everything since 1970", ten times every 250 ms for 3 s.
+    const empty = encodeSummary({ horizon: 0, completeSince: 0, bucketSeconds: 2, buckets: [] });
+    while (Date.now() - started < 3_000) {
+      for (let i = 0; i < 10; i++) await raw.send('whisper', [REPAIR_SUBFLAG, 'sum', empty]);
+      const next = Date.now() + 250;
+      await waitFor(() => Date.now() >= next, 1_000);
+    }
+    const intervals = Math.ceil((Date.now() - started) / 1_000) + 1;
+    const got = raw.receivedBytes - before;
+    console.log(`      120 summaries in 3 s asking for 2,000 stored messages: ${got} bytes sent in ${intervals} intervals (bound ${maxBytes} per interval), ${a.stats.repairRefused} refused, ${a.stats.repairDeferred} answers deferred`);
+    expect(got).to.be.greaterThan(0);
+    expect(got).to.be.at.most(intervals * maxBytes);
+    expect(a.stats.repairRefused).to.be.greaterThan(80);
   });
 
   it('refuses malformed repair messages with a typed error and goes on serving', async () => {

@@ -236,7 +236,7 @@ export class Repair implements RouterExtension {
     const s: Summary = { horizon: this.horizon, completeSince: this.store.completeSince, bucketSeconds: this.store.bucketSeconds, buckets: [] };
     for (const d of this.store.digests()) if (d.index >= lo && d.index <= hi) s.buckets.push(d);
     peer.lastSummaryAt = this.s.now();
-    this.send(peer, ['sum', encodeSummary(s)]);
+    this.send(peer, ['sum', encodeSummary(s)], true);
   }
 
   /** The buckets worth comparing: inside the window, older than SETTLE_SECONDS, held completely since `since`. */
@@ -372,11 +372,23 @@ export class Repair implements RouterExtension {
   }
 
   /** A repair whisper. Not through sendTo: it is not the peer's lastSent (what py2p's resend repeats). */
-  private send(peer: PeerRepair, packets: Array<string | Uint8Array>): void {
+  /**
+   * A repair whisper, within the peer's byte budget for the interval (repairMaxBytes counts
+   * the exchange as well as the frames: a peer that sends summaries as fast as it may gets
+   * no more answers than that). The dialler's own summary is always sent.
+   */
+  private send(peer: PeerRepair, packets: Array<string | Uint8Array>, always = false): void {
     const s = this.s;
+    let size = 256;
+    for (const p of packets) size += p.length;
+    if (!always && peer.bytes + size > this.options.repairMaxBytes) {
+      s.stats.repairDeferred++;
+      return;
+    }
     const msg = peer.conn.send(flags.whisper, [REPAIR_SUBFLAG, ...packets], s.host.id(), s.utc());
     s.stats.framesOut++;
     s.stats.repairControlBytes += msg.string.length;
+    peer.bytes += msg.string.length;
   }
 
   private report(peer: PeerRepair): void {
