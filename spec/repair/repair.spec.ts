@@ -85,6 +85,21 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     expect(gotPlain.size).to.equal(0);
   });
 
+  it('admits a repaired broadcast older than maxMessageAgeSeconds when it asked for it and it is inside the window; flooding still drops it', async () => {
+    // a's clock is 30 s behind: to b, everything a sends is 30 s old.
+    const a = await nodes.make({ ...fast, clock: () => Math.floor(Date.now() / 1000) - 30 });
+    const b = await nodes.make({ ...fast, maxMessageAgeSeconds: 10, repairWindowSeconds: 60, catchUpSeconds: 60 });
+    const got = tally(b);
+    await link(a, b);
+    a.send('flooded-old');
+    await waitFor(() => b.stats.expired >= 1, 5_000, 'the flooded copy dropped as too old');
+    expect(got.has('flooded-old')).to.equal(false);
+    // The next exchange finds b lacks it: b asks, and the asked-for copy is admitted.
+    await waitFor(() => got.has('flooded-old'), 10_000, 'the repaired copy');
+    expect(got.get('flooded-old')).to.equal(1);
+    expect(b.stats.repairReceived).to.equal(1);
+  });
+
   it('sends a py2p peer (no capability) nothing new: after its handshake only the peers list, however long it stays', async () => {
     const a = await nodes.make(fast);
     for (let i = 0; i < 20; i++) a.send(`before-${i}`);
