@@ -86,7 +86,8 @@ export class RepairStore {
   ) {
     this.capacity = Math.min(FIRST_RING, ceilPow2(Math.max(1, maxMessages)));
     this.ring = new Float64Array(FIELDS * this.capacity);
-    this.arena = Buffer.allocUnsafe(Math.min(FIRST_ARENA_BYTES, maxBytes));
+    // The arena is allocated with the first frame: a node that never stores costs nothing.
+    this.arena = Buffer.alloc(0);
   }
 
   get size(): number {
@@ -236,7 +237,7 @@ export class RepairStore {
 
   /** A larger arena (doubling, at most maxBytes): the live frames are copied into it in order, from 0. */
   private growArena(atLeast: number): void {
-    let size = this.arena.length;
+    let size = Math.max(this.arena.length, Math.min(FIRST_ARENA_BYTES, this.maxBytes));
     while (size < atLeast * 2 && size < this.maxBytes) size *= 2;
     size = Math.min(size, this.maxBytes);
     const next = Buffer.allocUnsafe(size);
