@@ -22,10 +22,17 @@
  *    frame: the receiver de-duplicates, delivers and floods them as usual.
  *
  * Bounds, per connection and interval: repairMaxRequests control messages read (more
- * are ignored, stats.repairRefused), repairMaxIds ids per message, repairMaxBytes of
- * frames sent (what does not fit waits for the next interval). Ids this node wants are
- * remembered (at most 4 x repairMaxIds, for 4 intervals): a wanted message may be older
- * than maxMessageAgeSeconds if it is inside the window; flooding still drops old ones.
+ * are ignored, stats.repairRefused), repairMaxIds ids per message, repairMaxBytes sent,
+ * frames and answers together (what does not fit waits for the next interval). Ids this
+ * node wants are remembered (at most 4 x repairMaxIds, for 4 intervals): a wanted message
+ * may be older than maxMessageAgeSeconds if it is inside the window; flooding still drops
+ * old ones. A node wants nothing dated before its horizon (its start, less
+ * catchUpSeconds), and drops such broadcasts unless it asked for them.
+ *
+ * Why not a whisper to announce the capability: py2p 0.2 would ignore one (its handle_msg
+ * queues only `broadcast` and `whisper` subflags), but an older rx2p node delivers unknown
+ * subflags to its user; and an extra handshake packet would make py2p ignore the handshake
+ * (it wants exactly five).
  */
 import { flags } from '../protocol/flags.js';
 import type { PathfindingMessage } from '../protocol/message.js';
