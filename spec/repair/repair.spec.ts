@@ -2,7 +2,7 @@
 // was cut off gets back, what py2p peers see, catch-up, and the bounds a hostile peer meets.
 import { expect } from 'chai';
 import {
-  MeshSocket, PathfindingMessage, REPAIR_CAPABILITY, REPAIR_SUBFLAG, pyJsonDumps, type MeshEvent, type MeshOptions,
+  MeshSocket, PathfindingMessage, Protocol, REPAIR_CAPABILITY, REPAIR_SUBFLAG, pyJsonDumps, type MeshEvent, type MeshOptions,
 } from '../../src/index.js';
 import { encodeSummary, encodeWant } from '../../src/protocol/repair-wire.js';
 import { link, waitFor } from '../helpers.js';
@@ -50,6 +50,21 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     await waitFor(() => events.some((e) => e.type === 'repair'), 2_000, 'a repair event');
     const received = events.filter((e) => e.type === 'repair').reduce((n, e) => n + (e.type === 'repair' ? e.received : 0), 0);
     expect(received).to.equal(300);
+  });
+
+  it('repairs over SSL and to a peer that negotiated gzip, the same way', async () => {
+    const ssl = { ...fast, protocol: new Protocol('mesh', 'SSL') };
+    const a = await nodes.make(ssl);
+    const b = await nodes.make(ssl);
+    const got = tally(b);
+    await link(a, b);
+    await b.disconnect(a.id);
+    await waitFor(() => a.routingTable.size === 0, 5_000, 'a to see b go');
+    const tags = Array.from({ length: 100 }, (_, i) => `ssl-${i}-${'z'.repeat(i)}`);
+    for (const t of tags) a.send(t);
+    await b.connect('127.0.0.1', a.outAddr[1]);
+    await waitFor(() => all(got, tags), 10_000, 'b to get what it missed over TLS');
+    expect(duplicates(got)).to.equal(0);
   });
 
   it('floods a repaired broadcast on, so a whole side catches up through one link', async () => {
