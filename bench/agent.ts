@@ -23,6 +23,10 @@ export interface NodeSpec {
   zlib?: { asyncZlibMinBytes?: number; compressMinBytes?: number; skipIncompressible?: boolean };
   /** rx2p: listen on WebSocket too (MeshOptions.webSocket), for links dialled over it. */
   webSocket?: boolean;
+  /** rx2p repair of missed broadcasts (default: rx2p's, on). */
+  repair?: boolean;
+  /** rx2p repairIntervalMs (default: rx2p's). */
+  repairIntervalMs?: number;
 }
 
 /** Payload header: kind u8, origin u16, seq u32, send time f64 (ms, monotonic, shared by all processes). */
@@ -93,6 +97,8 @@ export interface Counters {
   duplicates: number;
   /** Bytes this node's sockets wrote (frames on the wire, compressed or not). */
   wireOut: number;
+  /** rx2p: bytes of repair traffic sent (the exchange and repaired frames). */
+  repairTraffic: number;
 }
 export interface Track { unique: number; duplicateDeliveries: number }
 export interface MemoryReport { rss: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -111,6 +117,7 @@ export class Agent {
   private framesIn0 = 0;
   private duplicates0 = 0;
   private wireOut0 = 0;
+  private repair0 = 0;
   private latencies: number[] = [];
   private waiters: Waiter[] = [];
   private seenKeys = new Map<number, Uint8Array>();
@@ -132,6 +139,8 @@ export class Agent {
         waterfallCacheSize: spec.waterfallCacheSize,
         ...spec.zlib,
         ...(spec.webSocket ? { webSocket: { port: 0 } } : {}),
+        repair: spec.repair,
+        repairIntervalMs: spec.repairIntervalMs,
       });
       this.mesh = node;
       node.messages$.subscribe((m) => {
@@ -186,6 +195,11 @@ export class Agent {
     return n;
   }
 
+  private repairNow(): number {
+    const s = this.mesh?.stats;
+    return s ? s.repairControlBytes + s.repairBytes : 0;
+  }
+
   resetCounters(): void {
     this.received = 0;
     this.bytes = 0;
@@ -200,6 +214,7 @@ export class Agent {
       this.framesIn0 = this.framesInNow();
       this.duplicates0 = this.duplicatesNow();
       this.wireOut0 = this.wireOutNow();
+      this.repair0 = this.repairNow();
     }
   }
 
@@ -210,6 +225,7 @@ export class Agent {
       framesIn: this.framesInNow() - this.framesIn0,
       duplicates: this.duplicatesNow() - this.duplicates0,
       wireOut: this.wireOutNow() - this.wireOut0,
+      repairTraffic: this.repairNow() - this.repair0,
     };
   }
 

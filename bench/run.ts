@@ -14,6 +14,7 @@ import { codecBench } from './codec.js';
 import { authCosts, type AuthCosts } from './auth.js';
 import { compileWorker, entryCost, exposeGc, floodCache, idleRss, idleRssInProcess, type FloodCache, type IdleRss } from './memory.js';
 import { fmt, markdownTable, row, svgChart, table, updateReadme, type Row } from './report.js';
+import { repairIdleCost } from './repair-cost.js';
 import { latency, Placement, scale, summarize, throughput, variantLabel, type LatencyResult, type ScaleResult, type ThroughputResult, type Variant } from './workloads.js';
 
 const { values: args } = parseArgs({
@@ -107,6 +108,7 @@ function mergeThroughput(xs: ThroughputResult[]): ThroughputResult {
     msgsPerSec: mean((x) => x.msgsPerSec), minMsgsPerSec: Math.min(...xs.map((x) => x.minMsgsPerSec)), mbPerSec: mean((x) => x.mbPerSec),
     sent, delivered: xs.reduce((a, x) => a + x.delivered * x.sent, 0) / sent, framesPerMsg: mean((x) => x.framesPerMsg),
     seconds: xs.reduce((a, x) => a + x.seconds, 0), wireBytesPerMsg: mean((x) => x.wireBytesPerMsg),
+    repairTraffic: xs.reduce((a, x) => a + (x.repairTraffic ?? 0), 0),
   };
 }
 
@@ -247,6 +249,49 @@ async function main(): Promise<void> {
       rx2p: ws.msgsPerSec, baseline: tcp.msgsPerSec, better: 'higher', note: 'baseline column: rx2p with every link over TCP',
     }));
     details.w1WebSocket = { ws, tcp };
+  }
+
+  // ------------------------------------------------------------ Repair: what it costs
+  if (enabled('W1') || enabled('REPAIR')) {
+    // W1 (process/node, N=3, Plaintext, no compression) for rx2p with repair on and off,
+    // alternating, in the same worker processes.
+    // Repair on compares every 250 ms, twenty times as often as by default, so that a run
+    // of about a second holds several exchanges under load (a harder case than the default).
+    const repairOn = { repair: true, repairIntervalMs: 250 };
+    // Both modes once, unmeasured: alone (--only REPAIR) the workers are fresh, and even
+    // after W1 the first run of a new shape is slower.
+    for (const extra of [repairOn, { repair: false }]) await throughput(procs, 'rx2p', 'plain', 3, 100, cfg.w1WarmupMs, undefined, undefined, extra);
+    const runs: Record<'on' | 'off', ThroughputResult[]> = { on: [], off: [] };
+    for (let r = 0; r < 2 * cfg.rounds; r++) {
+      for (const mode of (r % 2 === 0 ? ['on', 'off'] : ['off', 'on']) as Array<'on' | 'off'>) {
+        collectGarbage();
+        const x = await throughput(procs, 'rx2p', 'plain', 3, 100, cfg.w1Ms, undefined, undefined, mode === 'on' ? repairOn : { repair: false });
+        runs[mode].push(x);
+        log(`W1 rx2p repair ${mode} (round ${r + 1}/${2 * cfg.rounds}): ${describeThroughput(x)}; repair traffic ${fmt(x.repairTraffic ?? 0)} bytes`);
+      }
+    }
+    const on = mergeThroughput(runs.on);
+    const off = mergeThroughput(runs.off);
+    rows.push(row({
+      workload: 'Repair', what: 'W1 broadcast 100 B, N=3', mode: 'procs', variant: 'rx2p, repair on (every 250 ms: rx2p column) vs off (baseline column)', metric: 'msg/s per receiver',
+      rx2p: on.msgsPerSec, baseline: off.msgsPerSec, better: 'higher', target: 'ratio >= 0.9', met: on.msgsPerSec >= 0.9 * off.msgsPerSec,
+    }));
+    rows.push(row({
+      workload: 'Repair', what: 'traffic under W1 load, N=3', mode: 'procs', variant: 'repair every 250 ms; exchange and repaired frames', metric: 'bytes/s per connection',
+      rx2p: (on.repairTraffic ?? 0) / on.seconds / 3, baseline: null, better: 'lower',
+    }));
+    const idle = await repairIdleCost();
+    const perSecond = (perInterval: number) => perInterval / (defaultOptions.repairIntervalMs / 1000);
+    details.repairIdle = idle;
+    log(`repair at idle: ${idle.emptyPerInterval.toFixed(0)} bytes per interval (empty window), ${idle.heldPerInterval.toFixed(0)} (1,000 broadcasts held by both)`);
+    rows.push(row({
+      workload: 'Repair', what: 'traffic at idle, nothing in the window', mode: 'inproc', variant: `every ${defaultOptions.repairIntervalMs / 1000} s (repairIntervalMs default)`, metric: 'bytes/s per connection',
+      rx2p: perSecond(idle.emptyPerInterval), baseline: null, better: 'lower', digits: 1,
+    }));
+    rows.push(row({
+      workload: 'Repair', what: 'traffic at idle, 1,000 broadcasts in the window', mode: 'inproc', variant: `every ${defaultOptions.repairIntervalMs / 1000} s, both stores equal`, metric: 'bytes/s per connection',
+      rx2p: perSecond(idle.heldPerInterval), baseline: null, better: 'lower', digits: 1,
+    }));
   }
 
   // ------------------------------------------------------------ W2: 1 MiB payloads

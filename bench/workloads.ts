@@ -126,6 +126,8 @@ export interface ThroughputResult {
   seconds: number;
   /** Bytes the sender's sockets wrote per message sent, over all its peers. */
   wireBytesPerMsg: number;
+  /** Bytes of repair traffic all nodes sent during the run (rx2p). */
+  repairTraffic?: number;
 }
 
 /** Node 0 of a full mesh of n floods `size`-byte broadcasts for durationMs (or `count` messages, if fewer). */
@@ -149,6 +151,7 @@ export async function throughput(
     const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
     const delivered = counters.reduce((a, c) => a + c.received, 0) / (r.sent * receivers.length);
     const frames = counters.reduce((a, c) => a + c.framesOut, senderCounters.framesOut);
+    const repairTraffic = counters.reduce((a, c) => a + c.repairTraffic, senderCounters.repairTraffic);
     return {
       msgsPerSec: mean,
       minMsgsPerSec: Math.min(...rates),
@@ -156,6 +159,7 @@ export async function throughput(
       sent: r.sent,
       delivered,
       framesPerMsg: frames / r.sent,
+      repairTraffic,
       seconds: (Math.max(...counters.map((c) => c.lastMs)) - r.startMs) / 1000,
       wireBytesPerMsg: senderCounters.wireOut / r.sent,
     };

@@ -29,3 +29,5 @@ export { WsTransport, WsConnection, parseWsUrl, type WebSocketLike, type WsTrans
 export * from './transport/ws-errors.js';
 export type { WebSocketOptions } from './transport/ws-options.js';
 export { WebDirectory, WEB_SUBFLAG, type NodeView } from './actors/web.js';
+export { RepairStore } from './actors/repair-store.js';
+export { REPAIR_CAPABILITY, REPAIR_SUBFLAG } from './protocol/repair-wire.js';

@@ -1,3 +1,5 @@
+import type { RepairStore } from './actors/repair-store.js';
+import { Repair } from './actors/repair.js';
 import { EMPTY, from, merge, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
@@ -75,6 +77,8 @@ export class MeshSocket implements MessageServer {
   /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
   readonly directory: WebDirectory;
   private readonly router: Router;
+  /** Repair of missed broadcasts (an extension of the router), when options.repair. */
+  private readonly repair: Repair | undefined;
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
   private readonly received: RecvQueue;
@@ -104,6 +108,7 @@ export class MeshSocket implements MessageServer {
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
 
+    this.repair = this.options.repair ? new Repair(this.options) : undefined;
     this.transport = this.options.transport ?? defaultTransport(this.protocol, this.options);
     const wsOptions = this.options.webSocket;
 
@@ -135,9 +140,11 @@ export class MeshSocket implements MessageServer {
       notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
       server: this,
       // Extensions (src/actors): the authenticated protocol's proofs and signatures, the
-      // WebSocket directory (rx2p-web advertisements between rx2p peers), peer discovery.
+      // repair of missed broadcasts, the WebSocket directory (rx2p-web advertisements between
+      // rx2p peers), peer discovery.
       extensions: [
         ...(isAuthenticated(this.protocol) ? [new TrustExtension(this.protocol, this.options)] : []),
+        ...(this.repair ? [this.repair] : []),
         this.directory,
         ...(this.options.peerDiscoveryMs > 0 ? [peerDiscovery(this.options.peerDiscoveryMs)] : []),
       ],
@@ -270,6 +277,11 @@ export class MeshSocket implements MessageServer {
   /** Counters: frames, deliveries, duplicates dropped, errors by code. */
   get stats(): RouterStats {
     return this.router.stats;
+  }
+
+  /** The broadcasts kept for repair (read it, do not change it); undefined when repair is off. */
+  get repairStore(): RepairStore | undefined {
+    return this.repair?.store;
   }
 
   // ---------------------------------------------------------------- user API

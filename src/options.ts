@@ -163,6 +163,31 @@ export interface MeshOptions {
    * just joined itself stayed with one peer. 0 turns it off. Default 5,000 ms.
    */
   peerDiscoveryMs?: number;
+  /**
+   * Repair of missed broadcasts among rx2p nodes (README, Repair): peers that both have it
+   * on compare what they hold of the last repairWindowSeconds and send each other what the
+   * other lacks. py2p peers are not affected. Default true.
+   */
+  repair?: boolean;
+  /** Broadcasts are repaired (and kept for it) this long after their time. Default: maxMessageAgeSeconds. */
+  repairWindowSeconds?: number;
+  /** Broadcasts kept for repair, at most (oldest out first). Default 10,000. */
+  repairStoreMaxMessages?: number;
+  /** Frame bytes kept for repair, at most (oldest out first). Default 16 MiB. */
+  repairStoreMaxBytes?: number;
+  /** The dialling side of each connection compares stores this often; also the period of the bounds below. Default 5,000 ms. */
+  repairIntervalMs?: number;
+  /** Short ids in one repair message (8 bytes each, 12 with their time), at most. Default 4,096. */
+  repairMaxIds?: number;
+  /** Repair messages read from one peer per interval; more are ignored. Default 16. */
+  repairMaxRequests?: number;
+  /** Bytes of repair sent to one peer per interval (frames and the exchange), at most (the rest waits). Default 4 MiB. */
+  repairMaxBytes?: number;
+  /**
+   * A (re)started node asks its peers for the broadcasts of the last catchUpSeconds before
+   * it started (at most repairWindowSeconds). Default 0: a new node gets no history.
+   */
+  catchUpSeconds?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
   tls?: CertificatePair;
   /**
@@ -261,6 +286,15 @@ export interface ResolvedOptions {
   keepAliveMs: number;
   maxReconnectAttempts: number;
   peerDiscoveryMs: number;
+  repair: boolean;
+  repairWindowSeconds: number;
+  repairStoreMaxMessages: number;
+  repairStoreMaxBytes: number;
+  repairIntervalMs: number;
+  repairMaxIds: number;
+  repairMaxRequests: number;
+  repairMaxBytes: number;
+  catchUpSeconds: number;
   tls: CertificatePair | undefined;
   transport: Transport | undefined;
   scheduler: SchedulerLike;
@@ -317,6 +351,14 @@ export const defaultOptions = {
   verifiedBatchCacheSize: 256,
   signatureBatch: 32,
   peerDiscoveryMs: 5_000,
+  repair: true,
+  repairStoreMaxMessages: 10_000,
+  repairStoreMaxBytes: 16 * 1024 * 1024,
+  repairIntervalMs: 5_000,
+  repairMaxIds: 4_096,
+  repairMaxRequests: 16,
+  repairMaxBytes: 4 * 1024 * 1024,
+  catchUpSeconds: 0,
 };
 
 const MIN_NETWORK_KEY_BYTES = 16;
@@ -386,6 +428,13 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
   if (unsupported.length) {
     throw new InvalidArgumentError(`compression methods not supported by this build: ${unsupported.join(', ')} (supported: ${supportedCompression.join(', ')})`);
   }
+  const maxMessageAgeSeconds = count('maxMessageAgeSeconds', o.maxMessageAgeSeconds, d.maxMessageAgeSeconds, 1);
+  const repairWindowSeconds = count('repairWindowSeconds', o.repairWindowSeconds, maxMessageAgeSeconds, 1);
+  // Times travel as uint32 seconds and a bucket's width as uint16: a day is plenty.
+  if (repairWindowSeconds > 86_400) throw new InvalidArgumentError(`option repairWindowSeconds must be at most 86400, got ${repairWindowSeconds}`);
+  const catchUpSeconds = count('catchUpSeconds', o.catchUpSeconds, d.catchUpSeconds);
+  if (catchUpSeconds > repairWindowSeconds) throw new InvalidArgumentError(`option catchUpSeconds must be at most repairWindowSeconds (${repairWindowSeconds}), got ${catchUpSeconds}`);
+  if (o.repair !== undefined && typeof o.repair !== 'boolean') throw new InvalidArgumentError('option repair must be true or false');
   const policy = o.queuePolicy ?? d.queuePolicy;
   if (policy !== 'drop-oldest' && policy !== 'drop-newest') throw new InvalidArgumentError(`option queuePolicy must be 'drop-oldest' or 'drop-newest'`);
   const resolved: Omit<ResolvedOptions, 'webSocket'> = {
@@ -408,7 +457,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxConnections: count('maxConnections', o.maxConnections, d.maxConnections, 1),
     maxPeersList: count('maxPeersList', o.maxPeersList, d.maxPeersList),
     waterfallCacheSize: count('waterfallCacheSize', o.waterfallCacheSize, d.waterfallCacheSize, 1),
-    maxMessageAgeSeconds: count('maxMessageAgeSeconds', o.maxMessageAgeSeconds, d.maxMessageAgeSeconds, 1),
+    maxMessageAgeSeconds,
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
     maxRelayBacklogBytes: count('maxRelayBacklogBytes', o.maxRelayBacklogBytes, d.maxRelayBacklogBytes),
@@ -424,6 +473,15 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     keepAliveMs: count('keepAliveMs', o.keepAliveMs, d.keepAliveMs),
     maxReconnectAttempts: count('maxReconnectAttempts', o.maxReconnectAttempts, d.maxReconnectAttempts, 1),
     peerDiscoveryMs: count('peerDiscoveryMs', o.peerDiscoveryMs, d.peerDiscoveryMs),
+    repair: o.repair ?? d.repair,
+    repairWindowSeconds,
+    repairStoreMaxMessages: count('repairStoreMaxMessages', o.repairStoreMaxMessages, d.repairStoreMaxMessages, 1),
+    repairStoreMaxBytes: count('repairStoreMaxBytes', o.repairStoreMaxBytes, d.repairStoreMaxBytes, 1024),
+    repairIntervalMs: count('repairIntervalMs', o.repairIntervalMs, d.repairIntervalMs, 1),
+    repairMaxIds: count('repairMaxIds', o.repairMaxIds, d.repairMaxIds, 1),
+    repairMaxRequests: count('repairMaxRequests', o.repairMaxRequests, d.repairMaxRequests, 1),
+    repairMaxBytes: count('repairMaxBytes', o.repairMaxBytes, d.repairMaxBytes, 1),
+    catchUpSeconds,
     tls: o.tls,
     transport: checkTransport(o.transport),
     scheduler: o.scheduler ?? asyncScheduler,

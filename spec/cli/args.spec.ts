@@ -6,16 +6,16 @@ describe('rx2p command arguments', () => {
     expect(parseCliArgs([])).to.deep.equal({
       host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, auth: false,
       identity: undefined, allow: undefined, networkKey: undefined, debug: 0, web: undefined,
-      json: false, send: [], noStdin: false, help: false, version: false,
+      json: false, send: [], noStdin: false, catchUp: 0, help: false, version: false,
     });
   });
 
   it('reads every option, --connect and --send repeatable', () => {
     const a = parseCliArgs([
       '--host', '0.0.0.0', '--port', '4444', '--connect', '10.0.0.2:4444', '--connect', '[::1]:5555', '--connect', '6666',
-      '--subnet', 'lab', '--ssl', '--debug', '3', '--json', '--send', 'one', '--send', 'two', '--no-stdin',
+      '--subnet', 'lab', '--ssl', '--debug', '3', '--json', '--send', 'one', '--send', 'two', '--no-stdin', '--catch-up', '30',
     ]);
-    expect(a).to.deep.include({ host: '0.0.0.0', port: 4444, subnet: 'lab', ssl: true, debug: 3, json: true, noStdin: true });
+    expect(a).to.deep.include({ host: '0.0.0.0', port: 4444, subnet: 'lab', ssl: true, debug: 3, json: true, noStdin: true, catchUp: 30 });
     expect(a.connect).to.deep.equal([['10.0.0.2', 4444], ['::1', 5555], ['127.0.0.1', 6666]]);
     expect(a.send).to.deep.equal(['one', 'two']);
   });

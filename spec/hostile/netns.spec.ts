@@ -102,8 +102,8 @@ describe('network partition and heal between namespaces', function () {
     await Promise.all(children.splice(0).map((c) => c.close()));
   });
 
-  async function start(ns: string, host: string, port = 0): Promise<NodeProcess> {
-    const child = await NodeProcess.spawn({ host, port, netns: ns, echo: true, options: { ...options, userSalt: `netns-${ns}` } });
+  async function start(ns: string, host: string, port = 0, extra = {}): Promise<NodeProcess> {
+    const child = await NodeProcess.spawn({ host, port, netns: ns, echo: true, options: { ...options, userSalt: `netns-${ns}`, ...extra } });
     children.push(child);
     return child;
   }
@@ -140,8 +140,10 @@ describe('network partition and heal between namespaces', function () {
   });
 
   it('re-dials a peer that restarted during a partition, once the first write after the heal meets a reset', async function () {
-    const a = await start(nsA, addrA);
-    const b = await start(nsB, addrB);
+    // Without repair, as between py2p nodes: the write that meets the reset is lost for
+    // good (with repair, the restarted node gets it later: spec/repair/partition.spec.ts).
+    const a = await start(nsA, addrA, 0, { repair: false });
+    const b = await start(nsB, addrB, 0, { repair: false });
     expect((await b.connect(addrA, a.port)).ok).to.equal(true);
     await linked(a, b);
     const port = a.port;
@@ -151,7 +153,7 @@ describe('network partition and heal between namespaces', function () {
     // A crashes and comes back on the same address while B cannot see it.
     await a.kill();
     children.splice(children.indexOf(a), 1);
-    const a2 = await start(nsA, addrA, port);
+    const a2 = await start(nsA, addrA, port, { repair: false });
     expect(a2.id).to.equal(id); // same address and salt: same node id
     await heal();
 

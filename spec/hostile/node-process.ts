@@ -33,6 +33,7 @@ node.messages$.subscribe((m) => {
 });
 node.events$.subscribe((e) => {
   if (e.type === 'error') out({ event: 'error', code: (e.error as { code?: string }).code ?? e.error.name });
+  else if (e.type === 'repair') out({ event: 'repair', peer: e.peer, sent: e.sent, received: e.received, bytes: e.bytes });
   else out({ event: e.type, id: e.id });
 });
 // This process's event-loop delay from now on: the node's alone (a report resets it).

@@ -37,6 +37,10 @@ export function relay(s: RouterState, msg: PathfindingMessage, from: Connection 
   try {
     if (!s.closing) fanOut(s, s.routingTable.values(), flags.waterfall, msg, from, true);
   } finally {
+    if (s.hooks.onAdmitted.length !== 0) {
+      s.relayedFor = msg;
+      s.relayedFrame = s.preparedFor === msg ? s.preparedRelay : undefined;
+    }
     s.preparedRelay = s.preparedFor = undefined;
   }
 }
@@ -51,7 +55,7 @@ export function admit(s: RouterState, msg: PathfindingMessage): boolean {
   const o = s.host.options;
   // Too old, or dated further ahead than clocks plausibly drift: a message from the
   // future would otherwise outlive its id in the cache and could be replayed.
-  if (time < now - o.maxMessageAgeSeconds || time > now + o.maxMessageAgeSeconds) {
+  if ((time < now - o.maxMessageAgeSeconds && !admittedOld(s, msg, now)) || time > now + o.maxMessageAgeSeconds) {
     s.stats.expired++;
     s.host.print(2, 'Waterfall expired');
     return false;
@@ -69,6 +73,12 @@ export function admit(s: RouterState, msg: PathfindingMessage): boolean {
     return false;
   }
   return true;
+}
+
+/** Whether an extension admits a message older than the age limit (a repair asked for). */
+function admittedOld(s: RouterState, msg: PathfindingMessage, now: number): boolean {
+  for (const ext of s.hooks.admitOld) if (ext.admitOld!(s, msg, now)) return true;
+  return false;
 }
 
 /**
@@ -204,7 +214,10 @@ export function sendFromHere(s: RouterState, payload: Packet[], flag: string, ti
   // Our own id is listed in waterfalls, as py2p lists it. The copies peers flood back
   // are dropped for their sender (onFrame), so the entry is keyed on the SHA-384
   // digest the id already cost rather than on a SHA-256 of the payload as well.
-  if (flag === flags.broadcast) s.waterfalls.add(msg.idKey, msg.timeNumber, msg.id);
+  if (flag === flags.broadcast) {
+    s.waterfalls.add(msg.idKey, msg.timeNumber, msg.id);
+    if (s.hooks.onBroadcastSent.length !== 0) for (const ext of s.hooks.onBroadcastSent) ext.onBroadcastSent!(s, msg);
+  }
   return below;
 }
 

@@ -18,7 +18,9 @@ export type Packet = string | Uint8Array;
 export type MeshEvent =
   | { type: 'peer-connected'; id: string; addr: [string, number]; outgoing: boolean }
   | { type: 'peer-disconnected'; id: string; addr: [string, number] | undefined; outgoing: boolean }
-  | { type: 'error'; error: Error; peer?: string };
+  | { type: 'error'; error: Error; peer?: string }
+  /** Broadcasts repaired with one peer since the last such event (sent to it, received from it). */
+  | { type: 'repair'; peer: string; sent: number; received: number; bytes: number };
 
 export interface Settle<T> { resolve: (v: T) => void; reject: (e: Error) => void }
 
@@ -65,6 +67,20 @@ export interface RouterStats {
   /** Authenticated protocol: messages dropped for a missing, malformed or wrong signature. */
   badSignatures: number;
   errors: Record<string, number>;
+  /** Broadcasts this node sent to peers that asked for them (repair.ts). */
+  repairSent: number;
+  /** Broadcasts this node asked peers for, received and admitted (delivered once, flooded on). */
+  repairReceived: number;
+  /** Repair requests (`want`, up to repairMaxIds ids each) received. */
+  repairRequests: number;
+  /** Bytes of repaired frames sent. */
+  repairBytes: number;
+  /** Bytes of the repair exchange itself (sum, have, want) sent, whole frames. */
+  repairControlBytes: number;
+  /** Repair messages ignored: over repairMaxRequests in an interval, or malformed. */
+  repairRefused: number;
+  /** Asked-for broadcasts not sent in an interval for repairMaxBytes (sent when asked again). */
+  repairDeferred: number;
 }
 
 /** What a peer's handshake said, parsed and checked. */
@@ -82,6 +98,12 @@ export interface Hello {
  */
 export interface RouterExtension {
   readonly name: string;
+  /**
+   * Capability names this node adds to its handshake's compression list. py2p 0.2 keeps
+   * only the methods it knows from that list (to pick a method and to decompress), so a
+   * py2p peer ignores them; an rx2p peer sees them in conn.compression.
+   */
+  readonly advertise?: readonly string[];
   /**
    * A well-formed handshake from a peer, before it joins the routing table. Returning
    * an Error drops the connection with it (e.g. a missing or wrong proof of identity).
@@ -127,7 +149,17 @@ export interface RouterExtension {
    * (e.g. a bad signature). On the hot path: keep it cheap.
    */
   acceptBroadcast?(s: RouterState, msg: PathfindingMessage, from: Connection): boolean;
-  /** A broadcast admitted (new, in time), after it was delivered and relayed. */
+  /**
+   * A broadcast or waterfall older than maxMessageAgeSeconds (and not from the future):
+   * true admits it all the same (e.g. a repair this node asked for). Called only then.
+   */
+  admitOld?(s: RouterState, msg: PathfindingMessage, now: number): boolean;
+  /** A broadcast this node sent (send()), after it went to every peer. */
+  onBroadcastSent?(s: RouterState, msg: PathfindingMessage): void;
+  /**
+   * A broadcast admitted (new, in time), after it was delivered and relayed. The plain
+   * waterfall frame relay() made for it, if any, is s.relayedFrame while s.relayedFor is msg.
+   */
   onAdmitted?(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): void;
   /**
    * A whisper or admitted broadcast whose subflag the router does not handle itself,
@@ -173,6 +205,8 @@ export interface ExtensionHooks {
   sealBroadcast: RouterExtension[];
   queueBroadcast: RouterExtension[];
   onPeerConnected: RouterExtension[];
+  admitOld: RouterExtension[];
+  onBroadcastSent: RouterExtension[];
   acceptBroadcast: RouterExtension[];
   onAdmitted: RouterExtension[];
   onSubflag: RouterExtension[];
@@ -187,6 +221,7 @@ function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
     onHandshake: having('onHandshake'), holdHandshake: having('holdHandshake'), onFrameBeforeHandshake: having('onFrameBeforeHandshake'),
     closeReason: having('closeReason'), verifyAdmitted: having('verifyAdmitted'), acceptDirect: having('acceptDirect'),
     sealBroadcast: having('sealBroadcast'), queueBroadcast: having('queueBroadcast'), onPeerConnected: having('onPeerConnected'),
+    admitOld: having('admitOld'), onBroadcastSent: having('onBroadcastSent'),
     acceptBroadcast: having('acceptBroadcast'), onAdmitted: having('onAdmitted'), onSubflag: having('onSubflag'),
     onTick: having('onTick'), onClosed: having('onClosed'), onShutdown: having('onShutdown'),
   };
@@ -209,6 +244,7 @@ export class RouterState {
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
     queueDropped: 0, connectionsRefused: 0, signaturesVerified: 0, badSignatures: 0, errors: {},
+    repairSent: 0, repairReceived: 0, repairRequests: 0, repairBytes: 0, repairControlBytes: 0, repairRefused: 0, repairDeferred: 0,
   };
   /** Every message delivered has a proven sender (an extension proves them): Message.verified. */
   readonly sendersProven: boolean;
@@ -232,6 +268,11 @@ export class RouterState {
   /** The plain relay frame made while delivering `preparedFor` (one copy serves both). */
   preparedRelay: Buffer | undefined;
   preparedFor: PathfindingMessage | undefined;
+  /** The plain waterfall frame the last relay() sent for `relayedFor` (for onAdmitted hooks). */
+  relayedFrame: Buffer | undefined;
+  relayedFor: PathfindingMessage | undefined;
+  /** The compression list of this node's handshake: its methods, then the extensions' capabilities. */
+  private readonly handshakeMethods: string;
   private readonly textBytes = new Map<string, Buffer>();
 
   /**
@@ -244,12 +285,16 @@ export class RouterState {
     // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped
     // without SHA-384 or base_58 work; each entry shows the message's id.
     // An accepted message's time is within maxMessageAge of now either way, so it stays
-    // acceptable for up to twice that: its id is kept as long.
-    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, 2 * o.maxMessageAgeSeconds);
+    // acceptable for up to twice that: its id is kept as long. A repaired one may be as
+    // old as the repair window.
+    const oldest = Math.max(o.maxMessageAgeSeconds, o.repair ? o.repairWindowSeconds : 0);
+    this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds + oldest);
     this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
     this.hooks = hooksOf(host.extensions ?? []);
     this.sendersProven = (host.extensions ?? []).some((e) => e.provesSenders === true);
     this.trailerPackets = (host.extensions ?? []).reduce((n, e) => n + (e.trailerPackets ?? 0), 0);
+    const capabilities = (host.extensions ?? []).flatMap((e) => e.advertise ?? []);
+    this.handshakeMethods = pyJsonDumps([...o.compression, ...capabilities]);
   }
 
   get options(): ResolvedOptions {
@@ -298,7 +343,7 @@ export class RouterState {
     this.connections$.next(conn);
     this.sendTo(conn, flags.whisper, [
       flags.handshake, this.host.id(), this.host.protocol.id,
-      pyJsonDumps(this.host.outAddr()), pyJsonDumps(o.compression),
+      pyJsonDumps(this.host.outAddr()), this.handshakeMethods,
     ]);
     return conn;
   }

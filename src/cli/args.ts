@@ -31,6 +31,8 @@ export interface CliArgs {
   web: number | undefined;
   /** Do not read stdin: run until SIGINT/SIGTERM. */
   noStdin: boolean;
+  /** Ask the first peers for the broadcasts of the last S seconds (the catchUpSeconds option). Default 0. */
+  catchUp: number;
   help: boolean;
   version: boolean;
 }
@@ -63,6 +65,8 @@ Options:
   --web [PORT]         serve a live page of the mesh on PORT (default: a free one);
                        browsers that open it join the mesh over WebSocket there
   --no-stdin           do not read stdin; run until SIGINT/SIGTERM
+  --catch-up S         on start, get the broadcasts of the last S seconds from
+                       rx2p peers (at most 60; default 0: no history)
   -h, --help           print this help
   -v, --version        print the version
 
@@ -111,6 +115,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         send: { type: 'string', multiple: true, default: [] },
         'no-stdin': { type: 'boolean', default: false },
         web: { type: 'string' },
+        'catch-up': { type: 'string', default: '0' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -127,6 +132,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
   const debug = /^\d+$/.test(values.debug) ? Number(values.debug) : NaN;
   if (!Number.isSafeInteger(debug)) throw new UsageError(`--debug needs a whole number, got ${JSON.stringify(values.debug)}`);
+  const catchUp = /^\d+$/.test(values['catch-up']) ? Number(values['catch-up']) : NaN;
+  if (!Number.isSafeInteger(catchUp) || catchUp > 60) throw new UsageError(`--catch-up needs a whole number of seconds up to 60, got ${JSON.stringify(values['catch-up'])}`);
   return {
     host: values.host,
     port: parsePort(values.port, '--port'),
@@ -142,6 +149,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     send: values.send,
     noStdin: values['no-stdin'],
     web: values.web === undefined ? undefined : parsePort(values.web, '--web'),
+    catchUp,
     help: values.help,
     version: values.version,
   };

@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
       port: args.web,
       onRequest: await (await import('../web/server.js')).webPage(() => served),
     };
-    node = served = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust, webSocket });
+    node = served = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust, webSocket, catchUpSeconds: args.catchUp });
     if (node.webSocketPort !== undefined) {
       const h = args.host === '0.0.0.0' ? '127.0.0.1' : args.host.includes(':') ? `[${args.host}]` : args.host;
       webUrl = `http://${h}:${node.webSocketPort}/`;
@@ -126,6 +126,7 @@ async function main(argv: string[]): Promise<number> {
   });
   node.events$.subscribe((e) => {
     if (e.type === 'error') return failure(e.error, e.peer ? `peer ${e.peer}` : 'mesh');
+    if (e.type === 'repair') return say({ ...e }, `repair with ${e.peer}: ${e.received} missed broadcast(s) received, ${e.sent} sent`);
     const verb = e.type === 'peer-connected' ? 'connected to' : 'disconnected from';
     const addr = e.addr ? `${e.addr[0]}:${e.addr[1]}` : 'unknown address';
     say({ ...e }, `${verb} ${safeText(e.id)} at ${safeText(addr)} (${e.outgoing ? 'outgoing' : 'incoming'})`);

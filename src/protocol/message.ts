@@ -358,6 +358,17 @@ export class PathfindingMessage {
   }
 
   /**
+   * The last `n` characters of wireId, without making the whole string (rx2p's repair
+   * keys on them); the computed id's when the id packet is shorter than that.
+   */
+  wireIdTail(n: number): string {
+    const b = this.#body;
+    if (b !== undefined && this.#timeAt - this.#idAt >= n) return b.toString('latin1', this.#timeAt - n, this.#timeAt);
+    const id = this.id;
+    return id.length >= n ? id.slice(id.length - n) : id.padStart(n, '1');
+  }
+
+  /**
    * SHA-1 of the sender and the payload packets with their lengths: what a message
    * says and who first said it, without its type, id or time. Two copies of one
    * message that py2p re-timed (new time, so a new id) have the same content key.

@@ -1,0 +1,412 @@
+/**
+ * Repair between rx2p nodes: a node that missed broadcasts (a reset connection, a
+ * partition, a restart) gets them from a peer that has them, as their original frames.
+ *
+ * Who takes part. An rx2p node with repair on names REPAIR_CAPABILITY in its handshake's
+ * compression list. py2p 0.2 intersects that list with the methods it knows, both to
+ * pick a method and to decompress, so it never uses the name and sends nothing new; a
+ * node repairs only with peers that named it. A py2p peer therefore sees one extra name
+ * in a handshake and no other traffic.
+ *
+ * The exchange, per connection (whispers with subflag REPAIR_SUBFLAG, see repair-wire.ts):
+ * 1. The node that dialled sends `sum` on connect and every repairIntervalMs: per time
+ *    bucket of the window (repairWindowSeconds / 32, whole seconds), the count and XOR of
+ *    its stored messages' short ids, with its horizon (nothing older is wanted) and the
+ *    time since which its store is complete.
+ * 2. The other compares with its own buckets (only those both stores hold completely,
+ *    older than a second, inside the window) and answers `have ask` with its short ids
+ *    (and times) in the buckets that differ and may matter to either side.
+ * 3. The dialler asks (`want`) for the ids it lacks, and offers (`have offer`) the ids
+ *    the other lacks; the other then asks for those it lacks.
+ * 4. A `want` is answered with the stored frames, byte for byte, written like any other
+ *    frame: the receiver de-duplicates, delivers and floods them as usual.
+ *
+ * Bounds, per connection and interval: repairMaxRequests control messages read (more
+ * are ignored, stats.repairRefused), repairMaxIds ids per message, repairMaxBytes sent,
+ * frames and answers together (what does not fit waits for the next interval). Ids this
+ * node wants are remembered (at most 4 x repairMaxIds, for 4 intervals): a wanted message
+ * may be older than maxMessageAgeSeconds if it is inside the window; flooding still drops
+ * old ones. A node wants nothing dated before its horizon (its start, less
+ * catchUpSeconds), and drops such broadcasts unless it asked for them.
+ *
+ * Why not a whisper to announce the capability: py2p 0.2 would ignore one (its handle_msg
+ * queues only `broadcast` and `whisper` subflags), but an older rx2p node delivers unknown
+ * subflags to its user; and an extra handshake packet would make py2p ignore the handshake
+ * (it wants exactly five).
+ */
+import { flags } from '../protocol/flags.js';
+import type { PathfindingMessage } from '../protocol/message.js';
+import {
+  REPAIR_CAPABILITY, REPAIR_SUBFLAG, decodeHave, decodeSummary, decodeWant, encodeHave, encodeSummary, encodeWant,
+  type Have, type HaveBucket, type Summary,
+} from '../protocol/repair-wire.js';
+import { MalformedControlError } from '../errors.js';
+import type { Connection } from '../streams/connection.js';
+import type { ResolvedOptions } from '../options.js';
+import { RepairStore, SHORT_ID_BYTES } from './repair-store.js';
+import type { RouterExtension, RouterState } from './state.js';
+
+export { REPAIR_CAPABILITY, REPAIR_SUBFLAG };
+
+/** Buckets per window: a summary is at most this many 16-byte entries. */
+const BUCKETS_PER_WINDOW = 32;
+/** Messages younger than this (seconds) may still be in flight: their buckets are not compared. */
+const SETTLE_SECONDS = 1;
+/** Wanted ids are remembered this many intervals. */
+const WANT_INTERVALS = 4;
+/**
+ * A broadcast dated this much before the node's horizon (its start, less catchUpSeconds)
+ * is dropped unless asked for: history a peer repaired and flooded on does not reach a
+ * node that did not ask for it. The slack allows for clocks a little behind this one.
+ */
+const HORIZON_SLACK_SECONDS = 2;
+
+interface PeerRepair {
+  readonly conn: Connection;
+  lastSummaryAt: number;
+  periodStart: number;
+  requests: number;
+  bytes: number;
+  /** Since the last repair event. */
+  sent: number;
+  received: number;
+  sentBytes: number;
+}
+
+/**
+ * A message's short id: the last 8 characters of its id packet. Every node has them for
+ * free (this node's own messages carry the id it computed; a relayed frame keeps the id
+ * packet it came with). An id packet is not checked by py2p or rx2p (both recompute the id
+ * from payload and time when they need it): a peer that forges one can make others file
+ * its message under another message's short id, which can keep that message from being
+ * repaired to them; it cannot make anything be delivered (repaired frames are admitted
+ * like any other, on their content).
+ */
+export function shortIdOf(msg: PathfindingMessage): string {
+  return msg.wireIdTail(SHORT_ID_BYTES);
+}
+
+/** The repair extension of the router actor (one per node; its hooks run inside the actor). */
+export class Repair implements RouterExtension {
+  readonly name = 'repair';
+  readonly advertise = [REPAIR_CAPABILITY];
+  readonly store: RepairStore;
+  /** Unix time before which this node wants nothing: its start, less catchUpSeconds. */
+  readonly horizon: number;
+  private readonly peers = new Map<Connection, PeerRepair>();
+  private readonly wants = new Map<string, { deadline: number; from: Connection }>();
+  private readonly maxWants: number;
+  /** The actor's state, from the first hook on (hooks are only called from inside it). */
+  private s!: RouterState;
+
+  constructor(private readonly options: ResolvedOptions) {
+    const o = options;
+    this.store = new RepairStore(o.repairStoreMaxMessages, o.repairStoreMaxBytes, o.repairWindowSeconds,
+      Math.max(1, Math.ceil(o.repairWindowSeconds / BUCKETS_PER_WINDOW)));
+    this.horizon = o.clock() - o.catchUpSeconds;
+    this.maxWants = WANT_INTERVALS * o.repairMaxIds;
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  /** A peer handshaken: repair with it if it named the capability (the dialler starts). */
+  onPeerConnected(s: RouterState, conn: Connection): void {
+    this.s = s;
+    if (!conn.compression.includes(REPAIR_CAPABILITY)) return;
+    const now = s.now();
+    const peer: PeerRepair = { conn, lastSummaryAt: now, periodStart: now, requests: 0, bytes: 0, sent: 0, received: 0, sentBytes: 0 };
+    this.peers.set(conn, peer);
+    if (conn.outgoing) this.sendSummary(peer);
+  }
+
+  onClosed(s: RouterState, conn: Connection): void {
+    const peer = this.peers.get(conn);
+    if (!peer) return;
+    this.report(peer);
+    this.peers.delete(conn);
+  }
+
+  /** History this node did not ask for (dated before its horizon) is dropped, as too old. */
+  acceptBroadcast(s: RouterState, msg: PathfindingMessage): boolean {
+    if (msg.timeNumber >= this.horizon - HORIZON_SLACK_SECONDS || this.wanted(msg, s.utc())) return true;
+    s.stats.expired++;
+    return false;
+  }
+
+  admitOld(s: RouterState, msg: PathfindingMessage, now: number): boolean {
+    return this.wanted(msg, now);
+  }
+
+  /** An admitted broadcast: counted if asked for; stored, as the frame relay() made, if it was for the user. */
+  onAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): void {
+    this.s = s;
+    if (from !== undefined) this.admitted(msg, from);
+    const subflag = msg.subflag;
+    if (subflag === flags.request || subflag === flags.response || subflag === flags.peers || subflag === flags.handshake) return;
+    const frame = s.relayedFor === msg && s.relayedFrame !== undefined
+      ? s.relayedFrame
+      : msg.relayPieces(flags.waterfall) ?? msg.relay(flags.waterfall, null);
+    this.note(msg, frame);
+  }
+
+  onBroadcastSent(s: RouterState, msg: PathfindingMessage): void {
+    if (msg.subflag === flags.request) return;
+    this.note(msg, msg.string);
+  }
+
+  /**
+   * A whisper from a peer with the capability and rx2p's subflag: handled here, never
+   * delivered. From any other peer the subflag is an ordinary user subflag.
+   */
+  onSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
+    this.s = s;
+    if (conn === undefined || msg.msgType !== flags.whisper || msg.subflag !== REPAIR_SUBFLAG) return false;
+    const peer = this.peers.get(conn);
+    if (peer === undefined) return false;
+    this.onRepairMessage(peer, msg);
+    return true;
+  }
+
+  /** Every sweep: expiry, budgets per interval, the dialler's periodic summary, repair events. */
+  onTick(s: RouterState, now: number): void {
+    this.s = s;
+    const o = this.options;
+    this.store.expire(s.utc());
+    if (this.wants.size > 0) for (const [id, w] of this.wants) if (w.deadline < now || w.from.closed) this.wants.delete(id);
+    for (const peer of this.peers.values()) {
+      if (now - peer.periodStart >= o.repairIntervalMs) {
+        peer.periodStart = now;
+        peer.requests = 0;
+        peer.bytes = 0;
+      }
+      if (peer.conn.outgoing && now - peer.lastSummaryAt >= o.repairIntervalMs) this.sendSummary(peer);
+      this.report(peer);
+    }
+  }
+
+  onShutdown(): void {
+    this.peers.clear();
+    this.wants.clear();
+    this.store.clear();
+  }
+
+  // ---------------------------------------------------------------- the store
+
+  /** Stores a broadcast this node sent or delivered, as the frame that carried it. */
+  note(msg: PathfindingMessage, frame: Uint8Array | readonly Uint8Array[]): void {
+    this.store.add(shortIdOf(msg), msg.timeNumber, frame);
+  }
+
+  /** Whether a message was asked for (and is inside the window). */
+  wanted(msg: PathfindingMessage, now: number): boolean {
+    return this.wants.size > 0 && msg.timeNumber >= now - this.options.repairWindowSeconds && this.wants.has(shortIdOf(msg));
+  }
+
+  /** An admitted message: counted as repaired if this node had asked for it. */
+  admitted(msg: PathfindingMessage, from: Connection): void {
+    if (this.wants.size === 0) return;
+    const id = shortIdOf(msg);
+    const w = this.wants.get(id);
+    if (w === undefined) return;
+    this.wants.delete(id);
+    this.s.stats.repairReceived++;
+    const peer = this.peers.get(from);
+    if (peer) peer.received++;
+  }
+
+  // ---------------------------------------------------------------- the exchange
+
+  private onRepairMessage(peer: PeerRepair, msg: PathfindingMessage): void {
+    const o = this.options;
+    if (++peer.requests > o.repairMaxRequests) {
+      this.s.stats.repairRefused++;
+      return;
+    }
+    const p = msg.payload;
+    const kind = p[1]?.toString('latin1');
+    try {
+      switch (kind) {
+        case 'sum': this.onSummary(peer, decodeSummary(packet(p, 2), 2 * BUCKETS_PER_WINDOW + 2)); break;
+        case 'have': this.onHave(peer, p[2]?.toString('latin1') === 'ask', decodeHave(packet(p, 3), o.repairMaxIds)); break;
+        case 'want': this.onWant(peer, decodeWant(packet(p, 2), o.repairMaxIds)); break;
+        default: throw new MalformedControlError('repair message', `unknown kind ${JSON.stringify(kind?.slice(0, 16))}`);
+      }
+    } catch (err) {
+      if (!(err instanceof MalformedControlError)) throw err;
+      this.s.stats.repairRefused++;
+      this.s.recordError(err, peer.conn.id);
+    }
+  }
+
+  private sendSummary(peer: PeerRepair): void {
+    const [lo, hi] = this.range(this.store.completeSince);
+    const s: Summary = { horizon: this.horizon, completeSince: this.store.completeSince, bucketSeconds: this.store.bucketSeconds, buckets: [] };
+    for (const d of this.store.digests()) if (d.index >= lo && d.index <= hi) s.buckets.push(d);
+    peer.lastSummaryAt = this.s.now();
+    this.send(peer, ['sum', encodeSummary(s)], true);
+  }
+
+  /** The buckets worth comparing: inside the window, older than SETTLE_SECONDS, held completely since `since`. */
+  private range(since: number): [number, number] {
+    const now = this.s.utc();
+    const bs = this.store.bucketSeconds;
+    // The oldest bucket is left out: it is partly outside the window, and the two
+    // stores expire it at different moments.
+    const lo = Math.max(Math.floor((now - this.options.repairWindowSeconds) / bs) + 1, Math.ceil(since / bs));
+    const hi = Math.floor((now - SETTLE_SECONDS) / bs) - 1;
+    return [lo, hi];
+  }
+
+  /** The earliest message time this node wants now. */
+  private floor(): number {
+    return Math.max(this.horizon, this.s.utc() - this.options.repairWindowSeconds);
+  }
+
+  private onSummary(peer: PeerRepair, s: Summary): void {
+    const bs = this.store.bucketSeconds;
+    if (s.bucketSeconds !== bs) return; // another window: not comparable, no repair
+    const [lo, hi] = this.range(Math.max(this.store.completeSince, s.completeSince));
+    const theirs = new Map(s.buckets.map((b) => [b.index, b]));
+    const relevant = new Set<number>();
+    for (let index = lo; index <= hi; index++) {
+      const mine = this.store.digest(index);
+      const their = theirs.get(index);
+      const myCount = mine?.count ?? 0;
+      const theirCount = their?.count ?? 0;
+      if (myCount === theirCount && (mine?.x0 ?? 0) === (their?.x0 ?? 0) && (mine?.x1 ?? 0) === (their?.x1 ?? 0)) continue;
+      const end = (index + 1) * bs;
+      if ((myCount > 0 && end > s.horizon) || (theirCount > 0 && end > this.floor())) relevant.add(index);
+    }
+    if (relevant.size === 0) return;
+    this.send(peer, ['have', 'ask', encodeHave({ horizon: this.horizon, bucketSeconds: bs, buckets: this.listIds(relevant, () => true) })]);
+  }
+
+  /**
+   * This node's ids (and times) in the given buckets, at most repairMaxIds in all; a
+   * bucket cut short is marked incomplete. One pass over the store.
+   */
+  private listIds(buckets: Set<number>, keep: (time: number) => boolean): HaveBucket[] {
+    const max = this.options.repairMaxIds;
+    const out = new Map<number, HaveBucket>();
+    for (const index of [...buckets].sort((a, b) => a - b)) out.set(index, { index, complete: true, ids: [], times: [] });
+    let total = 0;
+    this.store.forEach((key, time) => {
+      const b = out.get(this.store.bucketOf(time));
+      if (b === undefined || !keep(time)) return;
+      if (total >= max) {
+        b.complete = false;
+        return;
+      }
+      b.ids.push(key);
+      b.times.push(time);
+      total++;
+    });
+    return [...out.values()];
+  }
+
+  private onHave(peer: PeerRepair, ask: boolean, h: Have): void {
+    const bs = this.store.bucketSeconds;
+    if (h.bucketSeconds !== bs) return;
+    const o = this.options;
+    const floor = this.floor();
+    const want: string[] = [];
+    const offerBuckets = new Set<number>();
+    const theirIds = new Set<string>();
+    for (const b of h.buckets) {
+      for (let i = 0; i < b.ids.length; i++) {
+        const id = b.ids[i]!;
+        theirIds.add(id);
+        if (b.times[i]! >= floor && want.length < o.repairMaxIds && !this.store.has(id) && !this.wants.has(id)) want.push(id);
+      }
+      if (ask && b.complete) offerBuckets.add(b.index);
+    }
+    if (want.length > 0) this.want(peer, want);
+    if (offerBuckets.size > 0) {
+      const theirFloor = Math.max(h.horizon, this.s.utc() - o.repairWindowSeconds);
+      const offer = this.listIdsExcept(offerBuckets, theirIds, theirFloor);
+      if (offer.length > 0) this.send(peer, ['have', 'offer', encodeHave({ horizon: this.horizon, bucketSeconds: bs, buckets: offer })]);
+    }
+  }
+
+  /** This node's ids in the given buckets that `except` lacks, from time `floor` on (at most repairMaxIds). */
+  private listIdsExcept(buckets: Set<number>, except: Set<string>, floor: number): HaveBucket[] {
+    const max = this.options.repairMaxIds;
+    const out = new Map<number, HaveBucket>();
+    let total = 0;
+    this.store.forEach((key, time) => {
+      if (total >= max || time < floor || except.has(key)) return;
+      const index = this.store.bucketOf(time);
+      if (!buckets.has(index)) return;
+      let b = out.get(index);
+      if (b === undefined) out.set(index, (b = { index, complete: false, ids: [], times: [] }));
+      b.ids.push(key);
+      b.times.push(time);
+      total++;
+    });
+    return [...out.values()];
+  }
+
+  private want(peer: PeerRepair, ids: string[]): void {
+    const deadline = this.s.now() + WANT_INTERVALS * Math.max(this.options.repairIntervalMs, this.options.sweepIntervalMs);
+    const asked: string[] = [];
+    for (const id of ids) {
+      if (this.wants.size >= this.maxWants) break;
+      this.wants.set(id, { deadline, from: peer.conn });
+      asked.push(id);
+    }
+    if (asked.length > 0) this.send(peer, ['want', encodeWant(asked)]);
+  }
+
+  private onWant(peer: PeerRepair, ids: string[]): void {
+    const o = this.options;
+    const stats = this.s.stats;
+    stats.repairRequests++;
+    for (let i = 0; i < ids.length; i++) {
+      const frame = this.store.get(ids[i]!);
+      if (frame === undefined) continue;
+      const size = frame.length;
+      if (peer.bytes + size > o.repairMaxBytes) {
+        stats.repairDeferred += ids.length - i;
+        return;
+      }
+      peer.conn.write(frame);
+      peer.bytes += size;
+      peer.sent++;
+      peer.sentBytes += size;
+      stats.repairSent++;
+      stats.repairBytes += size;
+    }
+  }
+
+  /** A repair whisper. Not through sendTo: it is not the peer's lastSent (what py2p's resend repeats). */
+  /**
+   * A repair whisper, within the peer's byte budget for the interval (repairMaxBytes counts
+   * the exchange as well as the frames: a peer that sends summaries as fast as it may gets
+   * no more answers than that). The dialler's own summary is always sent.
+   */
+  private send(peer: PeerRepair, packets: Array<string | Uint8Array>, always = false): void {
+    const s = this.s;
+    let size = 256;
+    for (const p of packets) size += p.length;
+    if (!always && peer.bytes + size > this.options.repairMaxBytes) {
+      s.stats.repairDeferred++;
+      return;
+    }
+    const msg = peer.conn.send(flags.whisper, [REPAIR_SUBFLAG, ...packets], s.host.id(), s.utc());
+    s.stats.framesOut++;
+    s.stats.repairControlBytes += msg.string.length;
+    peer.bytes += msg.string.length;
+  }
+
+  private report(peer: PeerRepair): void {
+    if (peer.sent === 0 && peer.received === 0) return;
+    if (peer.conn.id !== undefined) this.s.host.emit({ type: 'repair', peer: peer.conn.id, sent: peer.sent, received: peer.received, bytes: peer.sentBytes });
+    peer.sent = peer.received = peer.sentBytes = 0;
+  }
+}
+
+function packet(p: Buffer[], i: number): Buffer {
+  const b = p[i];
+  if (b === undefined) throw new MalformedControlError('repair message', `packet ${i} missing`);
+  return b;
+}
