@@ -117,8 +117,10 @@ describe('flood of unique broadcast ids against one node (child process)', funct
     expect(report.waterfalls as number).to.be.at.most(CACHE);
     expect(stats.errors).to.deep.equal({});
     expect(retained).to.be.below(bound);
-    // The peak also holds garbage not yet collected (7-10k frames a second): twice the bound.
-    expect(peak.heapUsed - base.heapUsed).to.be.below(2 * bound);
+    // The peak also holds garbage not yet collected, which grows with the frame rate (7-10k
+    // frames a second in wave 1, 150-180k since): three times the bound. The retained heap
+    // above is the bound that matters.
+    expect(peak.heapUsed - base.heapUsed).to.be.below(3 * bound);
     // Every probe arrived (each waits, up to 10 s, behind the flood forwarded to the honest peer).
     expect(probes).to.be.at.least(Math.max(1, Math.floor(DURATION_MS / 5_000)));
     // The node, alone in its process, kept turning its event loop under the flood.
