@@ -4,6 +4,7 @@
 // from one seeded PRNG, so that a seed reproduces a run byte for byte.
 import { MeshSocket, type MeshOptions } from '../src/index.js';
 import type { RouterStats } from '../src/actors/state.js';
+import { defaultOptions } from '../src/options.js';
 import { REPAIR_SUBFLAG } from '../src/protocol/repair-wire.js';
 import { MemoryNetwork, type PartitionMode } from '../src/transport/memory.js';
 import { HeapScheduler } from '../src/transport/virtual-scheduler.js';
@@ -457,7 +458,7 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     deliveryRatioUpForWindow: round(windowUp ? onceWindowUp / windowUp : 1, 5),
     expectedUpForWindow: windowUp,
     lostUpForWindow: lostWindowUp,
-    repair: config.repair ?? true,
+    repair: config.mesh?.repair ?? config.repair ?? defaultOptions.repair,
     repaired: repairSum.received,
     repairTraffic: {
       controlFrames: control.frames,
