@@ -6,12 +6,15 @@ export interface RunArgs {
   json?: string;
   /** Run the scale matrix (N = 10 … 10,000) and write sim/README.md's table and chart. */
   curves?: number[];
+  /** With --curves: only the scenarios whose name starts with one of these words. */
+  scenarios?: string[];
 }
 
 const USAGE = `usage: npm run sim -- --nodes N --broadcasts B --seed S [--churn R] [--partition F@START-END[:reset|stall]]
        [--latency MIN-MAX] [--bandwidth BYTES_PER_MS|0] [--join-interval MS] [--bootstrap K] [--interval MS]
-       [--payload BYTES] [--json FILE]
-       npm run sim -- --curves 10,100,1000,10000 [--seed S]   (the scale table and chart in sim/README.md)`;
+       [--payload BYTES] [--repair on|off] [--tail MS] [--json FILE]
+       npm run sim -- --curves 10,100,1000,10000 [--seed S] [--repair on|off] [--scenarios steady,churn,partition]
+         (the scale table and chart in sim/README.md)`;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -71,7 +74,15 @@ export function parseArgs(argv: readonly string[]): RunArgs {
       case '--bootstrap': config.bootstrap = int(flag, value(), 1); break;
       case '--interval': config.broadcastIntervalMs = int(flag, value(), 1); break;
       case '--payload': config.payloadBytes = int(flag, value(), 1); break;
+      case '--repair': {
+        const v = value();
+        if (v !== 'on' && v !== 'off') throw new UsageError(`--repair must be on or off, got ${v}`);
+        config.repair = v === 'on';
+        break;
+      }
+      case '--tail': config.tailMs = int(flag, value()); break;
       case '--json': out.json = value(); break;
+      case '--scenarios': out.scenarios = value().split(','); break;
       case '--curves': out.curves = value().split(',').map((s) => int('--curves', s, 2)); break;
       case '--help': case '-h': throw new UsageError('');
       default: throw new UsageError(`unknown argument ${flag}`);

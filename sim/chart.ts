@@ -1,5 +1,7 @@
-// The scale chart: two panels against N (log scale), drawn as SVG with no dependency,
-// in the style of bench/results.svg: frames per broadcast, and heap per node.
+// The scale chart: four panels against N (log scale), drawn as SVG with no dependency,
+// in the style of bench/results.svg: frames per broadcast, heap per node, delivery to the
+// nodes up for the whole window, repair's traffic. One colour per scenario; a solid line
+// with repair on, dashed with it off.
 import type { CurveRow } from './curves.js';
 
 const COLORS = ['#2f6fb3', '#d9822b', '#3a9a5b', '#a8a8a8'];
@@ -35,12 +37,13 @@ export function svgCurves(rows: CurveRow[]): string {
   const panels: Panel[] = [
     { title: 'Frames per broadcast (median)', unit: 'frames', log: true, value: (r) => r.report.result.framesPerBroadcast.median },
     { title: 'Heap per node (after GC)', unit: 'KiB', log: false, value: (r) => r.report.measured.heapPerNodeBytes / 1024 },
-    { title: 'Full delivery, p50 (virtual)', unit: 'ms', log: false, value: (r) => r.report.result.fullDeliveryMs.p50 },
+    { title: 'Delivered, nodes up for the window', unit: '%', log: false, value: (r) => r.report.result.deliveryRatioUpForWindow * 100 },
+    { title: 'Repair traffic per node', unit: 'bytes/s', log: false, value: (r) => r.report.result.repairTraffic.bytesPerNodePerSecond },
   ];
   const scenarios = [...new Set(rows.map((r) => r.scenario))];
   const ns = [...new Set(rows.map((r) => r.report.config.nodes))].sort((a, b) => a - b);
   const W = 1000;
-  const pw = 270;
+  const pw = 180;
   const ph = 220;
   const top = 92;
   const H = top + ph + 70;
@@ -53,8 +56,10 @@ export function svgCurves(rows: CurveRow[]): string {
     const x = 16 + i * 230;
     parts.push(`<rect x="${x}" y="58" width="12" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 16}" y="67">${xml(s)}</text>`);
   });
+  parts.push(`<line x1="706" x2="730" y1="63" y2="63" stroke="#333" stroke-width="2"/><text x="734" y="67">repair on</text>`);
+  parts.push(`<line x1="816" x2="840" y1="63" y2="63" stroke="#333" stroke-width="2" stroke-dasharray="5,3"/><text x="844" y="67">repair off</text>`);
   panels.forEach((p, k) => {
-    const x0 = 60 + k * (pw + 55);
+    const x0 = 60 + k * (pw + 62);
     const y0 = top;
     const values = rows.map(p.value).filter((v) => Number.isFinite(v) && (!p.log || v > 0));
     const vmin = p.log ? Math.min(...values) : 0;
@@ -76,14 +81,17 @@ export function svgCurves(rows: CurveRow[]): string {
     for (const n of ns) parts.push(`<text x="${xs(n).toFixed(1)}" y="${y0 + ph + 16}" text-anchor="middle" fill="#555">${fmt(n)}</text>`);
     parts.push(`<text x="${x0 + pw / 2}" y="${y0 + ph + 34}" text-anchor="middle" fill="#555">nodes (N), ${xml(p.unit)} up</text>`);
     scenarios.forEach((s, i) => {
-      const pts = rows.filter((r) => r.scenario === s).map((r) => [r.report.config.nodes, p.value(r)] as const).filter(([, v]) => Number.isFinite(v) && (!p.log || v > 0)).sort((a, b) => a[0] - b[0]);
-      if (!pts.length) return;
-      const color = COLORS[i % COLORS.length];
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([n, v]) => `${xs(n).toFixed(1)},${ys(v).toFixed(1)}`).join(' ')}"/>`);
-      for (const [n, v] of pts) parts.push(`<circle cx="${xs(n).toFixed(1)}" cy="${ys(v).toFixed(1)}" r="3" fill="${color}"/>`);
+      for (const repair of [true, false]) {
+        const pts = rows.filter((r) => r.scenario === s && r.report.result.repair === repair).map((r) => [r.report.config.nodes, p.value(r)] as const).filter(([, v]) => Number.isFinite(v) && (!p.log || v > 0)).sort((a, b) => a[0] - b[0]);
+        if (!pts.length) continue;
+        const color = COLORS[i % COLORS.length];
+        const dash = repair ? '' : ' stroke-dasharray="5,3"';
+        parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.map(([n, v]) => `${xs(n).toFixed(1)},${ys(v).toFixed(1)}`).join(' ')}"/>`);
+        for (const [n, v] of pts) parts.push(`<circle cx="${xs(n).toFixed(1)}" cy="${ys(v).toFixed(1)}" r="3" fill="${repair ? color : '#ffffff'}" stroke="${color}"/>`);
+      }
     });
   });
-  parts.push(`<text x="16" y="${H - 12}" fill="#777">${xml('Frames per broadcast grow linearly in N (about 7 per node: one per link direction but the one a copy came in on); heap per node stays flat.')}</text>`);
+  parts.push(`<text x="16" y="${H - 12}" fill="#777">${xml('Frames per broadcast grow linearly in N (about 7 per node); heap per node and repair traffic per node stay flat; repair brings a partition back to 100 %.')}</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

@@ -1,9 +1,10 @@
 // npm run sim -- --curves 10,100,1000,10000: the scale table. Each run is a process of
 // its own (its heap measured alone), with no churn, with 5 % churn, and with one
-// partition that heals; the results go to sim/results.json, sim/results.svg and the
-// table in sim/README.md.
+// partition that heals, each with repair on and off; the results go to
+// sim/results.json, sim/results.svg and the table in sim/README.md.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +25,11 @@ export const scenarios: Scenario[] = [
   { name: 'partition 30 % (reset), heals', args: ['--partition', '0.3@4000-12000:reset'] },
 ];
 
-function runOne(n: number, seed: number, scenario: Scenario, file: string): Promise<SimReport> {
+export const repairModes = [true, false];
+
+function runOne(n: number, seed: number, scenario: Scenario, repair: boolean, file: string): Promise<SimReport> {
   const args = ['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', join(simDir, 'run.ts'),
-    '--nodes', String(n), '--broadcasts', '10', '--seed', String(seed), ...scenario.args, '--json', file];
+    '--nodes', String(n), '--broadcasts', '10', '--seed', String(seed), '--repair', repair ? 'on' : 'off', ...scenario.args, '--json', file];
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
@@ -39,22 +42,41 @@ export interface CurveRow {
   report: SimReport;
 }
 
-export async function runCurves(ns: number[], seed: number): Promise<void> {
+/** SIM_WAIT_FOR=FILE: before each run of 1,000 nodes or more, wait while FILE exists (a benchmark holding the CPU). */
+async function waitForCpu(n: number): Promise<void> {
+  const lock = process.env.SIM_WAIT_FOR;
+  if (lock === undefined || n < 1_000) return;
+  while (existsSync(lock)) {
+    console.error(`-- waiting: ${lock} exists`);
+    await sleep(20_000);
+  }
+}
+
+const repairOf = (r: CurveRow) => r.report.result.repair;
+
+export async function runCurves(ns: number[], seed: number, only?: { repair?: boolean; scenarios?: string[] }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rx2p-sim-'));
   const resultsPath = join(simDir, 'results.json');
-  // Runs already in results.json for the same N, scenario and seed are kept (the 10,000 runs take minutes).
-  const previous: CurveRow[] = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) as CurveRow[] : [];
+  // Runs already in results.json for the same N, scenario, repair mode and seed are kept (the
+  // 10,000 runs take minutes); rows from before repair (no repairTraffic) are dropped.
+  const previous: CurveRow[] = (existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) as CurveRow[] : [])
+    .filter((r) => r.report.result.repairTraffic !== undefined);
   const rows: CurveRow[] = [];
   for (const n of ns) {
     for (const s of scenarios) {
-      const kept = previous.find((r) => r.scenario === s.name && r.report.config.nodes === n && r.report.config.seed === seed);
-      if (kept && process.env.SIM_RERUN === undefined) {
-        rows.push(kept);
-        continue;
+      if (only?.scenarios && !only.scenarios.some((w) => s.name.startsWith(w))) continue;
+      for (const repair of repairModes) {
+        if (only?.repair !== undefined && only.repair !== repair) continue;
+        const kept = previous.find((r) => r.scenario === s.name && repairOf(r) === repair && r.report.config.nodes === n && r.report.config.seed === seed);
+        if (kept && process.env.SIM_RERUN === undefined) {
+          rows.push(kept);
+          continue;
+        }
+        await waitForCpu(n);
+        console.error(`-- N=${n}, ${s.name}, repair ${repair ? 'on' : 'off'}`);
+        rows.push({ scenario: s.name, report: await runOne(n, seed, s, repair, join(dir, `${n}-${rows.length}.json`)) });
+        writeFileSync(resultsPath, JSON.stringify(mergeRows(previous, rows), null, 1) + '\n');
       }
-      console.error(`-- N=${n}, ${s.name}`);
-      rows.push({ scenario: s.name, report: await runOne(n, seed, s, join(dir, `${n}-${rows.length}.json`)) });
-      writeFileSync(resultsPath, JSON.stringify(mergeRows(previous, rows), null, 1) + '\n');
     }
   }
   const all = mergeRows(previous, rows);
@@ -71,10 +93,10 @@ export async function runCurves(ns: number[], seed: number): Promise<void> {
 }
 
 function mergeRows(previous: CurveRow[], fresh: CurveRow[]): CurveRow[] {
-  const key = (r: CurveRow) => `${r.scenario}|${r.report.config.nodes}|${r.report.config.seed}`;
+  const key = (r: CurveRow) => `${r.scenario}|${repairOf(r)}|${r.report.config.nodes}|${r.report.config.seed}`;
   const map = new Map(previous.map((r) => [key(r), r]));
   for (const r of fresh) map.set(key(r), r);
-  return [...map.values()].sort((x, y) => x.report.config.nodes - y.report.config.nodes || scenarioOrder(x) - scenarioOrder(y));
+  return [...map.values()].sort((x, y) => x.report.config.nodes - y.report.config.nodes || scenarioOrder(x) - scenarioOrder(y) || Number(repairOf(y)) - Number(repairOf(x)));
 }
 
 const scenarioOrder = (r: CurveRow) => scenarios.findIndex((s) => s.name === r.scenario);
@@ -82,16 +104,35 @@ const scenarioOrder = (r: CurveRow) => scenarios.findIndex((s) => s.name === r.s
 const BEGIN = '<!-- sim:begin -->';
 const END = '<!-- sim:end -->';
 
+/**
+ * One row per N and scenario, repair on / off side by side where they differ. Delivery
+ * "up for the window": exactly once to every node up from the message's send to the end
+ * of the run (tailMs after the last broadcast, heal or rejoin), whatever its component.
+ */
 export function markdown(rows: CurveRow[]): string {
   const out = [
-    '| N | scenario | delivery (exactly once, sender\'s component) | of all up | duplicates | frames / broadcast (median) | frames / node | bytes / broadcast | hops (max) | delivery p50 / p99 ms | full delivery p50 / p99 ms | connections min / median / max | connected (start / end) | heap / node | wall |',
-    '|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|',
+    '| N | scenario | delivery, up for the window: repair on / off | lost (node-messages), off | delivery to the sender\'s component, on / off | duplicates | repaired | repair traffic B / node / s (at idle) | frames / broadcast (median), on / off | frames / node | bytes / broadcast | hops (max) | full delivery p50 / p99 ms | connections min / median / max | connected (start / end) | heap / node, on / off | peak RSS, on / off | wall, on / off |',
+    '|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|',
   ];
-  for (const { scenario, report: r } of rows) {
+  const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).toFixed(2)} %`);
+  const int = (v: number | undefined) => (v === undefined ? '–' : Math.round(v).toLocaleString('en-US'));
+  const pair = (a: string, b: string) => `${a} / ${b}`;
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const k = `${row.report.config.nodes}|${row.scenario}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const same = rows.filter((r) => `${r.report.config.nodes}|${r.scenario}` === k);
+    const on = same.find((r) => repairOf(r))?.report;
+    const off = same.find((r) => !repairOf(r))?.report;
+    const r = (on ?? off)!;
     const x = r.result;
-    const m = r.measured;
-    const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
-    out.push(`| ${r.config.nodes.toLocaleString('en-US')} | ${scenario} | ${pct(x.deliveryRatio)} | ${pct(x.deliveryRatioAllUp)} | ${x.duplicatesDelivered} | ${x.framesPerBroadcast.median.toLocaleString('en-US')} | ${x.framesPerNode.toFixed(2)} | ${Math.round(x.bytesPerBroadcast.median).toLocaleString('en-US')} | ${x.hopsToFarthest.max} | ${x.deliveryMs.p50} / ${x.deliveryMs.p99} | ${x.fullDeliveryMs.p50} / ${x.fullDeliveryMs.p99} | ${x.connectionsPerNode.min} / ${x.connectionsPerNode.median} / ${x.connectionsPerNode.max} | ${x.connected ? 'yes' : 'NO'} / ${x.connectedAtEnd ? 'yes' : 'NO'} | ${(m.heapPerNodeBytes / 1024).toFixed(0)} KiB | ${(m.wallMs / 1000).toFixed(1)} s |`);
+    const mb = (v: SimReport | undefined) => (v ? `${(v.measured.peakRssMB / 1024 >= 1 ? `${(v.measured.peakRssMB / 1024).toFixed(1)} GB` : `${Math.round(v.measured.peakRssMB)} MB`)}` : '–');
+    const kib = (v: SimReport | undefined) => (v ? `${(v.measured.heapPerNodeBytes / 1024).toFixed(0)} KiB` : '–');
+    const wall = (v: SimReport | undefined) => (v ? `${(v.measured.wallMs / 1000).toFixed(1)} s` : '–');
+    const dupes = (on?.result.duplicatesDelivered ?? 0) + (off?.result.duplicatesDelivered ?? 0);
+    const repairCell = on ? `${int(on.result.repairTraffic.bytesPerNodePerSecond)} (${int(on.result.repairIdleBytesPerNodePerSecond)})` : '–';
+    out.push(`| ${r.config.nodes.toLocaleString('en-US')} | ${row.scenario} | ${pair(pct(on?.result.deliveryRatioUpForWindow), pct(off?.result.deliveryRatioUpForWindow))} | ${int(off?.result.lostUpForWindow)} | ${pair(pct(on?.result.deliveryRatio), pct(off?.result.deliveryRatio))} | ${dupes} | ${int(on?.result.repaired)} | ${repairCell} | ${pair(int(on?.result.framesPerBroadcast.median), int(off?.result.framesPerBroadcast.median))} | ${x.framesPerNode.toFixed(2)} | ${int(x.bytesPerBroadcast.median)} | ${x.hopsToFarthest.max} | ${x.fullDeliveryMs.p50} / ${x.fullDeliveryMs.p99} | ${x.connectionsPerNode.min} / ${x.connectionsPerNode.median} / ${x.connectionsPerNode.max} | ${x.connected ? 'yes' : 'NO'} / ${x.connectedAtEnd ? 'yes' : 'NO'} | ${pair(kib(on), kib(off))} | ${pair(mb(on), mb(off))} | ${pair(wall(on), wall(off))} |`);
   }
   return out.join('\n');
 }

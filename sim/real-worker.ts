@@ -3,7 +3,7 @@
 import { MeshSocket } from '../src/index.js';
 
 type Command =
-  | { id: number; cmd: 'start'; indices: number[] }
+  | { id: number; cmd: 'start'; indices: number[]; repair: boolean }
   | { id: number; cmd: 'connect'; index: number; port: number }
   | { id: number; cmd: 'send'; index: number; b: number; payload: string }
   | { id: number; cmd: 'snapshot' }
@@ -25,7 +25,7 @@ async function handle(m: Command): Promise<unknown> {
     case 'start': {
       const ports: Record<number, number> = {};
       for (const i of m.indices) {
-        const node = await MeshSocket.create('127.0.0.1', 0, { compression: [], userSalt: `sim-${i}` });
+        const node = await MeshSocket.create('127.0.0.1', 0, { compression: [], userSalt: `sim-${i}`, repair: m.repair });
         nodes.set(i, node);
         ports[i] = node.outAddr[1];
         node.messages$.subscribe((msg) => {
@@ -60,16 +60,24 @@ async function handle(m: Command): Promise<unknown> {
       const peers: Record<number, number[]> = {};
       const ids: Record<number, string> = {};
       let framesOut = 0;
+      const repair = { controlFrames: 0, controlBytes: 0, sent: 0, bytes: 0, received: 0 };
       for (const [i, node] of nodes) {
         ids[i] = node.id;
         peers[i] = [...node.routingTable.values()].map((c) => c.addr?.[1] ?? 0);
-        framesOut += node.stats.framesOut;
+        const st = node.stats;
+        // The broadcasts' own frames: repair's exchange is counted in framesOut too.
+        framesOut += st.framesOut - st.repairControlFrames;
+        repair.controlFrames += st.repairControlFrames;
+        repair.controlBytes += st.repairControlBytes;
+        repair.sent += st.repairSent;
+        repair.bytes += st.repairBytes;
+        repair.received += st.repairReceived;
       }
       const c: Record<number, Record<number, number>> = {};
       for (const [b, map] of counts) c[b] = Object.fromEntries(map);
       const f: Record<number, Record<number, number>> = {};
       for (const [b, map] of firstAt) f[b] = Object.fromEntries(map);
-      return { peers, ids, framesOut, counts: c, firstAt: f, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed };
+      return { peers, ids, framesOut, repair, counts: c, firstAt: f, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed };
     }
     case 'stop':
       await Promise.all([...nodes.values()].map((n) => n.close()));

@@ -2,7 +2,7 @@
 // loopback TCP, joined the same way (one random earlier node each, 20 ms apart, the rest
 // from peers lists), then B broadcasts one second apart from random nodes. Reports
 // what sim/run.ts reports that can be measured here, beside nothing virtual.
-//   npx tsx sim/real.ts --nodes 100 --procs 4 --broadcasts 10 --seed 1 [--json FILE]
+//   npx tsx sim/real.ts --nodes 100 --procs 4 --broadcasts 10 --seed 1 [--repair on|off] [--json FILE]
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ interface Snapshot {
   peers: Record<number, number[]>;
   ids: Record<number, string>;
   framesOut: number;
+  repair: { controlFrames: number; controlBytes: number; sent: number; bytes: number; received: number };
   counts: Record<number, Record<number, number>>;
   firstAt: Record<number, Record<number, number>>;
   rss: number;
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
   const B = arg('--broadcasts', 10);
   const seed = arg('--seed', 1);
   const jsonAt = process.argv.indexOf('--json');
+  const repairAt = process.argv.indexOf('--repair');
+  const repair = repairAt < 0 || process.argv[repairAt + 1] !== 'off';
   const random = prng(seed);
   const procs = Array.from({ length: P }, () => new Proc());
   const emptyRss = await Promise.all(procs.map((p) => p.ready));
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
   const ports: Record<number, number> = {};
   await Promise.all(procs.map(async (p, k) => {
     const indices = Array.from({ length: N }, (_, i) => i).filter((i) => i % P === k);
-    Object.assign(ports, await p.call<Record<number, number>>({ cmd: 'start', indices }));
+    Object.assign(ports, await p.call<Record<number, number>>({ cmd: 'start', indices, repair }));
   }));
   const t0 = Date.now();
   for (let i = 1; i < N; i++) {
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   await sleep(15_000);
   const snap = async () => Promise.all(procs.map((p) => p.call<Snapshot>({ cmd: 'snapshot' })));
   const before = await snap();
+  const phaseStart = Date.now();
   const portToIndex = new Map(Object.entries(ports).map(([i, port]) => [port, Number(i)]));
   const adjacency: number[][] = Array.from({ length: N }, () => []);
   for (const s of before) for (const [i, list] of Object.entries(s.peers)) adjacency[Number(i)] = list.map((port) => portToIndex.get(port)!).filter((j) => j !== undefined);
@@ -96,6 +100,13 @@ async function main(): Promise<void> {
     void sender;
   }
   const after = await snap();
+  const phaseS = (Date.now() - phaseStart) / 1000;
+  const sumRepair = (ss: Snapshot[]) => ss.reduce((a, s) => ({
+    controlFrames: a.controlFrames + s.repair.controlFrames, controlBytes: a.controlBytes + s.repair.controlBytes,
+    sent: a.sent + s.repair.sent, bytes: a.bytes + s.repair.bytes, received: a.received + s.repair.received,
+  }), { controlFrames: 0, controlBytes: 0, sent: 0, bytes: 0, received: 0 });
+  const r0 = sumRepair(before);
+  const r1 = sumRepair(after);
   let once = 0;
   let dupes = 0;
   const delays: number[] = [];
@@ -115,6 +126,7 @@ async function main(): Promise<void> {
   const emptyHeap = emptyRss.reduce((a, r) => a + r.heapUsed, 0);
   const report = {
     nodes: N, processes: P, broadcasts: B, seed,
+    repair,
     deliveryRatio: once / (B * (N - 1)),
     duplicatesDelivered: dupes,
     framesPerBroadcast: { median: quantile(frames, 0.5), mean: frames.reduce((a, b) => a + b, 0) / frames.length },
@@ -127,6 +139,15 @@ async function main(): Promise<void> {
     rssPerNodeKB: Math.round(rss / 1024 / N),
     /** Heap after GC above each process's heap before its first node, / N: comparable to the simulation's heap per node. */
     heapPerNodeKB: Math.round((heap - emptyHeap) / 1024 / N),
+    /** Repair during the broadcasts: exchange and copies sent, messages admitted through repair. */
+    repairTraffic: {
+      controlFrames: r1.controlFrames - r0.controlFrames,
+      controlBytes: r1.controlBytes - r0.controlBytes,
+      answerFrames: r1.sent - r0.sent,
+      answerBytes: r1.bytes - r0.bytes,
+      bytesPerNodePerSecond: Math.round(((r1.controlBytes - r0.controlBytes + r1.bytes - r0.bytes) / N / phaseS) * 10) / 10,
+    },
+    repaired: r1.received - r0.received,
     wallMs: Date.now() - t0,
   };
   console.log(JSON.stringify(report, null, 2));

@@ -9,10 +9,12 @@ export function formatReport(r: SimReport): string {
   const x = r.result;
   const c = r.config;
   const lines = [
-    `rx2p mesh simulation: N=${c.nodes}, ${c.broadcasts} broadcasts, seed ${c.seed}, churn ${c.churn}${c.partition ? `, partition ${c.partition.fraction}@${c.partition.startMs}-${c.partition.endMs}:${c.partition.mode}` : ''}`,
+    `rx2p mesh simulation: N=${c.nodes}, ${c.broadcasts} broadcasts, seed ${c.seed}, repair ${x.repair ? 'on' : 'off'}, churn ${c.churn}${c.partition ? `, partition ${c.partition.fraction}@${c.partition.startMs}-${c.partition.endMs}:${c.partition.mode}` : ''}`,
     `  delivery ratio          ${(x.deliveryRatio * 100).toFixed(3)} % (${x.deliveredOnce} of ${x.expected} exactly once; ${(x.deliveryRatioAllUp * 100).toFixed(3)} % of all nodes up)`,
+    `  up for the whole window ${(x.deliveryRatioUpForWindow * 100).toFixed(3)} % (of ${x.expectedUpForWindow} node-messages up from send to the end; ${x.lostUpForWindow} lost)`,
     `  duplicates delivered    ${x.duplicatesDelivered}`,
-    `  frames per broadcast    median ${x.framesPerBroadcast.median}, mean ${x.framesPerBroadcast.mean}, max ${x.framesPerBroadcast.max} (${x.framesPerNode} per node)`,
+    `  repair                  ${x.repair ? 'on' : 'off'}: ${x.repaired} delivered through repair; exchange ${x.repairTraffic.controlFrames} frames, ${x.repairTraffic.controlBytes} bytes; copies sent ${x.repairTraffic.answerFrames} frames, ${x.repairTraffic.answerBytes} bytes; ${x.repairTraffic.bytesPerNodePerSecond} B per node per s (${x.repairIdleBytesPerNodePerSecond} at idle)`,
+    `  frames per broadcast    median ${x.framesPerBroadcast.median}, mean ${x.framesPerBroadcast.mean}, max ${x.framesPerBroadcast.max} (${x.framesPerNode} per node; its own frames only)`,
     `  bytes per broadcast     median ${x.bytesPerBroadcast.median}, mean ${x.bytesPerBroadcast.mean}`,
     `  hops to farthest node   median ${x.hopsToFarthest.median}, max ${x.hopsToFarthest.max}`,
     `  delivery time (virtual) p50 ${x.deliveryMs.p50} ms, p99 ${x.deliveryMs.p99} ms; full delivery p50 ${x.fullDeliveryMs.p50} ms, p99 ${x.fullDeliveryMs.p99} ms`,
@@ -21,7 +23,7 @@ export function formatReport(r: SimReport): string {
     `  join traffic            ${x.joinFrames} frames, ${x.joinBytes} bytes; dials ${x.dials} (failed ${x.dialsFailed}), resets ${x.resets}`,
     `  errors                  ${JSON.stringify(x.errors)}`,
     `  virtual time            ${x.virtualMs} ms, ${x.schedulerActions} scheduled actions`,
-    `measured (not deterministic): wall ${(r.measured.wallMs / 1000).toFixed(1)} s, heap ${r.measured.heapPerNodeBytes} B/node (${r.measured.heapUsedMB} MB), RSS ${r.measured.rssMB} MB (${r.measured.rssPerNodeKB} KB/node)`,
+    `measured (not deterministic): wall ${(r.measured.wallMs / 1000).toFixed(1)} s, heap ${r.measured.heapPerNodeBytes} B/node (${r.measured.heapUsedMB} MB), RSS ${r.measured.rssMB} MB (${r.measured.rssPerNodeKB} KB/node), peak ${r.measured.peakRssMB} MB`,
   ];
   return lines.join('\n');
 }
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  if (args.curves) return runCurves(args.curves, args.config.seed ?? 1);
+  if (args.curves) return runCurves(args.curves, args.config.seed ?? 1, { repair: args.config.repair, scenarios: args.scenarios });
   const report = await simulate(args.config);
   console.log(formatReport(report));
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');

@@ -3,6 +3,9 @@
 // replaced; every choice (who joins whom, who sends, who leaves, latencies) is drawn
 // from one seeded PRNG, so that a seed reproduces a run byte for byte.
 import { MeshSocket, type MeshOptions } from '../src/index.js';
+import type { RouterStats } from '../src/actors/state.js';
+import { defaultOptions } from '../src/options.js';
+import { REPAIR_SUBFLAG } from '../src/protocol/repair-wire.js';
 import { MemoryNetwork, type PartitionMode } from '../src/transport/memory.js';
 import { HeapScheduler } from '../src/transport/virtual-scheduler.js';
 import { bfs, quantile, round, summary } from './stats.js';
@@ -39,6 +42,14 @@ export interface SimConfig {
   /** One broadcast every broadcastIntervalMs (its window for counting frames). */
   broadcastIntervalMs: number;
   payloadBytes: number;
+  /** Repair of missed broadcasts on every node; undefined: the library's default (on). */
+  repair?: boolean;
+  /**
+   * How long the run goes on after the last broadcast, heal or rejoin (whichever is
+   * last): long enough for a message's bucket to settle, a repair interval and the
+   * exchange's round trips, so that repair has had its chance before delivery is judged.
+   */
+  tailMs: number;
   /** Extra MeshSocket options (every node). */
   mesh?: MeshOptions;
 }
@@ -56,6 +67,7 @@ export const defaultConfig: SimConfig = {
   settleMs: 15_000,
   broadcastIntervalMs: 2_000,
   payloadBytes: 100,
+  tailMs: 15_000,
 };
 
 /** Unix seconds at virtual time 0 (message times and ages run from here). */
@@ -83,11 +95,47 @@ export interface SimReport {
     duplicatesDelivered: number;
     /** Exactly-once deliveries / every node up for the whole window (the sender's component or not). */
     deliveryRatioAllUp: number;
-    /** Wire frames and bytes in one broadcast's window (median and mean over broadcasts). */
+    /**
+     * Exactly-once deliveries / nodes up for the message's whole repair window: up when
+     * it is sent and until the end of the run (which goes on tailMs after the last
+     * broadcast, heal or rejoin), whatever their component. Repair's promise.
+     */
+    deliveryRatioUpForWindow: number;
+    expectedUpForWindow: number;
+    /** (node, message) pairs of the up-for-window set with no copy delivered. */
+    lostUpForWindow: number;
+    /** Whether repair ran on the nodes. */
+    repair: boolean;
+    /** Messages delivered through repair (asked for and admitted), all nodes. */
+    repaired: number;
+    /**
+     * Repair traffic from the first broadcast to the end of the run: the exchange (whispers
+     * with repair's subflag, counted on the wire) and the repaired copies sent (the nodes'
+     * stats: repairSent, repairBytes); per node per virtual second over N and that time.
+     */
+    repairTraffic: {
+      controlFrames: number;
+      controlBytes: number;
+      answerFrames: number;
+      answerBytes: number;
+      frames: number;
+      bytes: number;
+      bytesPerNodePerSecond: number;
+      framesPerNodePerSecond: number;
+    };
+    /** Repair's exchange traffic per node per virtual second while no broadcast is sent (the quiet before the first). */
+    repairIdleBytesPerNodePerSecond: number;
+    /**
+     * A broadcast's own frames over the whole run: broadcast/waterfall frames carrying its
+     * payload (its flood; with repair, also the copies repair sent and their flood on).
+     * Median, mean and max over broadcasts.
+     */
     framesPerBroadcast: { median: number; mean: number; max: number };
-    /** Wire frames in each broadcast's window, in order (churn and heals show here). */
+    /** Every wire frame in each broadcast's window, in order (churn, heals and repair's exchange show here). */
     framesPerWindow: number[];
     bytesPerBroadcast: { median: number; mean: number };
+    /** Wire frames after the last window, to the end of the run. */
+    tailFrames: number;
     /** Frames per broadcast / nodes. */
     framesPerNode: number;
     /** Hops from the sender to the farthest node of its component (BFS over the routing tables). */
@@ -124,6 +172,8 @@ export interface SimReport {
     heapUsedMB: number;
     rssMB: number;
     rssPerNodeKB: number;
+    /** The process's peak resident set (maxRSS) at the end of the run. */
+    peakRssMB: number;
   };
 }
 
@@ -137,7 +187,21 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
   const sched = new HeapScheduler();
   const [latMin, latMax] = config.latencyMs;
   const latencySeed = hash32(`latency:${config.seed}`);
+  // Frames classified on the wire: a broadcast's own (by its payload), repair's exchange.
+  const own = Array.from({ length: config.broadcasts }, () => ({ frames: 0, bytes: 0 }));
+  const control = { frames: 0, bytes: 0 };
+  const onFrame = (head: Uint8Array, size: number) => {
+    const kind = classify(head, size);
+    if (kind === REPAIR) {
+      control.frames++;
+      control.bytes += size + 4;
+    } else if (kind >= 0 && kind < own.length) {
+      own[kind]!.frames++;
+      own[kind]!.bytes += size + 4;
+    }
+  };
   const network = new MemoryNetwork({
+    onFrame,
     scheduler: sched,
     bytesPerMs: config.bytesPerMs,
     // Symmetric, fixed per pair of hosts, drawn from the seed.
@@ -156,9 +220,18 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
   const sentAt: number[] = [];
   const filler = 'x'.repeat(Math.max(0, config.payloadBytes - 12));
 
+  // Repair counters of the nodes, from the first broadcast on: those of closed sockets are
+  // added when they close, those of live ones at the end; `base` is what they had at t0.
+  const repairSum = { sent: 0, bytes: 0, received: 0 };
+  const addStats = (st: RouterStats, sign: number) => {
+    repairSum.sent += sign * st.repairSent;
+    repairSum.bytes += sign * st.repairBytes;
+    repairSum.received += sign * st.repairReceived;
+  };
   const start = async (node: SimNode): Promise<void> => {
     const socket = new MeshSocket(node.host, 4444, {
       compression: [],
+      ...(config.repair === undefined ? {} : { repair: config.repair }),
       ...config.mesh,
       transport: network.transport(node.host),
       scheduler: sched,
@@ -235,11 +308,17 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     if (i > 0) joinVia(node, sample(random, i, Math.min(config.bootstrap, i)));
   }
   const t0 = N * config.joinIntervalMs + config.settleMs;
+  await sched.runUntil(N * config.joinIntervalMs);
+  const controlAtSettle = control.bytes;
   await sched.runUntil(t0);
   const atStart = graphFacts();
   const joinFrames = network.counters.frames;
   const joinBytes = network.counters.bytes;
   network.resetCounters();
+  // The quiet before the first broadcast: repair's exchange at idle (the last settleMs).
+  const idleControlBytes = control.bytes - controlAtSettle;
+  control.frames = control.bytes = 0;
+  for (const n of nodes) if (n.socket) addStats(n.socket.stats, -1);
 
   // ---- plan churn and the partition (all drawn before the first broadcast).
   const windowMs = config.broadcastIntervalMs;
@@ -253,6 +332,7 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     events.push({ at: node.leaveAt, run: () => {
       const s = node.socket!;
       node.socket = undefined;
+      addStats(s.stats, 1);
       void s.close();
     } });
     events.push({ at: node.backAt, run: async () => {
@@ -274,6 +354,7 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
   const windows: Array<{ frames: number; bytes: number }> = [];
   const expectedSets: number[][] = [];
   const stableUp: number[][] = [];
+  const upForWindow: number[][] = [];
   const hops: number[] = [];
   const stable = (i: number, from: number, to: number) => {
     const n = nodes[i]!;
@@ -307,6 +388,8 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     hops.push(Math.max(...comp.values()));
     const steady = candidates.filter((i) => i !== sender);
     stableUp.push(steady);
+    // Up now and to the end of the run: never leaving after this instant (a node leaves once).
+    upForWindow.push(upNodes().filter((i) => i !== sender && (nodes[i]!.leaveAt === undefined || nodes[i]!.leaveAt! < at)));
     expectedSets.push(steady.filter((i) => comp.has(i)));
     sentAt[b] = sched.now();
     nodes[sender]!.socket!.send(`sim:${b}:${filler}`);
@@ -314,7 +397,13 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
   }
   await sched.runUntil(t0 + phaseMs);
   closeDue(t0 + phaseMs);
+  // The tail: after the last broadcast, heal or rejoin, repair gets its interval and round trips.
+  const lastEvent = Math.max(t0 + phaseMs, ...events.map((e) => e.at));
+  const endAt = lastEvent + config.tailMs;
+  await sched.runUntil(endAt);
+  const tailFrames = network.counters.frames - windowMark.frames;
   const atEnd = graphFacts();
+  for (const n of nodes) if (n.socket) addStats(n.socket.stats, 1);
 
   // ---- results
   let expected = 0;
@@ -322,6 +411,9 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
   let dupes = 0;
   let allUp = 0;
   let onceAllUp = 0;
+  let windowUp = 0;
+  let onceWindowUp = 0;
+  let lostWindowUp = 0;
   const delays: number[] = [];
   const full: number[] = [];
   for (let b = 0; b < config.broadcasts; b++) {
@@ -342,11 +434,19 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
       allUp++;
       if (c[i] === 1) onceAllUp++;
     }
+    for (const i of upForWindow[b]!) {
+      windowUp++;
+      if (c[i] === 1) onceWindowUp++;
+      if (c[i] === 0) lostWindowUp++;
+    }
   }
   delays.sort((a, b) => a - b);
   full.sort((a, b) => a - b);
-  const frames = windows.map((w) => w.frames).sort((a, b) => a - b);
-  const bytes = windows.map((w) => w.bytes).sort((a, b) => a - b);
+  const frames = own.map((w) => w.frames).sort((a, b) => a - b);
+  const bytes = own.map((w) => w.bytes).sort((a, b) => a - b);
+  const seconds = (endAt - t0) / 1000;
+  const repairFrames = control.frames + repairSum.sent;
+  const repairBytes = control.bytes + repairSum.bytes;
   const sortedHops = [...hops].sort((a, b) => a - b);
   const errorCodes = Object.fromEntries(Object.entries(errors).sort(([a], [b]) => a.localeCompare(b)));
   const result: SimReport['result'] = {
@@ -355,9 +455,26 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     deliveredOnce: once,
     duplicatesDelivered: dupes,
     deliveryRatioAllUp: round(allUp ? onceAllUp / allUp : 1, 5),
+    deliveryRatioUpForWindow: round(windowUp ? onceWindowUp / windowUp : 1, 5),
+    expectedUpForWindow: windowUp,
+    lostUpForWindow: lostWindowUp,
+    repair: config.mesh?.repair ?? config.repair ?? defaultOptions.repair,
+    repaired: repairSum.received,
+    repairTraffic: {
+      controlFrames: control.frames,
+      controlBytes: control.bytes,
+      answerFrames: repairSum.sent,
+      answerBytes: repairSum.bytes,
+      frames: repairFrames,
+      bytes: repairBytes,
+      bytesPerNodePerSecond: round(repairBytes / N / seconds, 1),
+      framesPerNodePerSecond: round(repairFrames / N / seconds, 3),
+    },
+    repairIdleBytesPerNodePerSecond: round(idleControlBytes / N / (config.settleMs / 1000), 1),
     framesPerBroadcast: { median: quantile(frames, 0.5), mean: round(frames.reduce((a, b) => a + b, 0) / Math.max(1, frames.length), 1), max: frames[frames.length - 1] ?? 0 },
     framesPerWindow: windows.map((w) => w.frames),
     bytesPerBroadcast: { median: quantile(bytes, 0.5), mean: round(bytes.reduce((a, b) => a + b, 0) / Math.max(1, bytes.length), 1) },
+    tailFrames,
     framesPerNode: round(quantile(frames, 0.5) / N, 3),
     hopsToFarthest: { median: quantile(sortedHops, 0.5), max: sortedHops[sortedHops.length - 1] ?? 0 },
     deliveryMs: { p50: quantile(delays, 0.5), p99: quantile(delays, 0.99) },
@@ -387,6 +504,7 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
     heapUsedMB: round(mem.heapUsed / 2 ** 20, 1),
     rssMB: round(mem.rss / 2 ** 20, 1),
     rssPerNodeKB: round(mem.rss / 1024 / N, 1),
+    peakRssMB: round(process.resourceUsage().maxRSS / 1024, 1),
   };
 
   // ---- close every node (their connections end in virtual time)
@@ -400,4 +518,47 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
   await sched.runUntil(sched.now() + 60_000, () => open === 0);
   const { mesh: _mesh, ...plain } = config;
   return { config: plain, result, measured };
+}
+
+/** onFrame's class for repair's exchange (a whisper with repair's subflag). */
+const REPAIR = -2;
+const SIM_PREFIX = Buffer.from('sim:');
+const REPAIR_BYTES = Buffer.from(REPAIR_SUBFLAG);
+
+/**
+ * What a frame (uncompressed: the simulation negotiates no compression) carries: the
+ * number of the simulated broadcast whose payload it is (a broadcast or waterfall frame),
+ * REPAIR for repair's exchange, -1 for anything else. The body is the packets' 4-byte
+ * lengths, then the packets: [type, sender, id, time, subflag, payload...].
+ */
+export function classify(head: Uint8Array, size: number): number {
+  const b = Buffer.from(head.buffer, head.byteOffset, head.length);
+  const lens: number[] = [];
+  let off = 0;
+  let rest = size;
+  while (off < rest) {
+    if (off + 4 > b.length || lens.length > 32) return -1;
+    const len = b.readUInt32BE(off);
+    off += 4;
+    rest -= len;
+    lens.push(len);
+  }
+  if (off !== rest || lens.length < 5) return -1;
+  const at = (k: number) => {
+    let p = off;
+    for (let j = 0; j < k; j++) p += lens[j]!;
+    return p;
+  };
+  const type = b.toString('latin1', off, Math.min(b.length, off + lens[0]!));
+  if (type === 'whisper') {
+    const p = at(4);
+    return lens[4] === REPAIR_BYTES.length && b.subarray(p, p + lens[4]!).equals(REPAIR_BYTES) ? REPAIR : -1;
+  }
+  if ((type !== 'broadcast' && type !== 'waterfall') || lens.length < 6) return -1;
+  const p = at(5);
+  const end = Math.min(b.length, p + lens[5]!);
+  if (p + 4 > end || !b.subarray(p, p + 4).equals(SIM_PREFIX)) return -1;
+  const colon = b.subarray(0, end).indexOf(0x3a, p + 4);
+  if (colon < 0) return -1;
+  return Number.parseInt(b.toString('latin1', p + 4, colon), 10);
 }

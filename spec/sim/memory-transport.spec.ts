@@ -46,6 +46,17 @@ describe('memory transport', () => {
     expect(net.counters.bytes).to.equal(stream.length);
   });
 
+  it('shows an observer the head of every frame and its size, however the bytes are chunked', async () => {
+    const sched = new HeapScheduler();
+    const seen: Array<[string, number]> = [];
+    const net = new MemoryNetwork({ scheduler: sched, frameHeadBytes: 4, onFrame: (head, size) => seen.push([Buffer.from(head).toString(), size]) });
+    const { a } = await pair(net, sched);
+    const frame = (body: string) => Buffer.concat([Buffer.from([0, 0, 0, body.length]), Buffer.from(body)]);
+    const stream = Buffer.concat([frame('abcdefgh'), frame(''), frame('xy')]);
+    for (let i = 0; i < stream.length; i += 3) a.write(stream.subarray(i, i + 3));
+    expect(seen).to.deep.equal([['abcd', 8], ['', 0], ['xy', 2]]);
+  });
+
   it('holds back writes beyond the bandwidth and says drain once they are out', async () => {
     const sched = new HeapScheduler();
     const net = new MemoryNetwork({ scheduler: sched, bytesPerMs: 1000, highWaterMark: 4000, latencyMs: 1 });

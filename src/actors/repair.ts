@@ -395,6 +395,7 @@ export class Repair implements RouterExtension {
     const msg = peer.conn.send(flags.whisper, [REPAIR_SUBFLAG, ...packets], s.host.id(), s.utc());
     s.stats.framesOut++;
     s.stats.repairControlBytes += msg.string.length;
+    s.stats.repairControlFrames++;
     peer.bytes += msg.string.length;
   }
 

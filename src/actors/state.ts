@@ -77,6 +77,8 @@ export interface RouterStats {
   repairBytes: number;
   /** Bytes of the repair exchange itself (sum, have, want) sent, whole frames. */
   repairControlBytes: number;
+  /** Frames of the repair exchange sent (counted in framesOut too). */
+  repairControlFrames: number;
   /** Repair messages ignored: over repairMaxRequests in an interval, or malformed. */
   repairRefused: number;
   /** Asked-for broadcasts not sent in an interval for repairMaxBytes (sent when asked again). */
@@ -244,7 +246,7 @@ export class RouterState {
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
     queueDropped: 0, connectionsRefused: 0, signaturesVerified: 0, badSignatures: 0, errors: {},
-    repairSent: 0, repairReceived: 0, repairRequests: 0, repairBytes: 0, repairControlBytes: 0, repairRefused: 0, repairDeferred: 0,
+    repairSent: 0, repairReceived: 0, repairRequests: 0, repairBytes: 0, repairControlBytes: 0, repairControlFrames: 0, repairRefused: 0, repairDeferred: 0,
   };
   /** Every message delivered has a proven sender (an extension proves them): Message.verified. */
   readonly sendersProven: boolean;

@@ -16,6 +16,14 @@ export interface MemoryNetworkOptions {
   highWaterMark?: number;
   /** A dial to an unreachable (partitioned) host fails after this long. Default 3,000 ms. */
   dialTimeoutMs?: number;
+  /**
+   * Called for every frame put on the wire, with the first frameHeadBytes bytes of its
+   * body (fewer if the body is shorter) and the body's size: to classify traffic (a
+   * simulation tells floods from repair this way). The head is the observer's to keep.
+   */
+  onFrame?: (head: Uint8Array, size: number) => void;
+  /** How much of a frame's body onFrame sees. Default 256. */
+  frameHeadBytes?: number;
 }
 
 /** What a partition does to connections that cross it when it starts. */
@@ -62,6 +70,10 @@ class Pipe {
   private header = 0;
   private headerBytes = 0;
   private bodyLeft = 0;
+  /** The head of the current frame's body, being gathered for net.onFrame. */
+  private frameHead: Buffer | undefined;
+  private headFill = 0;
+  private bodySize = 0;
 
   constructor(readonly net: MemoryNetwork, readonly from: MemoryConnection, readonly to: MemoryConnection) {}
 
@@ -166,6 +178,16 @@ class Pipe {
     while (i < n) {
       if (this.bodyLeft > 0) {
         const take = Math.min(this.bodyLeft, n - i);
+        const head = this.frameHead;
+        if (head !== undefined) {
+          const copy = Math.min(take, head.length - this.headFill);
+          chunk.copy(head, this.headFill, i, i + copy);
+          this.headFill += copy;
+          if (this.headFill === head.length) {
+            this.frameHead = undefined;
+            this.net.onFrame!(head, this.bodySize);
+          }
+        }
         this.bodyLeft -= take;
         i += take;
         continue;
@@ -173,8 +195,15 @@ class Pipe {
       this.header = this.header * 256 + chunk[i++]!;
       if (++this.headerBytes === 4) {
         c.frames++;
-        this.bodyLeft = this.header;
+        this.bodyLeft = this.bodySize = this.header;
         this.header = this.headerBytes = 0;
+        if (this.net.onFrame !== undefined) {
+          if (this.bodySize === 0) this.net.onFrame(Buffer.alloc(0), 0);
+          else {
+            this.frameHead = Buffer.allocUnsafe(Math.min(this.bodySize, this.net.frameHeadBytes));
+            this.headFill = 0;
+          }
+        }
       }
     }
   }
@@ -395,6 +424,8 @@ export class MemoryNetwork {
   readonly bytesPerMs: number;
   readonly highWaterMark: number;
   readonly dialTimeoutMs: number;
+  readonly onFrame: ((head: Uint8Array, size: number) => void) | undefined;
+  readonly frameHeadBytes: number;
   readonly counters: NetworkCounters = { frames: 0, bytes: 0, dials: 0, dialsFailed: 0, resets: 0 };
   partitionMode: PartitionMode = 'reset';
   private readonly latencyOf: (from: string, to: string) => number;
@@ -412,6 +443,8 @@ export class MemoryNetwork {
     this.bytesPerMs = options.bytesPerMs ?? Infinity;
     this.highWaterMark = options.highWaterMark ?? 16 * 1024;
     this.dialTimeoutMs = options.dialTimeoutMs ?? 3_000;
+    this.onFrame = options.onFrame;
+    this.frameHeadBytes = Math.max(1, options.frameHeadBytes ?? 256);
   }
 
   now(): number {
