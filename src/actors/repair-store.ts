@@ -55,7 +55,7 @@ const LENGTH = 4;
 /** Bytes of the frame in the arena: LENGTH, or 0 for a frame kept by reference. */
 const ARENA_LENGTH = 5;
 const FIELDS = 6;
-const FIRST_RING = 1024;
+const FIRST_RING = 64;
 
 export class RepairStore {
   // The ring of entries: position seq lives at slot seq & (capacity - 1).
