@@ -3,7 +3,7 @@
 // and no handle left behind. Each spec measures delivery its own way from what it records.
 import { MeshSocket, type MeshOptions } from '../../src/index.js';
 import { prng } from '../prng.js';
-import { activeResources, leakedResources, waitFor } from '../helpers.js';
+import { activeResources, countDeliveries, leakedResources, waitFor } from '../helpers.js';
 
 const SOAK = process.env.RX2P_SOAK === '1';
 /** npm test runs it for 5 s; RX2P_SOAK=1 runs it for 30 s. */
@@ -133,11 +133,7 @@ export class ChurnMesh {
       node = await MeshSocket.create('127.0.0.1', 0, this.options(slot)); // the old port was taken meanwhile
     }
     this.ports[slot] = node.outAddr[1];
-    const inst: Instance = { slot, node, upAt: Date.now(), downAt: undefined, got: new Map() };
-    node.messages$.subscribe((m) => {
-      const t = m.packets[1]!.toString();
-      inst.got.set(t, (inst.got.get(t) ?? 0) + 1);
-    });
+    const inst: Instance = { slot, node, upAt: Date.now(), downAt: undefined, got: countDeliveries(node) };
     this.all.push(inst);
     this.current[slot] = inst;
     return inst;
