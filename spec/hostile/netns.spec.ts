@@ -18,7 +18,7 @@
 import { expect } from 'chai';
 import { waitFor } from '../helpers.js';
 import { NodeProcess } from './child.js';
-import { ip, linkUp, NetnsPair, unavailable } from './netns.js';
+import { ip, linkUp, NetnsPair } from './netns.js';
 
 const net = new NetnsPair('', 213);
 const { tag, nsA, nsB, vethA, addrA, addrB } = net;
@@ -27,26 +27,14 @@ const options = { sweepIntervalMs: 50, reconnectIntervalMs: 200, handshakeTimeou
 describe('network partition and heal between namespaces', function () {
   this.timeout(60_000);
   const children: NodeProcess[] = [];
-  let created = false;
-
-  before(function () {
-    const reason = unavailable();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
-    created = true;
-    net.create();
-  });
+  net.forSuite();
 
   after(function () {
-    if (!created) return;
-    net.destroy();
-    expect(ip('netns', 'list').out).to.not.include(`rx2p-a-${tag}`);
+    if (net.created) expect(ip('netns', 'list').out).to.not.include(`rx2p-a-${tag}`);
   });
 
   afterEach(async function () {
-    if (created && !linkUp(nsA, vethA)) await net.heal();
+    if (net.created && !linkUp(nsA, vethA)) await net.heal();
     await Promise.all(children.splice(0).map((c) => c.close()));
   });
 

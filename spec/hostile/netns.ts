@@ -35,6 +35,8 @@ export class NetnsPair {
   readonly vethB: string;
   readonly addrA: string;
   readonly addrB: string;
+  /** True once create() has begun (so there may be something to delete). */
+  created = false;
 
   constructor(prefix: string, octet: number) {
     this.nsA = `rx2p-${prefix}a-${this.tag}`;
@@ -50,6 +52,7 @@ export class NetnsPair {
   create(sysctls: ReadonlyArray<readonly [string, string]> = []): void {
     // Leftovers of an earlier run with the same pid would make `add` fail.
     this.destroy();
+    this.created = true;
     must('netns', 'add', this.nsA);
     must('netns', 'add', this.nsB);
     must('link', 'add', this.vethA, 'type', 'veth', 'peer', 'name', this.vethB);
@@ -65,6 +68,25 @@ export class NetnsPair {
         if (r.status !== 0) throw new Error(`setting ${key} in ${ns}: ${r.stderr}`);
       }
     }
+  }
+
+  /**
+   * Inside a describe(): the suite is skipped, saying why, where namespaces cannot be
+   * used; otherwise the pair is made before it and deleted after it.
+   */
+  forSuite(sysctls: ReadonlyArray<readonly [string, string]> = []): void {
+    const net = this;
+    before(function () {
+      const reason = unavailable();
+      if (reason) {
+        console.log(`      skipped: ${reason}`);
+        this.skip();
+      }
+      net.create(sysctls);
+    });
+    after(() => {
+      if (net.created) net.destroy();
+    });
   }
 
   /** Deleting a namespace deletes the veth end inside it (and so the pair). */

@@ -11,7 +11,7 @@
 import { expect } from 'chai';
 import { waitFor } from '../helpers.js';
 import { NodeProcess } from '../hostile/child.js';
-import { linkUp, must, NetnsPair, unavailable } from '../hostile/netns.js';
+import { linkUp, must, NetnsPair } from '../hostile/netns.js';
 
 const net = new NetnsPair('r', 214);
 const { tag, nsA, nsB, vethA, addrA, addrB } = net;
@@ -25,26 +25,11 @@ const options = {
 describe('repair across a network partition between namespaces', function () {
   this.timeout(90_000);
   const children: NodeProcess[] = [];
-  let created = false;
-
-  before(function () {
-    const reason = unavailable();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
-    created = true;
-    // TCP gives up within seconds here (these settings are per namespace).
-    net.create([['tcp_retries2', '3'], ['tcp_keepalive_intvl', '1'], ['tcp_keepalive_probes', '2']]);
-  });
-
-  after(function () {
-    if (!created) return;
-    net.destroy();
-  });
+  // TCP gives up within seconds here (these settings are per namespace).
+  net.forSuite([['tcp_retries2', '3'], ['tcp_keepalive_intvl', '1'], ['tcp_keepalive_probes', '2']]);
 
   afterEach(async function () {
-    if (created && !linkUp(nsA, vethA)) must('-n', nsA, 'link', 'set', vethA, 'up');
+    if (net.created && !linkUp(nsA, vethA)) must('-n', nsA, 'link', 'set', vethA, 'up');
     await Promise.all(children.splice(0).map((c) => c.close()));
   });
 
