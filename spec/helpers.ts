@@ -46,3 +46,13 @@ export function leakedResources(before: Record<string, number>, after = activeRe
   for (const [k, n] of Object.entries(after)) if (n > (before[k] ?? 0)) out[k] = n - (before[k] ?? 0);
   return out;
 }
+
+/** Every broadcast text (a message's second packet) `node` delivers from now on, with how many times. */
+export function countDeliveries(node: MeshSocket): Map<string, number> {
+  const got = new Map<string, number>();
+  node.messages$.subscribe((m) => {
+    const t = m.packets[1]!.toString();
+    got.set(t, (got.get(t) ?? 0) + 1);
+  });
+  return got;
+}

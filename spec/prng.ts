@@ -1,11 +1,2 @@
-/** A small seeded PRNG (mulberry32): the same sequence for the same seed, so a run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The specs and the bench draw from the simulation's PRNG: one generator, so a seed means the same run everywhere.
+export { prng } from '../sim/prng.js';

@@ -1,6 +1,6 @@
 import type { RepairStore } from './actors/repair-store.js';
 import { Repair } from './actors/repair.js';
-import { EMPTY, from, merge, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
+import { EMPTY, from, merge, mergeMap, Subject, type Observable } from 'rxjs';
 import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
@@ -16,6 +16,7 @@ import type { BoundAddress, Listener, Transport } from './transport/transport.js
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
+import { RecvWaiters } from './recv-waiters.js';
 import { isAuthenticated, usesTls } from './trust/protocol.js';
 import { TrustExtension } from './actors/trust.js';
 import type { Identity } from './trust/identity.js';
@@ -36,13 +37,6 @@ export interface SendOptions {
 }
 
 export type { MeshEvent, Packet, RouterStats };
-
-interface RecvWaiter {
-  quantity: number;
-  resolve: (messages: Message[]) => void;
-  /** On options.scheduler, so that a simulation's recv() times out in virtual time. */
-  timer: Subscription | undefined;
-}
 
 /**
  * A py2p 0.2 mesh socket. Listens on (addr, port), joins peers with connect(),
@@ -82,7 +76,7 @@ export class MeshSocket implements MessageServer {
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
   private readonly received: RecvQueue;
-  private readonly waiters: RecvWaiter[] = [];
+  private readonly waiters: RecvWaiters;
   private readonly recentErrors: Error[] = [];
   private nodeIdValue = '';
   private outAddrValue: [string, number];
@@ -104,6 +98,8 @@ export class MeshSocket implements MessageServer {
     if (!(this.protocol instanceof Protocol)) throw new InvalidArgumentError('protocol must be a Protocol');
     this.debug_level = this.options.debugLevel;
     this.received = new RecvQueue(this.options.maxQueue, this.options.maxQueueBytes, this.options.queuePolicy);
+    // On options.scheduler, so that a simulation's recv() times out in virtual time.
+    this.waiters = new RecvWaiters(this.received, (fn, ms) => this.options.scheduler.schedule(fn, ms));
     this.outAddrValue = this.options.outAddr ?? [addr === '0.0.0.0' ? get_lan_ip() : addr, port];
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
@@ -338,20 +334,7 @@ export class MeshSocket implements MessageServer {
   recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
   recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
   recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
-    if (!Number.isInteger(quantity) || quantity < 0) return Promise.reject(new InvalidArgumentError('quantity must be an integer >= 0'));
-    const shape = (list: Message[]) => (quantity === 1 ? list[0] : list);
-    const available = this.received.length;
-    if (available >= quantity || this.closedPromise) return Promise.resolve(shape(this.received.take(quantity)));
-    return new Promise((resolve) => {
-      const waiter: RecvWaiter = { quantity, resolve: (list) => resolve(shape(list)), timer: undefined };
-      if (timeoutMs !== undefined) {
-        waiter.timer = this.options.scheduler.schedule(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          waiter.resolve(this.received.take(waiter.quantity));
-        }, timeoutMs);
-      }
-      this.waiters.push(waiter);
-    });
+    return this.waiters.recv(quantity, timeoutMs, this.closedPromise !== undefined);
   }
 
   /**
@@ -409,10 +392,7 @@ export class MeshSocket implements MessageServer {
       await this.ready.catch(() => undefined);
       this.router.command({ type: 'close' });
       await Promise.all([this.listener?.close(), this.wsListener?.close(), this.router.closed()]);
-      for (const w of this.waiters.splice(0)) {
-        w.timer?.unsubscribe();
-        w.resolve(this.received.take(w.quantity));
-      }
+      this.waiters.settleAll();
       this.messageSubject.complete();
       this.eventSubject.complete();
     })();
@@ -430,17 +410,9 @@ export class MeshSocket implements MessageServer {
   }
 
   private deliver(message: Message): void {
-    // While a recv() waits for more than the bounds allow, the queue may grow to its quantity.
-    const reserve = this.waiters.length ? this.waiters[0]!.quantity : 0;
-    const before = this.received.dropped;
-    this.received.push(message, reserve);
-    this.router.stats.queueDropped += this.received.dropped - before;
+    this.router.stats.queueDropped += this.waiters.push(message);
     this.messageSubject.next(message);
-    while (this.waiters.length && this.received.length >= this.waiters[0]!.quantity) {
-      const w = this.waiters.shift()!;
-      w.timer?.unsubscribe();
-      w.resolve(this.received.take(w.quantity));
-    }
+    this.waiters.wake();
   }
 
   private onEvent(event: MeshEvent): void {

@@ -15,90 +15,26 @@
 //   whole again and later broadcasts flow both ways.
 //
 // Skipped (with the reason) unless running as root with a working `ip netns`.
-import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { waitFor } from '../helpers.js';
 import { NodeProcess } from './child.js';
+import { ip, linkUp, NetnsPair } from './netns.js';
 
-const tag = `${process.pid % 10_000}`;
-const nsA = `rx2p-a-${tag}`;
-const nsB = `rx2p-b-${tag}`;
-const vethA = `rx2pa${tag}`;
-const vethB = `rx2pb${tag}`;
-const subnet = `10.213.${process.pid % 200}`;
-const addrA = `${subnet}.1`;
-const addrB = `${subnet}.2`;
+const net = new NetnsPair('', 213);
+const { tag, nsA, nsB, vethA, addrA, addrB } = net;
 const options = { sweepIntervalMs: 50, reconnectIntervalMs: 200, handshakeTimeoutMs: 3_000 };
-
-function ip(...args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-function must(...args: string[]): void {
-  const r = ip(...args);
-  if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.out}`);
-}
-
-/** Why namespaces cannot be used here, or undefined if they can. */
-function unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  const r = ip('netns', 'list');
-  if (!r.ok) return `ip netns does not work here: ${r.out.trim()}`;
-  return undefined;
-}
-
-const linkUp = (ns: string, dev: string) => /LOWER_UP/.test(ip('-n', ns, 'link', 'show', dev).out);
-
-async function partition(): Promise<void> {
-  must('-n', nsA, 'link', 'set', vethA, 'down');
-  await waitFor(() => !linkUp(nsB, vethB), 5_000, 'link down');
-}
-
-async function heal(): Promise<void> {
-  must('-n', nsA, 'link', 'set', vethA, 'up');
-  await waitFor(() => linkUp(nsA, vethA) && linkUp(nsB, vethB), 10_000, 'link up');
-}
 
 describe('network partition and heal between namespaces', function () {
   this.timeout(60_000);
   const children: NodeProcess[] = [];
-  let created = false;
-
-  before(function () {
-    const reason = unavailable();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
-    // Leftovers of an earlier run with the same pid would make `add` fail.
-    ip('netns', 'del', nsA);
-    ip('netns', 'del', nsB);
-    created = true;
-    must('netns', 'add', nsA);
-    must('netns', 'add', nsB);
-    must('link', 'add', vethA, 'type', 'veth', 'peer', 'name', vethB);
-    must('link', 'set', vethA, 'netns', nsA);
-    must('link', 'set', vethB, 'netns', nsB);
-    must('-n', nsA, 'addr', 'add', `${addrA}/24`, 'dev', vethA);
-    must('-n', nsB, 'addr', 'add', `${addrB}/24`, 'dev', vethB);
-    for (const [ns, dev] of [[nsA, vethA], [nsB, vethB]] as const) {
-      must('-n', ns, 'link', 'set', 'lo', 'up');
-      must('-n', ns, 'link', 'set', dev, 'up');
-    }
-  });
+  net.forSuite();
 
   after(function () {
-    if (!created) return;
-    // Deleting a namespace deletes the veth end inside it (and so the pair).
-    ip('netns', 'del', nsA);
-    ip('netns', 'del', nsB);
-    expect(ip('netns', 'list').out).to.not.include(`rx2p-a-${tag}`);
+    if (net.created) expect(ip('netns', 'list').out).to.not.include(`rx2p-a-${tag}`);
   });
 
   afterEach(async function () {
-    if (created && !linkUp(nsA, vethA)) await heal();
+    if (net.created && !linkUp(nsA, vethA)) await net.heal();
     await Promise.all(children.splice(0).map((c) => c.close()));
   });
 
@@ -122,7 +58,7 @@ describe('network partition and heal between namespaces', function () {
     a.send('before');
     await waitFor(() => b.messages.has('before'), 5_000, 'broadcast before the partition');
 
-    await partition();
+    await net.partition();
     a.send('during-from-a');
     b.send('during-from-b');
     // The partition lasts 1.5 s: long enough for several retransmissions to be lost.
@@ -130,7 +66,7 @@ describe('network partition and heal between namespaces', function () {
     await waitFor(() => Date.now() >= partitionedUntil, 2_000, 'the partition to last');
     expect(b.messages.has('during-from-a')).to.equal(false);
     expect(a.messages.has('during-from-b')).to.equal(false);
-    await heal();
+    await net.heal();
 
     await waitFor(() => b.messages.has('during-from-a') && a.messages.has('during-from-b'), 20_000, 'retransmitted broadcasts');
     expect(a.events.filter((e) => e.event === 'peer-disconnected')).to.deep.equal([]);
@@ -149,13 +85,13 @@ describe('network partition and heal between namespaces', function () {
     const port = a.port;
     const id = a.id;
 
-    await partition();
+    await net.partition();
     // A crashes and comes back on the same address while B cannot see it.
     await a.kill();
     children.splice(children.indexOf(a), 1);
     const a2 = await start(nsA, addrA, port, { repair: false });
     expect(a2.id).to.equal(id); // same address and salt: same node id
-    await heal();
+    await net.heal();
 
     // B's connection is half-open and nothing tells it so until it writes.
     const fromB = b.events.length;

@@ -1,21 +1,11 @@
 // A chain a–b–c where b is a real child process, killed (SIGKILL) while a broadcasts,
 // then replaced by a new b (a new node: new id, new port) that joins a and c again.
 import { expect } from 'chai';
-import type { MeshSocket } from '../../src/index.js';
-import { Nodes, waitFor } from '../helpers.js';
+import { countDeliveries, Nodes, waitFor } from '../helpers.js';
 import { NodeProcess } from '../hostile/child.js';
 
 const COUNT = 1_000;
 const fast = { sweepIntervalMs: 100, repairIntervalMs: 500 };
-
-function tally(node: MeshSocket): Map<string, number> {
-  const got = new Map<string, number>();
-  node.messages$.subscribe((m) => {
-    const t = m.packets[1]!.toString();
-    got.set(t, (got.get(t) ?? 0) + 1);
-  });
-  return got;
-}
 
 describe('repair after a crash: chain a–b–c, b killed for 5 s while a broadcasts', function () {
   this.timeout(60_000);
@@ -30,7 +20,7 @@ describe('repair after a crash: chain a–b–c, b killed for 5 s while a broadc
     // No node dials from peers lists (maxOutgoing 0): the chain stays a chain.
     const a = await nodes.make({ ...fast, maxOutgoing: 0 });
     const c = await nodes.make({ ...fast, maxOutgoing: 0 });
-    const gotC = tally(c);
+    const gotC = countDeliveries(c);
     const b = await NodeProcess.spawn({ host: '127.0.0.1', options: { ...fast, maxOutgoing: 0 } });
     children.push(b);
     await a.connect('127.0.0.1', b.port);

@@ -8,19 +8,13 @@
 // node ends with every message exactly once.
 //
 // Skipped (with the reason) unless running as root with a working `ip netns`.
-import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { waitFor } from '../helpers.js';
 import { NodeProcess } from '../hostile/child.js';
+import { linkUp, must, NetnsPair } from '../hostile/netns.js';
 
-const tag = `${process.pid % 10_000}`;
-const nsA = `rx2p-ra-${tag}`;
-const nsB = `rx2p-rb-${tag}`;
-const vethA = `rx2pra${tag}`;
-const vethB = `rx2prb${tag}`;
-const subnet = `10.214.${process.pid % 200}`;
-const addrA = `${subnet}.1`;
-const addrB = `${subnet}.2`;
+const net = new NetnsPair('r', 214);
+const { tag, nsA, nsB, vethA, addrA, addrB } = net;
 const PARTITION_MS = 10_000;
 const PER_SIDE = 100;
 const options = {
@@ -28,66 +22,14 @@ const options = {
   repairIntervalMs: 500, maxOutgoing: 0,
 };
 
-function ip(...args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-function must(...args: string[]): void {
-  const r = ip(...args);
-  if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.out}`);
-}
-
-function unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  const r = ip('netns', 'list');
-  if (!r.ok) return `ip netns does not work here: ${r.out.trim()}`;
-  return undefined;
-}
-
-const linkUp = (ns: string, dev: string) => /LOWER_UP/.test(ip('-n', ns, 'link', 'show', dev).out);
-
 describe('repair across a network partition between namespaces', function () {
   this.timeout(90_000);
   const children: NodeProcess[] = [];
-  let created = false;
-
-  before(function () {
-    const reason = unavailable();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
-    ip('netns', 'del', nsA);
-    ip('netns', 'del', nsB);
-    created = true;
-    must('netns', 'add', nsA);
-    must('netns', 'add', nsB);
-    must('link', 'add', vethA, 'type', 'veth', 'peer', 'name', vethB);
-    must('link', 'set', vethA, 'netns', nsA);
-    must('link', 'set', vethB, 'netns', nsB);
-    must('-n', nsA, 'addr', 'add', `${addrA}/24`, 'dev', vethA);
-    must('-n', nsB, 'addr', 'add', `${addrB}/24`, 'dev', vethB);
-    for (const [ns, dev] of [[nsA, vethA], [nsB, vethB]] as const) {
-      must('-n', ns, 'link', 'set', 'lo', 'up');
-      must('-n', ns, 'link', 'set', dev, 'up');
-      // TCP gives up within seconds here (these settings are per namespace).
-      for (const [key, value] of [['tcp_retries2', '3'], ['tcp_keepalive_intvl', '1'], ['tcp_keepalive_probes', '2']]) {
-        const r = spawnSync('ip', ['netns', 'exec', ns, 'sh', '-c', `echo ${value} > /proc/sys/net/ipv4/${key}`], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`setting ${key} in ${ns}: ${r.stderr}`);
-      }
-    }
-  });
-
-  after(function () {
-    if (!created) return;
-    ip('netns', 'del', nsA);
-    ip('netns', 'del', nsB);
-  });
+  // TCP gives up within seconds here (these settings are per namespace).
+  net.forSuite([['tcp_retries2', '3'], ['tcp_keepalive_intvl', '1'], ['tcp_keepalive_probes', '2']]);
 
   afterEach(async function () {
-    if (created && !linkUp(nsA, vethA)) must('-n', nsA, 'link', 'set', vethA, 'up');
+    if (net.created && !linkUp(nsA, vethA)) must('-n', nsA, 'link', 'set', vethA, 'up');
     await Promise.all(children.splice(0).map((c) => c.close()));
   });
 
@@ -117,8 +59,7 @@ describe('repair across a network partition between namespaces', function () {
     a2!.send('before');
     await waitFor(() => [a1!, b1!, b2!].every((n) => n.messages.has('before')), 5_000, 'a broadcast before the partition');
 
-    must('-n', nsA, 'link', 'set', vethA, 'down');
-    await waitFor(() => !linkUp(nsB, vethB), 5_000, 'link down');
+    await net.partition();
     const partitionedAt = Date.now();
     const tags: string[] = [];
     // Both sides broadcast through the partition, 100 messages each.
@@ -139,8 +80,7 @@ describe('repair across a network partition between namespaces', function () {
     expect(a1!.messages.has('b-0')).to.equal(false);
     expect(b1!.messages.has('a-0')).to.equal(false);
 
-    must('-n', nsA, 'link', 'set', vethA, 'up');
-    await waitFor(() => linkUp(nsA, vethA) && linkUp(nsB, vethB), 10_000, 'link up');
+    await net.heal();
     const healedAt = Date.now();
     // What each node should have: everything but its own broadcasts.
     const own = new Map<NodeProcess, string>([[a2!, 'a-'], [b2!, 'b-']]);

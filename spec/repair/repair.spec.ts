@@ -2,25 +2,15 @@
 // was cut off gets back, what py2p peers see, catch-up, and the bounds a hostile peer meets.
 import { expect } from 'chai';
 import {
-  MeshSocket, PathfindingMessage, Protocol, REPAIR_CAPABILITY, REPAIR_SUBFLAG, pyJsonDumps, type MeshEvent, type MeshOptions,
+  PathfindingMessage, Protocol, REPAIR_CAPABILITY, REPAIR_SUBFLAG, pyJsonDumps, type MeshEvent, type MeshOptions,
 } from '../../src/index.js';
 import { encodeSummary, encodeWant } from '../../src/protocol/repair-wire.js';
-import { link, waitFor } from '../helpers.js';
+import { countDeliveries, link, waitFor } from '../helpers.js';
 import { hostileHarness, expectTypedErrors } from '../hostile/harness.js';
 import { RawPeer } from '../hostile/raw-peer.js';
 import { Deframer } from '../../src/index.js';
 
 const fast: MeshOptions = { sweepIntervalMs: 50, repairIntervalMs: 200, reconnectIntervalMs: 0 };
-
-/** Every broadcast text a node delivered, with how many times. */
-function tally(node: MeshSocket): Map<string, number> {
-  const got = new Map<string, number>();
-  node.messages$.subscribe((m) => {
-    const t = m.packets[1]!.toString();
-    got.set(t, (got.get(t) ?? 0) + 1);
-  });
-  return got;
-}
 
 const all = (got: Map<string, number>, tags: string[]) => tags.every((t) => got.has(t));
 const duplicates = (got: Map<string, number>) => [...got.values()].filter((n) => n > 1).length;
@@ -32,7 +22,7 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
   it('gives a node that was disconnected every broadcast it missed, once, when it connects again', async () => {
     const a = await nodes.make(fast);
     const b = await nodes.make(fast);
-    const got = tally(b);
+    const got = countDeliveries(b);
     await link(a, b);
     await b.disconnect(a.id);
     await waitFor(() => a.routingTable.size === 0, 5_000, 'a to see b go');
@@ -56,7 +46,7 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     const ssl = { ...fast, protocol: new Protocol('mesh', 'SSL') };
     const a = await nodes.make(ssl);
     const b = await nodes.make(ssl);
-    const got = tally(b);
+    const got = countDeliveries(b);
     await link(a, b);
     await b.disconnect(a.id);
     await waitFor(() => a.routingTable.size === 0, 5_000, 'a to see b go');
@@ -71,7 +61,7 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     const a = await nodes.make(fast);
     const b = await nodes.make(fast);
     const c = await nodes.make(fast);
-    const gotC = tally(c);
+    const gotC = countDeliveries(c);
     await link(b, c);
     const tags = Array.from({ length: 50 }, (_, i) => `side-${i}`);
     for (const t of tags) a.send(t); // a has no peers yet
@@ -88,8 +78,8 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     const later = () => Math.floor(Date.now() / 1000) + 5;
     const plain = await nodes.make({ ...fast, clock: later });
     const catching = await nodes.make({ ...fast, clock: later, catchUpSeconds: 30 });
-    const gotPlain = tally(plain);
-    const gotCatching = tally(catching);
+    const gotPlain = countDeliveries(plain);
+    const gotCatching = countDeliveries(catching);
     await link(a, plain);
     await link(a, catching);
     await waitFor(() => all(gotCatching, tags), 10_000, 'the catching-up node to get the history');
@@ -104,7 +94,7 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     // a's clock is 30 s behind: to b, everything a sends is 30 s old.
     const a = await nodes.make({ ...fast, clock: () => Math.floor(Date.now() / 1000) - 30 });
     const b = await nodes.make({ ...fast, maxMessageAgeSeconds: 10, repairWindowSeconds: 60, catchUpSeconds: 60 });
-    const got = tally(b);
+    const got = countDeliveries(b);
     await link(a, b);
     a.send('flooded-old');
     await waitFor(() => b.stats.expired >= 1, 5_000, 'the flooded copy dropped as too old');

@@ -1,7 +1,8 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { flags } from '../protocol/flags.js';
 import { presetDedupKey } from '../protocol/message.js';
 import type { ParsedFrame } from './parse.js';
+import { orderedOffLoop } from './ordered-off-loop.js';
 
 /**
  * A broadcast or waterfall with at least this many payload bytes has its de-duplication
@@ -14,76 +15,25 @@ export const ASYNC_DIGEST_MIN_BYTES = 4 * 1024 * 1024;
 
 /** Parsed frames → the same frames, large flooded ones with their dedupKey computed off the loop; order is kept. */
 export function digestLarge(minBytes = ASYNC_DIGEST_MIN_BYTES): OperatorFunction<ParsedFrame, ParsedFrame> {
-  return (source) =>
-    new Observable<ParsedFrame>((subscriber) => {
-      // Frames behind one being digested wait here, then the source's end (undefined: none is).
-      let waiting: ParsedFrame[] | undefined;
-      let end: { error: unknown } | 'complete' | undefined;
-      let stopped = false;
-
-      const needsDigest = (f: ParsedFrame): boolean => {
-        if (!f.ok) return false;
-        const type = f.msg.msgType;
-        return (type === flags.broadcast || type === flags.waterfall) && f.msg.payloadBytes >= minBytes;
-      };
-
-      const handle = (f: ParsedFrame): void => {
-        if (!needsDigest(f)) return subscriber.next(f);
-        waiting = [];
-        const msg = (f as Extract<ParsedFrame, { ok: true }>).msg;
-        // One buffer of payload then time58, as digestOf hashes them (the copy is linear and short).
-        const input = Buffer.concat([...msg.payload, Buffer.from(msg.time58, 'latin1')]);
-        globalThis.crypto.subtle.digest('SHA-256', input).then(
-          (d) => {
-            presetDedupKey(msg, Buffer.from(d).toString('latin1'));
-            resume(f);
-          },
-          // The router computes it itself, then.
-          () => resume(f),
-        );
-      };
-
-      const resume = (f: ParsedFrame): void => {
-        if (stopped) return;
-        const queue = waiting!;
-        waiting = undefined;
-        subscriber.next(f);
-        for (let i = 0; i < queue.length; i++) {
-          if (stopped) return;
-          handle(queue[i]!);
-          if (waiting !== undefined) {
-            (waiting as ParsedFrame[]).push(...queue.slice(i + 1));
-            return;
-          }
-        }
-        finish();
-      };
-
-      const finish = (): void => {
-        if (stopped || end === undefined) return;
-        stopped = true;
-        if (end === 'complete') subscriber.complete();
-        else subscriber.error(end.error);
-      };
-
-      const sub = source.subscribe({
-        next(f) {
-          if (stopped) return;
-          if (waiting !== undefined) waiting.push(f);
-          else handle(f);
+  const needsDigest = (f: ParsedFrame): boolean => {
+    if (!f.ok) return false;
+    const type = f.msg.msgType;
+    return (type === flags.broadcast || type === flags.waterfall) && f.msg.payloadBytes >= minBytes;
+  };
+  return orderedOffLoop(
+    (f) => (needsDigest(f) ? undefined : f),
+    (f) => {
+      const msg = (f as Extract<ParsedFrame, { ok: true }>).msg;
+      // One buffer of payload then time58, as digestOf hashes them (the copy is linear and short).
+      const input = Buffer.concat([...msg.payload, Buffer.from(msg.time58, 'latin1')]);
+      return globalThis.crypto.subtle.digest('SHA-256', input).then(
+        (d) => {
+          presetDedupKey(msg, Buffer.from(d).toString('latin1'));
+          return f;
         },
-        error: (error: unknown) => {
-          end = { error };
-          if (waiting === undefined) finish();
-        },
-        complete: () => {
-          end = 'complete';
-          if (waiting === undefined) finish();
-        },
-      });
-      return () => {
-        stopped = true;
-        sub.unsubscribe();
-      };
-    });
+        // The router computes it itself, then.
+        () => f,
+      );
+    },
+  );
 }

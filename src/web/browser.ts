@@ -12,6 +12,7 @@ import { nodeId } from '../protocol/ids.js';
 import { Protocol } from '../protocol/protocol.js';
 import type { Message, MessageServer } from '../protocol/user-message.js';
 import { RecvQueue } from '../recv-queue.js';
+import { RecvWaiters } from '../recv-waiters.js';
 import type { Connection } from '../streams/connection.js';
 import { parseWsUrl, WsTransport, type WebSocketLike } from '../transport/ws.js';
 
@@ -27,12 +28,6 @@ export interface BrowserMeshOptions extends Omit<MeshOptions, 'webSocket' | 'tls
   webSocket?: (url: string) => WebSocketLike;
   /** WebSocket URLs of other nodes learnt from rx2p-web are dialled up to maxOutgoing. Default true. */
   followAdvertisements?: boolean;
-}
-
-interface RecvWaiter {
-  quantity: number;
-  resolve: (messages: Message[]) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -61,7 +56,7 @@ export class BrowserMeshSocket implements MessageServer {
   private readonly messageSubject = new Subject<Message>();
   private readonly eventSubject = new Subject<MeshEvent>();
   private readonly received: RecvQueue;
-  private readonly waiters: RecvWaiter[] = [];
+  private readonly waiters: RecvWaiters;
   private readonly follow: boolean;
   /** ws:// dials (the node's own transport: re-dials and advertised URLs), and wss:// ones. */
   private readonly plain: WsTransport;
@@ -83,6 +78,10 @@ export class BrowserMeshSocket implements MessageServer {
     crypto.getRandomValues(salt);
     this.id = nodeId(BROWSER_ADDR, this.protocol.id, this.options.userSalt ?? salt);
     this.received = new RecvQueue(this.options.maxQueue, this.options.maxQueueBytes, this.options.queuePolicy);
+    this.waiters = new RecvWaiters(this.received, (fn, ms) => {
+      const t = setTimeout(fn, ms);
+      return { unsubscribe: () => clearTimeout(t) };
+    });
     this.messages$ = this.messageSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
     this.directory = new WebDirectory({ ownUrl: () => null, browser: true });
@@ -164,19 +163,7 @@ export class BrowserMeshSocket implements MessageServer {
   recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
   recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
   recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
-    if (!Number.isInteger(quantity) || quantity < 0) return Promise.reject(new InvalidArgumentError('quantity must be an integer >= 0'));
-    const shape = (list: Message[]) => (quantity === 1 ? list[0] : list);
-    if (this.received.length >= quantity || this.closedPromise) return Promise.resolve(shape(this.received.take(quantity)));
-    return new Promise((resolve) => {
-      const waiter: RecvWaiter = { quantity, resolve: (list) => resolve(shape(list)), timer: undefined };
-      if (timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          waiter.resolve(this.received.take(waiter.quantity));
-        }, timeoutMs);
-      }
-      this.waiters.push(waiter);
-    });
+    return this.waiters.recv(quantity, timeoutMs, this.closedPromise !== undefined);
   }
 
   /** Closes every connection, completes both streams, settles pending calls. */
@@ -184,10 +171,7 @@ export class BrowserMeshSocket implements MessageServer {
     this.closedPromise ??= (async () => {
       this.router.command({ type: 'close' });
       await this.router.closed();
-      for (const w of this.waiters.splice(0)) {
-        if (w.timer) clearTimeout(w.timer);
-        w.resolve(this.received.take(w.quantity));
-      }
+      this.waiters.settleAll();
       this.messageSubject.complete();
       this.eventSubject.complete();
     })();
@@ -195,16 +179,9 @@ export class BrowserMeshSocket implements MessageServer {
   }
 
   private deliver(message: Message): void {
-    const reserve = this.waiters.length ? this.waiters[0]!.quantity : 0;
-    const before = this.received.dropped;
-    this.received.push(message, reserve);
-    this.router.stats.queueDropped += this.received.dropped - before;
+    this.router.stats.queueDropped += this.waiters.push(message);
     this.messageSubject.next(message);
-    while (this.waiters.length && this.received.length >= this.waiters[0]!.quantity) {
-      const w = this.waiters.shift()!;
-      if (w.timer) clearTimeout(w.timer);
-      w.resolve(this.received.take(w.quantity));
-    }
+    this.waiters.wake();
   }
 
   private onEvent(event: MeshEvent): void {
