@@ -59,30 +59,6 @@ describe('repair store', () => {
     });
   }
 
-  it('keeps frames of 64 KiB and more by reference, mixed with arena frames, within the same bounds and order', () => {
-    const random = prng(77);
-    const store = new RepairStore(50, 2 << 20, 60, 2);
-    const added: Array<{ key: string; frame: Buffer }> = [];
-    for (let n = 0; n < 400; n++) {
-      const key = keyFrom(n);
-      const size = random() < 0.4 ? 64 * 1024 + Math.floor(random() * 150_000) : 100 + Math.floor(random() * 20_000);
-      const f = Buffer.alloc(size, n & 255);
-      f.writeUInt32BE(n, 0);
-      const pieces = random() < 0.5 ? f : [f.subarray(0, 8), f.subarray(8)];
-      expect(store.add(key, 1000 + Math.floor(n / 50), pieces)).to.equal(true);
-      added.push({ key, frame: f });
-      expect(store.size).to.be.at.most(50);
-      expect(store.bytes).to.be.at.most(2 << 20);
-      expect(store.arenaBytes).to.be.at.most(2 << 20);
-    }
-    const held: string[] = [];
-    store.forEach((key) => held.push(key));
-    const tail = added.slice(added.length - held.length);
-    expect(held).to.deep.equal(tail.map((a) => a.key));
-    for (const a of tail) expect(store.get(a.key)!.equals(a.frame)).to.equal(true);
-    expect(store.bytes).to.equal(tail.reduce((n, a) => n + a.frame.length, 0));
-  });
-
   it('drops what is older than its window, oldest first, and refuses a frame larger than its byte bound', () => {
     const store = new RepairStore(1_000, 10_000, 60, 2);
     for (let t = 0; t < 100; t++) store.add(keyFrom(t), 1000 + t, Buffer.alloc(10, t));

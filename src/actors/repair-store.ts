@@ -12,7 +12,7 @@
  * of frames. Adding a message is on every node's hot path, so the store holds no object
  * per message (nothing for the garbage collector to carry into the old generation) and
  * touches memory in order:
- * - frames under BY_REFERENCE_BYTES are copied into one byte arena used as a ring (it starts small and doubles
+ * - frames are copied into one byte arena used as a ring (it starts small and doubles
  *   up to maxBytes); a frame that does not fit before the arena's end goes to its start;
  * - entries live in a ring (one Float64Array) in insertion order, each entry's fields side
  *   by side: short id as two 32-bit words, time, offset and length in the arena.
@@ -39,22 +39,13 @@ export interface BucketDigest {
 }
 
 const FIRST_ARENA_BYTES = 256 * 1024;
-/**
- * A frame this large is kept by reference (the buffers it was given: the relay frame's
- * head and the message's own body, which nothing writes to again) instead of being copied
- * into the arena: copying each 1 MiB broadcast cost W2 a sixth of its throughput. It
- * counts against maxBytes all the same.
- */
-export const BY_REFERENCE_BYTES = 64 * 1024;
 /** The fields of a ring entry. */
 const K0 = 0;
 const K1 = 1;
 const TIME = 2;
 const OFFSET = 3;
 const LENGTH = 4;
-/** Bytes of the frame in the arena: LENGTH, or 0 for a frame kept by reference. */
-const ARENA_LENGTH = 5;
-const FIELDS = 6;
+const FIELDS = 5;
 const FIRST_RING = 64;
 
 export class RepairStore {
@@ -73,8 +64,6 @@ export class RepairStore {
   /** Short id -> position, built when a lookup needs it, for the entries headSeq..indexedTo - 1. */
   private index: Map<string, number> | undefined;
   private indexedTo = 0;
-  /** Frames kept by reference (BY_REFERENCE_BYTES and more), by position. */
-  private readonly large = new Map<number, readonly Uint8Array[]>();
   private readonly buckets = new Map<number, BucketDigest>();
   /** The bucket written last (times mostly come in order: no Map lookup then). */
   private lastBucket: BucketDigest | undefined;
@@ -121,8 +110,6 @@ export class RepairStore {
   get(key: string): Buffer | undefined {
     const seq = this.find(key);
     if (seq < 0) return undefined;
-    const large = this.large.get(seq);
-    if (large !== undefined) return Buffer.concat(large);
     const slot = seq & (this.capacity - 1);
     const offset = this.ring[FIELDS * slot + OFFSET]!;
     return Buffer.from(this.arena.subarray(offset, offset + this.ring[FIELDS * slot + LENGTH]!));
@@ -141,13 +128,8 @@ export class RepairStore {
     else for (const p of frame) size += p.length;
     if (size > this.maxBytes) return false;
     while (this.size >= this.maxMessages) this.evictOldest(true);
-    const byReference = size >= BY_REFERENCE_BYTES;
-    // A frame kept by reference takes no arena bytes: its entry sits at writeAt, empty.
-    const offset = byReference ? this.writeAt : this.place(size);
-    if (byReference) {
-      while (this.size > 0 && this.bytes + size > this.maxBytes) this.evictOldest(true);
-      if (this.size === 0) this.writeAt = 0;
-    } else if (frame instanceof Uint8Array) this.arena.set(frame, offset);
+    const offset = this.place(size);
+    if (frame instanceof Uint8Array) this.arena.set(frame, offset);
     else {
       let at = offset;
       for (const p of frame) {
@@ -163,14 +145,10 @@ export class RepairStore {
     r[at + K0] = a;
     r[at + K1] = b;
     r[at + TIME] = time;
-    r[at + OFFSET] = byReference ? this.writeAt : offset;
+    r[at + OFFSET] = offset;
     r[at + LENGTH] = size;
-    r[at + ARENA_LENGTH] = byReference ? 0 : size;
-    if (byReference) this.large.set(seq, frame instanceof Uint8Array ? [frame] : frame);
     this.bytes += size;
     this.account(time, a, b, 1);
-    // Frames kept by reference count too: the arena's room alone does not bound the bytes held.
-    while (this.bytes > this.maxBytes && this.size > 1) this.evictOldest(true);
     return true;
   }
 
@@ -183,7 +161,6 @@ export class RepairStore {
   clear(): void {
     this.headSeq = this.nextSeq = 0;
     this.writeAt = 0;
-    this.large.clear();
     this.index = undefined;
     this.indexedTo = 0;
     this.buckets.clear();
@@ -269,7 +246,7 @@ export class RepairStore {
     for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
       const slot = seq & mask;
       const offset = this.ring[FIELDS * slot + OFFSET]!;
-      const length = this.ring[FIELDS * slot + ARENA_LENGTH]!;
+      const length = this.ring[FIELDS * slot + LENGTH]!;
       this.arena.copy(next, at, offset, offset + length);
       this.ring[FIELDS * slot + OFFSET] = at;
       at += length;
@@ -289,7 +266,6 @@ export class RepairStore {
     const b = r[at + K1]!;
     const time = r[at + TIME]!;
     this.bytes -= r[at + LENGTH]!;
-    if (r[at + ARENA_LENGTH] !== r[at + LENGTH]) this.large.delete(seq);
     this.headSeq++;
     this.account(time, a, b, -1);
     if (forBounds) {
