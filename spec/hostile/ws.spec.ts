@@ -113,7 +113,9 @@ describe('hostile WebSocket clients (real sockets)', function () {
       // Every one of them ends typed: refused at the limit, or dropped when its handshake
       // timeout passes (a slot freed that way takes a later one in).
       const ended = () => errorCount(node, 'ERR_CONNECTION_LIMIT') + errorCount(node, 'ERR_HANDSHAKE_TIMEOUT');
-      await waitFor(() => ended() === 1000, 20_000, 'all 1,000 refused or timed out');
+      // The last held ones are let go at their handshake timeout, which can come after the
+      // count reached 1,000 (a refusal and a timeout can both be recorded for one socket).
+      await waitFor(() => ended() >= 1000 && node.awaiting_ids.length === 0, 20_000, 'all 1,000 refused or timed out');
       console.log(`      1,000 idle WebSockets: ${open} open at once after the burst, at most ${awaitingPeak} awaiting a handshake (max ${maxAwaiting}), ${errorCount(node, 'ERR_CONNECTION_LIMIT')} refused, ${errorCount(node, 'ERR_HANDSHAKE_TIMEOUT')} timed out, heap +${heapMb.toFixed(1)} MB`);
     } finally {
       clearInterval(sampler);
