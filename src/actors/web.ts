@@ -11,6 +11,7 @@
 // that did not come over WebSocket: it only answers peers that spoke first, so the wire
 // between such rx2p nodes, and towards py2p, is what it was.
 import { flags } from '../protocol/flags.js';
+import { parseJsonPacket } from '../protocol/bounds.js';
 import type { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { isListed } from './handshake.js';
@@ -111,7 +112,8 @@ export class WebDirectory implements RouterExtension {
   private receive(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
     let body: unknown;
     try {
-      body = JSON.parse(msg.payload[1]?.toString('utf8') ?? '');
+      // Bounded as every control JSON is (maxJsonBytes, maxJsonDepth), cut to MAX_VIEWS entries before parsing.
+      body = parseJsonPacket('rx2p-web views', msg.payload[1], s.options, MAX_VIEWS);
     } catch {
       return;
     }
