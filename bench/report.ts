@@ -1,5 +1,5 @@
 // The bench's outputs: a terminal table, JSON, an SVG chart (drawn here, no
-// dependency) and the README's Benchmarks section.
+// dependency) and the results section of bench/README.md.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
 export interface Row {
@@ -114,7 +114,7 @@ export function svgChart(rows: Row[], title: string, subtitle: string): string {
 export const BEGIN = '<!-- bench:begin -->';
 export const END = '<!-- bench:end -->';
 
-/** Replaces what is between the markers of README.md; false (and no write) if they are not there. */
+/** Replaces what is between the bench markers of a markdown file (bench/README.md); false (and no write) if they are not there. */
 export function updateReadme(path: string, section: string): boolean {
   if (!existsSync(path)) return false;
   const text = readFileSync(path, 'utf8');

@@ -515,13 +515,13 @@ async function main(): Promise<void> {
       '"process/node": each node in its own process; "one process": every node in the bench\'s process. ' +
       `Targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((r) => `${r.workload} ${r.what}, ${r.mode === 'procs' ? 'process/node' : r.mode === 'inproc' ? 'one process' : ''} ${r.metric}`).join('; ')})` : ''}.`,
       '',
-      '![rx2p vs baseline, W1–W3](bench/results.svg)',
+      '![rx2p vs baseline, W1–W3](results.svg)',
       '',
       markdownTable(rows),
       '',
-      'How each workload runs, what was changed to get here, and what bounds the figures: [bench/README.md](bench/README.md).',
+      'How each workload runs, what was changed to get here, and what bounds the figures: the sections below.',
     ].join('\n');
-    log(updateReadme(join(repoRoot, 'README.md'), section) ? 'updated README.md between the bench markers' : 'README.md has no bench markers yet: not written');
+    log(updateReadme(join(benchDir, 'README.md'), section) ? 'updated bench/README.md between the bench markers' : 'bench/README.md has no bench markers: not written');
   }
 }
 

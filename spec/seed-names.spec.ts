@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import * as rx2p from '../src/index.js';
 
-const SEED = '/work/shared/seed/py2p-0.2-api.rst';
+// py2p 0.2's API document, copied into the repository so the spec runs anywhere.
+const SEED = new URL('fixtures/py2p-0.2-api.rst', import.meta.url);
 
 /**
  * The names the document lists at file level (constants, methods, variables), its
