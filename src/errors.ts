@@ -132,3 +132,26 @@ export class SenderMismatchError extends AuthenticationError {
 export class TooManyBadSignaturesError extends AuthenticationError {
   constructor(limit: number) { super('ERR_AUTH_TOO_MANY_BAD_SIGNATURES', `more than ${limit} messages failing signature verification`); }
 }
+
+/**
+ * connect() could not reach the address: refused, unknown host, unreachable, reset or
+ * timed out before any handshake. `syscallCode` keeps the system's code (`ECONNREFUSED`,
+ * `ENOTFOUND`, …) and `cause` the original error, so a caller may retry on it.
+ */
+export class ConnectError extends MeshError {
+  /** The system error code of the failure (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, …), when there is one. */
+  readonly syscallCode: string | undefined;
+  constructor(
+    /** The host that was dialled. */
+    readonly host: string,
+    /** The port that was dialled. */
+    readonly port: number,
+    cause: unknown,
+  ) {
+    const syscallCode = (cause as { code?: unknown } | null)?.code;
+    const code = typeof syscallCode === 'string' ? syscallCode : undefined;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('ERR_CONNECT', `cannot connect to ${host}:${port}: ${why}`, { cause });
+    this.syscallCode = code;
+  }
+}

@@ -14,6 +14,8 @@ import { TcpTransport } from './transport/tcp.js';
 import { TlsTransport } from './transport/tls.js';
 import type { BoundAddress, Listener, Transport } from './transport/transport.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
+import { ConnectError, MeshError } from './errors.js';
+import { ProtocolError } from './protocol/errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
 import { RecvQueue } from './recv-queue.js';
 import { RecvWaiters } from './recv-waiters.js';
@@ -302,12 +304,18 @@ export class MeshSocket implements MessageServer {
   /**
    * Connects to another node; resolves true once the handshake is done, false if
    * already connected (or if it is this node). Rejects with a typed error if the
-   * peer refuses, speaks another protocol, or closes first.
+   * peer refuses, speaks another protocol, or closes first; an address that cannot be
+   * reached (refused, unknown host, unreachable) rejects with ConnectError, whose
+   * `syscallCode` keeps the system's code.
    */
   connect(addr: string, port: number, id?: string): Promise<boolean> {
     if (typeof addr !== 'string' || !addr) return Promise.reject(new InvalidArgumentError('addr must be a host name or address'));
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return Promise.reject(new InvalidArgumentError('port must be an integer 1..65535'));
-    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: addr, port, id, done: { resolve, reject } }));
+    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: addr, port, id, done: { resolve, reject } }))
+      .catch((err: unknown) => {
+        // rx2p's own errors are typed already; a system error of the dial is wrapped.
+        throw err instanceof MeshError || err instanceof ProtocolError ? err : new ConnectError(addr, port, err);
+      });
   }
 
   /**

@@ -155,13 +155,21 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   };
 }
 
-/** The command line another node runs to join this one (same subnet and encryption). */
-export function joinCommand(prefix: string, addr: readonly [string, number], args: Pick<CliArgs, 'subnet' | 'ssl'> & Partial<Pick<CliArgs, 'auth'>>): string {
+/** What the join line writes for a secret the joiner must supply from its own copy. */
+export const NETWORK_KEY_PLACEHOLDER = 'NETWORK_KEY_FILE';
+
+/**
+ * The command line another node runs to join this one: same subnet and encryption, and
+ * with --network-key a placeholder for the joiner's copy of the key file (never the path
+ * or the secret itself).
+ */
+export function joinCommand(prefix: string, addr: readonly [string, number], args: Pick<CliArgs, 'subnet' | 'ssl'> & Partial<Pick<CliArgs, 'auth' | 'networkKey'>>): string {
   const host = addr[0].includes(':') ? `[${addr[0]}]` : addr[0];
   const parts = [prefix, '--connect', `${host}:${addr[1]}`];
   if (args.subnet !== 'mesh') parts.push('--subnet', shellQuote(args.subnet));
   if (args.ssl) parts.push('--ssl');
   if (args.auth) parts.push('--auth');
+  if (args.auth && args.networkKey !== undefined) parts.push('--network-key', NETWORK_KEY_PLACEHOLDER);
   return parts.join(' ');
 }
 

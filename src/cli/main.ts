@@ -7,8 +7,9 @@ import { filter, firstValueFrom, map, merge, Subject, take } from 'rxjs';
 import { MeshSocket } from '../mesh.js';
 import { Protocol } from '../protocol/protocol.js';
 import { __version__ } from '../protocol/constants.js';
-import { joinCommand, parseCliArgs, usage, UsageError, type CliArgs } from './args.js';
-import type { MeshOptions } from '../options.js';
+import { joinCommand, NETWORK_KEY_PLACEHOLDER, parseCliArgs, usage, UsageError, type CliArgs } from './args.js';
+import { resolveOptions, type MeshOptions } from '../options.js';
+import { ConnectError } from '../errors.js';
 import { AUTH_ENCRYPTION } from '../trust/protocol.js';
 import { identityFromFile } from '../trust/identity.js';
 import { parseAllowFile } from '../trust/admission.js';
@@ -22,20 +23,59 @@ const EXIT_GRACE_MS = 500;
 const MIN_FULL_ID = 60;
 /** At most this long is spent pushing unsent bytes to peers before closing. */
 const FLUSH_DEADLINE_MS = 2000;
+/** A --connect target that cannot be reached is dialled again after this long, doubling per failure… */
+const CONNECT_RETRY_FIRST_MS = 250;
+/** …up to this long between attempts, until it is connected (or the node closes). */
+const CONNECT_RETRY_MAX_MS = 2000;
+
+/** A failure of one of the command's inputs, named by what failed (a flag and its value). */
+class InputError extends Error {
+  constructor(readonly context: string, readonly error: unknown) {
+    super(context);
+  }
+}
+
+/** Runs read(), naming `context` as what failed if it throws. */
+function reading<T>(context: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new InputError(context, err);
+  }
+}
 
 type OutputRecord = { readonly type: string };
 
-/** --identity, --allow, --network-key: the authenticated protocol's options, read from their files. */
+/**
+ * --identity, --allow, --network-key: the authenticated protocol's options, read from
+ * their files and checked as the socket will check them, so that an error names the flag
+ * and file at fault (InputError) rather than the listen that would fail on it.
+ */
 function trustOptions(args: CliArgs): MeshOptions {
   const o: MeshOptions = {};
-  if (args.identity !== undefined) o.identity = identityFromFile(args.identity).privateKey;
-  if (args.allow !== undefined) o.allow = parseAllowFile(readFileSync(args.allow, 'utf8'));
+  if (args.identity !== undefined) {
+    const file = args.identity;
+    o.identity = reading(`--identity ${file}`, () => identityFromFile(file).privateKey);
+  }
+  if (args.allow !== undefined) {
+    const file = args.allow;
+    o.allow = reading(`--allow ${file}`, () => {
+      const entries = parseAllowFile(readFileSync(file, 'utf8'));
+      resolveOptions({ allow: entries }); // an entry that is neither an id nor a key throws here
+      return entries;
+    });
+  }
   if (args.networkKey !== undefined) {
-    // A text file's final newline is not part of the key.
-    const bytes = readFileSync(args.networkKey);
-    let end = bytes.length;
-    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
-    o.networkKey = bytes.subarray(0, end);
+    const file = args.networkKey;
+    o.networkKey = reading(`--network-key ${file}`, () => {
+      // A text file's final newline is not part of the key.
+      const bytes = readFileSync(file);
+      let end = bytes.length;
+      while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+      const key = bytes.subarray(0, end);
+      resolveOptions({ networkKey: key }); // too short a key throws here
+      return key;
+    });
   }
   return o;
 }
@@ -85,7 +125,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     trust = trustOptions(args);
   } catch (err) {
-    failure(err, 'cannot read the authentication files');
+    if (err instanceof InputError) failure(err.error, err.context);
+    else failure(err, 'cannot read the authentication files');
     return 1;
   }
   let node: MeshSocket;
@@ -103,7 +144,9 @@ async function main(argv: string[]): Promise<number> {
       webUrl = `http://${h}:${node.webSocketPort}/`;
     }
   } catch (err) {
-    failure(err, `cannot listen on ${args.host}:${args.port}`);
+    // A busy --web port is the page's listener failing, not the node's.
+    const webFailed = args.web !== undefined && args.web !== 0 && args.web !== args.port && (err as { port?: unknown }).port === args.web;
+    failure(err, webFailed ? `cannot serve the live page (--web) on ${args.host}:${args.web}` : `cannot listen on ${args.host}:${args.port}`);
     return 1;
   }
 
@@ -115,6 +158,7 @@ async function main(argv: string[]): Promise<number> {
       `rx2p node ${node.id}`,
       `listening on ${host}:${port} (subnet "${protocol.subnet}", ${protocol.encryption})`,
       `join it from another terminal with:\n  ${join}`,
+      ...(join.includes(NETWORK_KEY_PLACEHOLDER) ? [`  (${NETWORK_KEY_PLACEHOLDER}: the joiner's copy of this node's --network-key file)`] : []),
       ...(webUrl ? [`live page (browsers join the mesh there): ${webUrl}`] : []),
       ...(args.noStdin ? [] : ['type a line to broadcast it; /peers, /whisper ID TEXT, /quit']),
     ].join('\n'),
@@ -138,10 +182,44 @@ async function main(argv: string[]): Promise<number> {
     say({ type: 'sent', text, peers }, peers ? `(sent to ${peers} peer${peers > 1 ? 's' : ''})` : '(no peers connected: nobody received this)');
   };
 
-  // --connect: all at once; --send waits for them, then for a first peer.
-  const connects = Promise.allSettled(args.connect.map(([h, p]) => node.connect(h, p).catch((err: unknown) => {
-    failure(err, `cannot connect to ${h}:${p}`);
-  })));
+  // --connect: all at once; --send waits for them, then for a first peer. A target that
+  // cannot be reached (ConnectError: refused, unknown host, …) is dialled again with
+  // backoff until it is connected: B started before A joins A once A is up. `connects`
+  // settles with the first attempts; the retries go on behind it.
+  let retrying = true;
+  const retryTimers = new Set<NodeJS.Timeout>();
+  const connectUntilConnected = (h: string, p: number): Promise<void> => new Promise<void>((firstSettled) => {
+    let attempt = 0;
+    const tryOnce = () => {
+      attempt++;
+      node.connect(h, p).then(() => firstSettled(), (err: unknown) => {
+        firstSettled();
+        if (!retrying) return;
+        if (!(err instanceof ConnectError)) return failure(err, `cannot connect to ${h}:${p}`);
+        const delayMs = Math.min(CONNECT_RETRY_FIRST_MS * 2 ** (attempt - 1), CONNECT_RETRY_MAX_MS);
+        // Said on attempts 1, 2, 4, 8, …: a node waiting an hour for its peer prints a dozen lines, not 1,800.
+        if ((attempt & (attempt - 1)) === 0) {
+          const code = err.syscallCode ?? err.code;
+          say(
+            { type: 'connect-retry', host: h, port: p, attempt, delayMs, code, message: err.message },
+            `cannot connect to ${safeText(`${h}:${p}`)} (${safeText(code)}, attempt ${attempt}): trying again in ${delayMs} ms, and on until connected`,
+          );
+        }
+        const timer = setTimeout(() => {
+          retryTimers.delete(timer);
+          if (retrying) tryOnce();
+        }, delayMs);
+        retryTimers.add(timer);
+      });
+    };
+    tryOnce();
+  });
+  const stopRetrying = () => {
+    retrying = false;
+    for (const t of retryTimers) clearTimeout(t);
+    retryTimers.clear();
+  };
+  const connects = Promise.allSettled(args.connect.map(([h, p]) => connectUntilConnected(h, p)));
   const giveUp$ = new Subject<void>();
   let sendFailed = false;
   const sends = args.send.length === 0 ? Promise.resolve() : (async () => {
@@ -172,6 +250,7 @@ async function main(argv: string[]): Promise<number> {
   const shutdown = (why: string): Promise<void> => {
     closing ??= (async () => {
       await unlessHurried(input.then(() => connects));
+      stopRetrying();
       if (node.routing_table.size === 0) giveUp$.next();
       await unlessHurried(Promise.race([Promise.allSettled(whispers), delay(FLUSH_DEADLINE_MS)]));
       await unlessHurried(sends);
@@ -180,6 +259,11 @@ async function main(argv: string[]): Promise<number> {
       rl?.close(); // releases stdin; its 'close' event finds `closing` set
       say({ type: 'closed', reason: why }, `closed (${why})`);
       process.exitCode = sendFailed ? 1 : 0;
+      // Leave by process.exit once stdout and stderr have taken the last lines, not when the
+      // event loop drains: on a natural exit Node closes its signal handlers first, and a
+      // second SIGTERM arriving in that window ended the process by the signal (3 runs in 15)
+      // instead of exiting 1.
+      process.stdout.write('', () => process.stderr.write('', () => process.exit()));
       setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
     })();
     return closing;

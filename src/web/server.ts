@@ -3,7 +3,7 @@
 // channel to the page (its peers, stats and the topology it knows).
 import { existsSync, readFileSync } from 'node:fs';
 import type * as http from 'node:http';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { MeshSocket } from '../mesh.js';
 import { buildWeb, defaultOutDir } from './build.js';
 
@@ -15,6 +15,14 @@ const TYPES: Record<string, string> = {
 const FILES = new Map([['/', 'index.html'], ['/index.html', 'index.html'], ['/app.js', 'app.js'], ['/rx2p.js', 'rx2p.js'], ['/style.css', 'style.css']]);
 
 const FILES_BUILT = (dir: string) => [...new Set(FILES.values())].every((f) => existsSync(join(dir, f)));
+
+/**
+ * True when `dir` lies inside a node_modules directory: an installed copy of the package
+ * (npm install, npx), which `rx2p --web` must never rebuild. A source checkout is anywhere else.
+ */
+export function isInstalled(dir: string): boolean {
+  return dir.split(sep).includes('node_modules');
+}
 
 /** The node's state as the page reads it. */
 export function nodeState(node: MeshSocket): unknown {
@@ -33,11 +41,17 @@ export function nodeState(node: MeshSocket): unknown {
  * before the node does).
  */
 export async function webPage(node: () => MeshSocket | undefined, outDir = defaultOutDir): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void> {
-  try {
-    await buildWeb(outDir);
-  } catch (err) {
-    // An installed package has no esbuild (a dev dependency): it ships dist-web/ built.
-    if (!FILES_BUILT(outDir)) throw err;
+  if (outDir === defaultOutDir && isInstalled(outDir)) {
+    // An installed package never writes into itself: it serves the dist-web/ it shipped with,
+    // even where esbuild happens to resolve (a consumer that has tsx).
+    if (!FILES_BUILT(outDir)) throw new Error(`the installed package has no built page in ${outDir}: reinstall rx2p`);
+  } else {
+    try {
+      await buildWeb(outDir);
+    } catch (err) {
+      // A checkout without esbuild (dev dependencies not installed) serves what is built.
+      if (!FILES_BUILT(outDir)) throw err;
+    }
   }
   const files = new Map<string, Buffer>();
   for (const [path, file] of FILES) files.set(path, readFileSync(join(outDir, file)));
