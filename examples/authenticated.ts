@@ -2,7 +2,7 @@
 // message's sender proven (`message.verified`). An outsider's key is refused.
 //
 //   npx tsx examples/authenticated.ts
-import { AUTH_ENCRYPTION, generateIdentity, MeshSocket, Protocol } from '../src/index.js';
+import { AUTH_ENCRYPTION, generateIdentity, MeshSocket, Protocol } from 'rx2p';
 
 const protocol = new Protocol('mesh', AUTH_ENCRYPTION);
 // Keys would normally come from files (the command's --identity, or loadIdentity(pem)).

@@ -1,7 +1,7 @@
 // Request and reply with promises: `await recv()` on one node, `message.reply()` back.
 //
 //   npx tsx examples/recv.ts
-import { MeshSocket } from '../src/index.js';
+import { MeshSocket } from 'rx2p';
 
 const server = await MeshSocket.create('127.0.0.1', 0);
 const client = await MeshSocket.create('127.0.0.1', 0);

@@ -5,7 +5,7 @@
 //
 //   npx tsx examples/rxjs-filter.ts
 import { filter, firstValueFrom, map, take, timeout, toArray } from 'rxjs';
-import { MeshSocket } from '../src/index.js';
+import { MeshSocket } from 'rx2p';
 
 const hub = await MeshSocket.create('127.0.0.1', 0);
 const sensor = await MeshSocket.create('127.0.0.1', 0);

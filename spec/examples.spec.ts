@@ -1,5 +1,6 @@
 // Every example runs as the README says (`npx tsx examples/X.ts`), ends by itself with
-// status 0, and prints what it promises.
+// status 0, and prints what it promises; the README shows examples/quickstart.ts whole and
+// its output as it is.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +22,17 @@ function runExample(file: string): Promise<{ code: number | null; stdout: string
 
 describe('examples', function () {
   this.timeout(20_000);
+
+  it('quickstart.ts (shown whole in the README) prints what the README shows and exits 0 on its own', async () => {
+    const r = await runExample('examples/quickstart.ts');
+    expect(r.code, r.stderr).to.equal(0);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const shown = /It prints:\n\n```console\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(shown, 'the output block after "It prints:"').to.be.a('string');
+    const port = /alice listens on port (\d+)/.exec(r.stdout)?.[1];
+    expect(r.stdout.replace(`port ${port}`, 'port PORT')).to.equal(shown!.replace(/port \d+/, 'port PORT'));
+    console.log(`      (ran in ${r.ms} ms)`);
+  });
 
   it('rxjs-filter.ts keeps the two hot readings out of four broadcasts and exits 0 on its own', async () => {
     const r = await runExample('examples/rxjs-filter.ts');
@@ -56,16 +68,32 @@ describe('examples', function () {
 describe('README', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
-  it('has a row in its options table for every option with a default', () => {
-    const missing = Object.keys(defaultOptions).filter((k) => !readme.includes(`| \`${k}\``));
-    expect(missing).to.deep.equal([]);
+  it('shows examples/quickstart.ts whole, as the file is', () => {
+    const file = readFileSync(new URL('../examples/quickstart.ts', import.meta.url), 'utf8');
+    expect(readme).to.include('```ts\n' + file + '```');
   });
 
-  it('shows the examples it promises, and keeps the benchmark markers', () => {
-    for (const f of ['examples/rxjs-filter.ts', 'examples/recv.ts']) {
+  it('names the examples this spec runs', () => {
+    for (const f of ['examples/quickstart.ts', 'examples/rxjs-filter.ts', 'examples/recv.ts', 'examples/authenticated.ts']) {
       expect(readme).to.include(`npx tsx ${f}`);
       expect(existsSync(new URL(`../${f}`, import.meta.url)), f).to.equal(true);
     }
-    expect(readme).to.match(/<!-- bench:begin -->[\s\S]*<!-- bench:end -->/);
+  });
+
+  it('is at most 15 KB', () => {
+    expect(Buffer.byteLength(readme)).to.be.at.most(15 * 1024);
+  });
+});
+
+describe('docs/options.md and bench/README.md', () => {
+  it('docs/options.md has a row for every option with a default', () => {
+    const page = readFileSync(new URL('../docs/options.md', import.meta.url), 'utf8');
+    const missing = Object.keys(defaultOptions).filter((k) => !page.includes(`| \`${k}\``));
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('bench/README.md keeps the benchmark markers that `npm run bench -- --readme` fills', () => {
+    const bench = readFileSync(new URL('../bench/README.md', import.meta.url), 'utf8');
+    expect(bench).to.match(/<!-- bench:begin -->[\s\S]*<!-- bench:end -->/);
   });
 });
