@@ -20,8 +20,8 @@ export class Proc {
   exit: Exit | undefined;
   private waiters: Array<() => void> = [];
 
-  constructor(command: string, args: string[]) {
-    this.child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(command: string, args: string[], cwd = repoRoot) {
+    this.child = spawn(command, args, { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n');
