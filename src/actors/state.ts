@@ -12,6 +12,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { ListenerNotice, PendingConnection, Transport, TransportConnection } from '../transport/transport.js';
 import { WaterfallCache } from './waterfall-cache.js';
 
+/** One packet of a message as the caller gives it: text (sent as UTF-8) or bytes. */
 export type Packet = string | Uint8Array;
 
 /** What the router tells the world. */
@@ -51,21 +52,31 @@ export interface Redial {
   dueAt: number;
 }
 
+/** Counters of a node since it started (`MeshSocket.stats`); each only grows. */
 export interface RouterStats {
+  /** Frames read from peers. */
   framesIn: number;
+  /** Frames written to peers (relays and the repair exchange included). */
   framesOut: number;
+  /** Messages handed to the user (messages$ and the recv() queue), each once. */
   delivered: number;
+  /** Broadcasts and waterfalls dropped because their id was seen before. */
   duplicates: number;
+  /** Broadcasts and waterfalls dropped as older than maxMessageAgeSeconds. */
   expired: number;
+  /** Waterfalls dropped as py2p's re-timed copies of a message seen (retimedDuplicateWindowSeconds). */
   retimedDuplicates: number;
   /** Waterfalls not relayed to a peer that was maxRelayBacklogBytes behind. */
   relaysSkipped: number;
+  /** Messages dropped from (or not put in) the full recv() queue, by queuePolicy. */
   queueDropped: number;
+  /** Connections refused: over maxAwaiting or maxConnections, or a handshake that failed. */
   connectionsRefused: number;
   /** Authenticated protocol: origin signatures verified (once per new message, never per copy). */
   signaturesVerified: number;
   /** Authenticated protocol: messages dropped for a missing, malformed or wrong signature. */
   badSignatures: number;
+  /** Errors met, counted by code (ERR_…, or a system code such as ECONNRESET). */
   errors: Record<string, number>;
   /** Broadcasts this node sent to peers that asked for them (repair.ts). */
   repairSent: number;
@@ -99,6 +110,7 @@ export interface Hello {
  * A hook that throws costs the input it was called for, as any handler's throw does.
  */
 export interface RouterExtension {
+  /** The extension's name, for logs and errors. */
   readonly name: string;
   /**
    * Capability names this node adds to its handshake's compression list. py2p 0.2 keeps
@@ -235,14 +247,19 @@ function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
  * behaviour modules are functions over it; its methods are the steps they share.
  */
 export class RouterState {
+  /** Handshaken peers by node id (py2p's routing_table). */
   readonly routingTable = new Map<string, Connection>();
+  /** Connections whose handshake is not done yet (py2p's awaiting_ids). */
   readonly awaiting = new Set<Connection>();
   /** Every connection not yet closed, handshaken or not. */
   readonly live = new Set<Connection>();
+  /** Whispers waiting for a route through request/response, by request key. */
   readonly requests = new Map<string, PendingRequest>();
+  /** Ids of messages seen, for de-duplication (waterfallCacheSize). */
   readonly waterfalls: WaterfallCache;
   /** Content keys of recent broadcasts, to catch py2p's re-timed copies. */
   readonly contents: WaterfallCache;
+  /** The node's counters (MeshSocket.stats). */
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
     queueDropped: 0, connectionsRefused: 0, signaturesVerified: 0, badSignatures: 0, errors: {},
@@ -252,12 +269,15 @@ export class RouterState {
   readonly sendersProven: boolean;
   /** Trailing packets of flooded messages that are the extensions', not the user's. */
   readonly trailerPackets: number;
+  /** The codec bounds every connection decodes with. */
   readonly limits: CodecLimits;
+  /** The extensions' hooks, by hook, in the order the extensions were given. */
   readonly hooks: ExtensionHooks;
   /** New connections, whose events the actor then consumes. */
   readonly connections$ = new Subject<Connection>();
   /** Dials in flight, by host:port. */
   readonly dials = new Map<string, Promise<boolean>>();
+  /** Callers of connect() waiting for a connection's handshake. */
   readonly connectWaiters = new Map<Connection, Settle<boolean>[]>();
   /** Accepted connections still in their transport handshake (TLS), by remote address. */
   readonly pendingAccepts = new Map<string, PendingConnection>();
@@ -265,13 +285,17 @@ export class RouterState {
   readonly redials = new Map<string, Redial>();
   /** Connections this node closed on purpose (dropped for cause, disconnect()): never re-dialled. */
   readonly closedOnPurpose = new WeakSet<Connection>();
+  /** The last request/response serial handed out. */
   requestSerial = 0;
+  /** True once the node has begun to close. */
   closing = false;
   /** The plain relay frame made while delivering `preparedFor` (one copy serves both). */
   preparedRelay: Buffer | undefined;
+  /** The message `preparedRelay` was made for. */
   preparedFor: PathfindingMessage | undefined;
   /** The plain waterfall frame the last relay() sent for `relayedFor` (for onAdmitted hooks). */
   relayedFrame: Buffer | undefined;
+  /** The message `relayedFrame` was sent for. */
   relayedFor: PathfindingMessage | undefined;
   /** The compression list of this node's handshake: its methods, then the extensions' capabilities. */
   private readonly handshakeMethods: string;
@@ -281,7 +305,7 @@ export class RouterState {
    * @param command hands a command to the actor, as Router.command does: for what a
    *   behaviour does later, outside the input it was handling (a dial's promise settling)
    */
-  constructor(readonly host: RouterHost, readonly command: (c: RouterCommand) => void) {
+  constructor(/** The socket side of the router: options, transport, identity, output. */ readonly host: RouterHost, /** Hands a command to the actor (see the constructor's parameter). */ readonly command: (c: RouterCommand) => void) {
     const o = host.options;
     this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets, maxTimeChars: o.maxTimeChars };
     // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped
@@ -299,6 +323,7 @@ export class RouterState {
     this.handshakeMethods = pyJsonDumps([...o.compression, ...capabilities]);
   }
 
+  /** The node's options, resolved with their defaults. */
   get options(): ResolvedOptions {
     return this.host.options;
   }
@@ -313,6 +338,7 @@ export class RouterState {
     return this.host.options.clock();
   }
 
+  /** Counts an error by code in stats, prints it at debug level 0 and emits it on events$. */
   recordError(error: Error, peer?: string): void {
     const code = (error as { code?: string }).code ?? error.name;
     this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
@@ -350,6 +376,7 @@ export class RouterState {
     return conn;
   }
 
+  /** Sends a message of type `msgType` from this node to one connection; returns the message sent. */
   sendTo(conn: Connection, msgType: string, payload: Packet[]): PathfindingMessage {
     const time = this.utc();
     if (msgType === flags.broadcast && this.hooks.sealBroadcast.length !== 0) payload = this.sealed(payload, time);
@@ -395,6 +422,7 @@ export class RouterState {
     else this.connectWaiters.set(conn, [settle]);
   }
 
+  /** Settles the connect() callers waiting on `conn`: with true or false, or rejected with the error. */
   settleWaiters(conn: Connection, result: boolean | Error): void {
     const list = this.connectWaiters.get(conn);
     if (!list) return;

@@ -2,7 +2,9 @@
 // `code`, never on message text. Each class notes the py2p 0.2 exception it
 // stands for, so the golden vectors' `error` names map onto it.
 
+/** Base class of the wire codec's errors: a frame or field that cannot be decoded, or passes a bound. Branch on the class or on `code`. */
 export class ProtocolError extends Error {
+  /** What went wrong, as a stable `ERR_…` string to branch on (never on the message). */
   readonly code: string;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -14,8 +16,9 @@ export class ProtocolError extends Error {
 
 /** Input is neither bytes nor text. py2p: AttributeError (`.encode` missing). */
 export class NotBytesError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_NOT_BYTES';
-  constructor(readonly received: string) {
+  constructor(/** What was given instead: its type. */ readonly received: string) {
     super(NotBytesError.code, `expected a Uint8Array or a string, got ${received}`);
   }
 }
@@ -23,6 +26,7 @@ export class NotBytesError extends ProtocolError {
 /** The 4-byte size header is missing or disagrees with the body length.
  *  py2p: AssertionError, or struct.error when fewer than 4 bytes arrive. */
 export class BadSizeHeaderError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_BAD_SIZE_HEADER';
   constructor(message: string) {
     super(BadSizeHeaderError.code, message);
@@ -32,8 +36,9 @@ export class BadSizeHeaderError extends ProtocolError {
 /** A frame (body, without its 4-byte header) is larger than allowed. No py2p
  *  counterpart: py2p buffers whatever a peer announces. */
 export class FrameTooLargeError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_FRAME_TOO_LARGE';
-  constructor(readonly size: number, readonly limit: number) {
+  constructor(/** The size found (bytes, or characters for a time packet). */ readonly size: number, /** The bound it passed. */ readonly limit: number) {
     super(FrameTooLargeError.code, `frame of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
 }
@@ -41,6 +46,7 @@ export class FrameTooLargeError extends ProtocolError {
 /** The packet length headers do not describe the body. py2p: struct.error
  *  (or IndexError) in process_string. */
 export class BadPacketHeaderError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_BAD_PACKET_HEADER';
   constructor(message: string) {
     super(BadPacketHeaderError.code, message);
@@ -49,8 +55,9 @@ export class BadPacketHeaderError extends ProtocolError {
 
 /** More packets than the configured limit. No py2p counterpart. */
 export class TooManyPacketsError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_TOO_MANY_PACKETS';
-  constructor(readonly limit: number) {
+  constructor(/** The bound it passed. */ readonly limit: number) {
     super(TooManyPacketsError.code, `message has more than ${limit} packets`);
   }
 }
@@ -58,6 +65,7 @@ export class TooManyPacketsError extends ProtocolError {
 /** Fewer than the 4 header packets (type, sender, id, time). py2p: IndexError
  *  while building the message. */
 export class MalformedMessageError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_MALFORMED_MESSAGE';
   constructor(message: string) {
     super(MalformedMessageError.code, message);
@@ -67,6 +75,7 @@ export class MalformedMessageError extends ProtocolError {
 /** A character outside the base_58 alphabet, or bytes that are not UTF-8.
  *  py2p: ValueError ("substring not found") or UnicodeDecodeError. */
 export class BadBase58Error extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_BAD_BASE58';
   constructor(message: string) {
     super(BadBase58Error.code, message);
@@ -75,16 +84,18 @@ export class BadBase58Error extends ProtocolError {
 
 /** A compression name py2p 0.2 does not define. py2p: Exception. */
 export class UnknownCompressionError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_UNKNOWN_COMPRESSION';
-  constructor(readonly method: string) {
+  constructor(/** The compression method named. */ readonly method: string) {
     super(UnknownCompressionError.code, `unknown compression method ${JSON.stringify(method)}`);
   }
 }
 
 /** A py2p compression method this build cannot perform (bz2, lzma). */
 export class UnsupportedCompressionError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_UNSUPPORTED_COMPRESSION';
-  constructor(readonly method: string, reason: string) {
+  constructor(/** The compression method named. */ readonly method: string, reason: string) {
     super(UnsupportedCompressionError.code, `compression method ${JSON.stringify(method)} is not supported by this build: ${reason}`);
   }
 }
@@ -92,8 +103,9 @@ export class UnsupportedCompressionError extends ProtocolError {
 /** Decompressed output would exceed the limit (a decompression bomb). Never
  *  swallowed by the fallback in decompressString. */
 export class DecompressedTooLargeError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_DECOMPRESSED_TOO_LARGE';
-  constructor(readonly method: string, readonly limit: number) {
+  constructor(/** The compression method named. */ readonly method: string, /** The bound it passed. */ readonly limit: number) {
     super(DecompressedTooLargeError.code, `${method} output exceeds the limit of ${limit} bytes`);
   }
 }
@@ -101,12 +113,14 @@ export class DecompressedTooLargeError extends ProtocolError {
 /** The data is not a valid stream of that method (corrupt, truncated). py2p:
  *  zlib.error / OSError / LZMAError, which feed_string swallows. */
 export class DecompressionFailedError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_DECOMPRESSION_FAILED';
-  constructor(readonly method: string, detail: string) {
+  constructor(/** The compression method named. */ readonly method: string, detail: string) {
     super(DecompressionFailedError.code, `${method} decompression failed: ${detail}`);
   }
 }
 
+/** True when `e` is one of the codec's errors (a ProtocolError). */
 export function isProtocolError(e: unknown): e is ProtocolError {
   return e instanceof ProtocolError;
 }
@@ -122,16 +136,18 @@ export function describeType(value: unknown): string {
 /** A field a peer sent is longer than its bound (an id, a time, a JSON text), checked
  *  before it is decoded. No py2p counterpart: py2p decodes whatever arrives. */
 export class FieldTooLargeError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_FIELD_TOO_LARGE';
-  constructor(readonly field: string, readonly size: number, readonly limit: number) {
+  constructor(/** The field at fault. */ readonly field: string, /** The size found (bytes, or characters for a time packet). */ readonly size: number, /** The bound it passed. */ readonly limit: number) {
     super(FieldTooLargeError.code, `${field} of ${size} bytes exceeds the limit of ${limit}`);
   }
 }
 
 /** A JSON text nests deeper than allowed, found by a scan before it is parsed. */
 export class JsonTooDeepError extends ProtocolError {
+  /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_JSON_TOO_DEEP';
-  constructor(readonly field: string, readonly limit: number) {
+  constructor(/** The field at fault. */ readonly field: string, /** The bound it passed. */ readonly limit: number) {
     super(JsonTooDeepError.code, `${field} nests deeper than ${limit} levels`);
   }
 }

@@ -37,6 +37,7 @@ export function encodeLength(length: number): Buffer {
   return out;
 }
 
+/** Settings of a Deframer. */
 export interface DeframerOptions {
   /** Largest body (excluding the 4-byte header) accepted; a larger header raises FrameTooLargeError. */
   maxFrameBytes: number;
@@ -55,7 +56,9 @@ const enum State {
   Failed,
 }
 
+/** Cuts a byte stream into frames (4-byte big-endian length, then the body), checking each length against maxFrameBytes before allocating. */
 export class Deframer {
+  /** Largest body accepted; a larger size header fails the stream with FrameTooLargeError. */
   readonly maxFrameBytes: number;
   readonly #copy: boolean;
   #state: State = State.SizeHeader;

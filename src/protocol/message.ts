@@ -47,6 +47,7 @@ export interface CodecLimits {
 
 const DEFAULT_MAX_TIME_CHARS = 16;
 
+/** The codec's default bounds: 16 MiB frames and inflated bodies, 10,000 packets, 16-character time packets. */
 export const defaultLimits: Readonly<CodecLimits> = Object.freeze({
   maxFrameBytes: 16 * 1024 * 1024,
   maxDecompressedBytes: 16 * 1024 * 1024,
@@ -118,7 +119,9 @@ const NO_PACKETS: readonly PacketInput[] = Object.freeze([]);
 const NO_METHODS: readonly string[] = Object.freeze([]);
 const EMPTY = Buffer.alloc(0);
 
+/** A py2p 0.2 message as on the wire (py2p's pathfinding_message): message type, sender id, time and packets, with the codec that builds, compresses, parses and relays it. */
 export class PathfindingMessage {
+  /** The protocol of the connection the message was read from or is built for. */
   readonly protocol: Protocol;
   /** The methods this message may be under (the connection's list), as given. Do not mutate. */
   readonly compression: string[];
@@ -300,6 +303,7 @@ export class PathfindingMessage {
     return internFlag(b, this.#payloadAt, this.#payloadAt + b.readUInt32BE(16));
   }
 
+  /** The time packet as on the wire: base_58 text of the unix time. */
   get time58(): string {
     if (this.#time58 === undefined) {
       if (this.#canonicalTime) this.#time58 = this.#body!.toString('latin1', this.#timeAt, this.#payloadAt);
@@ -580,6 +584,7 @@ export class PathfindingMessage {
     return copy;
   }
 
+  /** A one-line summary for logs: `pathfinding_message(type=…, sender=…, time=…, payload=N packets)`. */
   toString(): string {
     return `pathfinding_message(type=${this.msgType}, sender=${this.sender}, time=${this.time}, payload=${this.payload.length} packets)`;
   }

@@ -11,20 +11,23 @@ import { protocol_version } from './constants.js';
 export class Protocol {
   #id: string | undefined;
 
-  constructor(readonly subnet: string, readonly encryption: string) {
+  constructor(/** The subnet name: nodes of another subnet are refused. */ readonly subnet: string, /** The encryption: 'Plaintext', 'SSL' or 'Ed25519'. */ readonly encryption: string) {
     Object.freeze(this);
   }
 
+  /** The protocol id (base_58 of SHA-256 of subnet, encryption and protocol version), compared in every handshake. */
   get id(): string {
     return (this.#id ??= toBase58(
       createHash('sha256').update(this.subnet + this.encryption + protocol_version, 'utf8').digest(),
     ));
   }
 
+  /** True when `other` has the same subnet and encryption. */
   equals(other: Protocol): boolean {
     return this.subnet === other.subnet && this.encryption === other.encryption;
   }
 
+  /** The Python-like form, `protocol(subnet="…", encryption="…")`. */
   toString(): string {
     return `protocol(subnet=${JSON.stringify(this.subnet)}, encryption=${JSON.stringify(this.encryption)})`;
   }
@@ -37,4 +40,5 @@ export function protocol(subnet: string, encryption: string): Protocol {
 
 /** py2p base.default_protocol: empty subnet, Plaintext. */
 export const default_protocol: Protocol = new Protocol('', 'Plaintext');
+/** base.py's default protocol under rx2p's name: subnet '' and 'Plaintext'. */
 export const defaultProtocol = default_protocol;

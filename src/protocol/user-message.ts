@@ -3,6 +3,7 @@ import type { Protocol } from './protocol.js';
 
 /** What a Message needs from the socket that received it to answer. */
 export interface MessageServer {
+  /** Whispers `packets` to the original sender of `msg` (MeshSocket.replyTo). */
   replyTo(msg: Message, packets: PacketInput[]): Promise<void>;
 }
 
@@ -12,7 +13,9 @@ export interface MessageServer {
  */
 export class Message {
   constructor(
+    /** The message as it came off the wire (py2p's pathfinding_message): flags, time, raw packets, protocol trailer included. */
     readonly msg: PathfindingMessage,
+    /** The socket that received it, which reply() goes through; null for a message built by hand. */
     readonly server: MessageServer | null,
     /**
      * True in the authenticated protocol (encryption 'Ed25519'): `sender` is proven, by
@@ -35,14 +38,17 @@ export class Message {
     return Number(this.msg.time);
   }
 
+  /** The time as it was on the wire: base_58 text. */
   get time58(): string {
     return this.msg.time58;
   }
 
+  /** The base_58 id of the node that sent the message first (in Plaintext and SSL, what that node wrote; proven when `verified`). */
   get sender(): string {
     return this.msg.sender;
   }
 
+  /** The protocol (subnet and encryption) of the connection it came on. */
   get protocol(): Protocol {
     return this.msg.protocol;
   }
@@ -53,6 +59,7 @@ export class Message {
     return (this.#packets ??= this.msg.payload.slice(0, Math.max(0, this.msg.payload.length - this.hiddenPackets)));
   }
 
+  /** The message's id: base_58 of SHA-384 of its payload and time, as py2p computes it (what de-duplication keys on). */
   get id(): string {
     return this.msg.id;
   }
@@ -70,6 +77,7 @@ export class Message {
     return this.server.replyTo(this, args);
   }
 
+  /** A one-line summary for logs: `message(type=…, packets=N, sender=…)`. */
   toString(): string {
     const [type, ...rest] = this.packets;
     return `message(type=${type?.toString('latin1')}, packets=${rest.length}, sender=${this.sender})`;

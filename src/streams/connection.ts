@@ -10,6 +10,7 @@ import { digestLarge } from './digest.js';
 import { packetsWorthCompressing, worthCompressing } from './send-compression.js';
 import { compressFrameAsync, compressFrameSync } from './zlib-async.js';
 
+/** What a Connection reports to the router: a parsed frame, a fault (the connection is dropped), or its close. */
 export type ConnectionEvent =
   | { type: 'frame'; conn: Connection; frame: ParsedFrame }
   | { type: 'fault'; conn: Connection; error: unknown }
@@ -50,9 +51,13 @@ const COALESCE_BYTES = 64 * 1024;
  * actor only.
  */
 export class Connection {
+  /** A number unique to this connection in the process, in order of creation. */
   readonly serial = ++serial;
+  /** True when this node dialled the peer, false when the peer dialled in. */
   readonly outgoing: boolean;
+  /** When the connection was made, in the scheduler's milliseconds. */
   readonly openedAt: number;
+  /** Frames, faults and the close of this connection, in order. */
   readonly events$: Observable<ConnectionEvent>;
   /** The peer's node id: known after its handshake, or expected when dialled with one. */
   get id(): string | undefined {
@@ -71,6 +76,7 @@ export class Connection {
   addr: [string, number] | undefined;
   /** For a connection this node dialled: the [host, port] it dialled. */
   target: [string, number] | undefined;
+  /** True once the peer's handshake has been accepted. */
   handshaken = false;
   /** The methods the peer advertised (or renegotiated). */
   private peerMethods: string[] = [];
@@ -80,6 +86,7 @@ export class Connection {
   lastSent: PathfindingMessage | undefined;
   /** When an unfinished frame started waiting (ms), or 0 if none is buffered. */
   partialSince = 0;
+  /** Undecodable frames in a row so far (reset by a good one); maxDecodeFailures drops the peer. */
   decodeFailures = 0;
   private lastReceivedMs: number;
   private remoteLabel: string | undefined;
@@ -411,6 +418,7 @@ export class Connection {
     return this.transport.writableLength + this.batchBytes + this.deferredBytes;
   }
 
+  /** Closes the connection at once, dropping what is unsent; `error` is reported as its fault. */
   destroy(error?: Error): void {
     if (this.closing) return;
     this.closing = true;
@@ -427,6 +435,7 @@ export class Connection {
     this.markClosed();
   }
 
+  /** True once the connection has closed. */
   get closed(): boolean {
     return this.closing || this.transport.destroyed;
   }

@@ -4,6 +4,7 @@ import { BadPacketHeaderError, MalformedMessageError, type ProtocolError } from 
 import type { Protocol } from '../protocol/protocol.js';
 import type { InflatedFrame } from './inflate.js';
 
+/** A decoded frame: the message (and whether its body was sent uncompressed against the negotiation), or the bytes and the error of a body that did not parse. */
 export type ParsedFrame =
   | { ok: true; msg: PathfindingMessage; compressionFail: boolean }
   | { ok: false; raw: Buffer; error: ProtocolError };

@@ -14,6 +14,7 @@ function loadForge(): typeof Forge {
   return (forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
 }
 
+/** A certificate and its private key, both PEM. */
 export interface CertificatePair {
   /** PEM certificate */
   cert: string;
@@ -79,4 +80,5 @@ export function get_socket(serverSide: boolean, pair?: CertificatePair): tls.Tls
     ? { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }
     : { rejectUnauthorized: false, minVersion: 'TLSv1.2' };
 }
+/** The TLS options of one side of a connection (py2p's ssl_wrapper.get_socket, under rx2p's name). */
 export const getSocketOptions = get_socket;

@@ -5,6 +5,7 @@
 import { Observable, Subject, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { BoundAddress, Listener, ListenerNotice, Transport, TransportConnection } from './transport.js';
 
+/** How a MemoryNetwork behaves: its clock, latency, bandwidth and buffers. */
 export interface MemoryNetworkOptions {
   /** Where every delay is scheduled; its now() is the network's clock (ms). */
   scheduler: SchedulerLike;
@@ -33,8 +34,11 @@ export type PartitionMode = 'reset' | 'stall';
 export interface NetworkCounters {
   /** Frames (4-byte size header + body, as the mesh writes them) put on the wire. */
   frames: number;
+  /** Bytes delivered. */
   bytes: number;
+  /** Dials attempted. */
   dials: number;
+  /** Dials that failed (nobody listening, or a partition). */
   dialsFailed: number;
   /** Connections reset by the network (partition in 'reset' mode, reset()). */
   resets: number;
@@ -42,7 +46,7 @@ export interface NetworkCounters {
 
 /** An error as Node's sockets give them: a `code` (ECONNRESET…), not a MeshError, so the mesh treats it as the network's fault. */
 export class MemoryNetError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(/** The system-like code: ECONNREFUSED, ECONNRESET, ETIMEDOUT. */ readonly code: string, message: string) {
     super(`${code}: ${message}`);
     this.name = 'MemoryNetError';
   }
@@ -211,10 +215,15 @@ class Pipe {
 
 /** One end of an in-memory connection. */
 export class MemoryConnection implements TransportConnection {
+  /** {@inheritDoc TransportConnection.bytes$} */
   readonly bytes$: Observable<Uint8Array>;
+  /** {@inheritDoc TransportConnection.closed} */
   readonly closed: Promise<void>;
+  /** {@inheritDoc TransportConnection.writableHighWaterMark} */
   readonly writableHighWaterMark: number;
+  /** {@inheritDoc TransportConnection.remoteAddress} */
   remoteAddress: string | undefined;
+  /** {@inheritDoc TransportConnection.remotePort} */
   remotePort: number | undefined;
   /** The connection's other end, once connected. */
   peer: MemoryConnection | undefined;
@@ -234,7 +243,7 @@ export class MemoryConnection implements TransportConnection {
   private drainArmed = false;
   private markClosed!: () => void;
 
-  constructor(readonly net: MemoryNetwork, readonly localHost: string, readonly localPort: number) {
+  constructor(/** The network this connection belongs to. */ readonly net: MemoryNetwork, /** This end's host. */ readonly localHost: string, /** This end's port. */ readonly localPort: number) {
     this.writableHighWaterMark = net.highWaterMark;
     this.closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
     this.bytes$ = new Observable<Uint8Array>((subscriber) => {
@@ -246,18 +255,22 @@ export class MemoryConnection implements TransportConnection {
     });
   }
 
+  /** {@inheritDoc TransportConnection.raw} */
   get raw(): unknown {
     return this;
   }
 
+  /** {@inheritDoc TransportConnection.destroyed} */
   get destroyed(): boolean {
     return this.isDestroyed || this.done;
   }
 
+  /** {@inheritDoc TransportConnection.writableLength} */
   get writableLength(): number {
     return this.out ? this.out.backlog() : this.earlyBytes;
   }
 
+  /** {@inheritDoc TransportConnection.write} */
   write(chunk: Uint8Array): boolean {
     if (this.destroyed || this.endAfterConnect) return false;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -269,6 +282,7 @@ export class MemoryConnection implements TransportConnection {
     return this.writableLength < this.writableHighWaterMark;
   }
 
+  /** {@inheritDoc TransportConnection.writev} */
   writev(chunks: readonly Uint8Array[]): boolean {
     if (chunks.length === 1) return this.write(chunks[0]!);
     let total = 0;
@@ -276,6 +290,7 @@ export class MemoryConnection implements TransportConnection {
     return this.write(Buffer.concat(chunks as Uint8Array[], total));
   }
 
+  /** {@inheritDoc TransportConnection.onceDrain} */
   onceDrain(listener: () => void): void {
     this.drainListeners.push(listener);
     this.armDrain();
@@ -296,6 +311,7 @@ export class MemoryConnection implements TransportConnection {
     this.net.scheduler.schedule(check, Math.max(0, this.out.drainsAt() - this.net.now()));
   }
 
+  /** {@inheritDoc TransportConnection.end} */
   end(): void {
     if (this.destroyed) return;
     if (!this.out) {
@@ -306,6 +322,7 @@ export class MemoryConnection implements TransportConnection {
     this.endAfterConnect = true;
   }
 
+  /** {@inheritDoc TransportConnection.destroy} */
   destroy(error?: Error): void {
     if (this.destroyed) return;
     this.isDestroyed = true;
@@ -403,13 +420,16 @@ class MemoryListener implements Listener {
 
 /** The transport of one host of a MemoryNetwork (what a MeshSocket is given). */
 export class MemoryTransport implements Transport {
+  /** {@inheritDoc Transport.name} */
   readonly name = 'memory';
-  constructor(readonly net: MemoryNetwork, readonly host: string) {}
+  constructor(/** The network it dials and listens on. */ readonly net: MemoryNetwork, /** The host it stands for. */ readonly host: string) {}
 
+  /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {
     return this.net.bind(host, port);
   }
 
+  /** {@inheritDoc Transport.dial} */
   dial(host: string, port: number): TransportConnection {
     return this.net.dial(this.host, host, port);
   }
@@ -420,13 +440,21 @@ export class MemoryTransport implements Transport {
  * counters of what crossed it. Make one per simulation, and one MemoryTransport per host.
  */
 export class MemoryNetwork {
+  /** The scheduler whose clock delivers every chunk. */
   readonly scheduler: SchedulerLike;
+  /** Bandwidth of each link, bytes per millisecond (Infinity: none). */
   readonly bytesPerMs: number;
+  /** Unsent bytes at which write() returns false. */
   readonly highWaterMark: number;
+  /** A dial across a stalled partition fails after this long. */
   readonly dialTimeoutMs: number;
+  /** Called with the head of each length-prefixed frame that crosses a link (for counting frames by kind). */
   readonly onFrame: ((head: Uint8Array, size: number) => void) | undefined;
+  /** How many bytes of each frame onFrame is given. */
   readonly frameHeadBytes: number;
+  /** Totals since the network was made (or resetCounters()). */
   readonly counters: NetworkCounters = { frames: 0, bytes: 0, dials: 0, dialsFailed: 0, resets: 0 };
+  /** What a partition does to links across it: reset them, or stall them until heal(). */
   partitionMode: PartitionMode = 'reset';
   private readonly latencyOf: (from: string, to: string) => number;
   private readonly listeners = new Map<string, MemoryListener>();
@@ -447,14 +475,17 @@ export class MemoryNetwork {
     this.frameHeadBytes = Math.max(1, options.frameHeadBytes ?? 256);
   }
 
+  /** The scheduler's time, in milliseconds. */
   now(): number {
     return this.scheduler.now();
   }
 
+  /** The one-way latency from host `from` to host `to`, in milliseconds. */
   latency(from: string, to: string): number {
     return this.latencyOf(from, to);
   }
 
+  /** The transport of host `host` on this network (pass it as the `transport` option). */
   transport(host: string): MemoryTransport {
     return new MemoryTransport(this, host);
   }
@@ -484,6 +515,7 @@ export class MemoryNetwork {
     return extra;
   }
 
+  /** False while a partition separates hosts a and b. */
   reachable(a: string, b: string): boolean {
     const g = this.groups;
     return g === undefined || (g.get(a) ?? -1) === (g.get(b) ?? -1);

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import { Observable, Subject } from 'rxjs';
 import type { BoundAddress, Listener, ListenerNotice, Transport, TransportConnection } from './transport.js';
 
+/** Settings of a TcpTransport. */
 export interface TcpTransportOptions {
   /**
    * TCP keepalive idle time on every connection, both ends; 0 for none. The kernel's
@@ -14,7 +15,9 @@ export interface TcpTransportOptions {
 
 /** One net.Socket (plain or TLS) as a TransportConnection. */
 export class SocketConnection implements TransportConnection {
+  /** {@inheritDoc TransportConnection.bytes$} */
   readonly bytes$: Observable<Uint8Array>;
+  /** {@inheritDoc TransportConnection.closed} */
   readonly closed: Promise<void>;
   private address: string | undefined;
   private port: number | undefined;
@@ -59,10 +62,12 @@ export class SocketConnection implements TransportConnection {
     }
   }
 
+  /** {@inheritDoc TransportConnection.write} */
   write(chunk: Uint8Array): boolean {
     return this.socket.write(chunk);
   }
 
+  /** {@inheritDoc TransportConnection.writev} */
   writev(chunks: readonly Uint8Array[]): boolean {
     const socket = this.socket;
     let below = true;
@@ -72,38 +77,47 @@ export class SocketConnection implements TransportConnection {
     return below;
   }
 
+  /** {@inheritDoc TransportConnection.writableLength} */
   get writableLength(): number {
     return this.socket.writableLength;
   }
 
+  /** {@inheritDoc TransportConnection.writableHighWaterMark} */
   get writableHighWaterMark(): number {
     return this.socket.writableHighWaterMark;
   }
 
+  /** {@inheritDoc TransportConnection.onceDrain} */
   onceDrain(listener: () => void): void {
     this.socket.once('drain', listener);
   }
 
+  /** {@inheritDoc TransportConnection.end} */
   end(): void {
     this.socket.end();
   }
 
+  /** {@inheritDoc TransportConnection.destroy} */
   destroy(error?: Error): void {
     this.socket.destroy(error);
   }
 
+  /** {@inheritDoc TransportConnection.destroyed} */
   get destroyed(): boolean {
     return this.socket.destroyed;
   }
 
+  /** {@inheritDoc TransportConnection.remoteAddress} */
   get remoteAddress(): string | undefined {
     return this.address;
   }
 
+  /** {@inheritDoc TransportConnection.remotePort} */
   get remotePort(): number | undefined {
     return this.port;
   }
 
+  /** {@inheritDoc TransportConnection.raw} */
   get raw(): net.Socket {
     return this.socket;
   }
@@ -163,6 +177,7 @@ export class SocketListener implements Listener {
 
 /** Plain TCP: py2p's Plaintext encryption. */
 export class TcpTransport implements Transport {
+  /** {@inheritDoc Transport.name} */
   readonly name = 'tcp';
   private readonly keepAliveMs: number;
 
@@ -170,10 +185,12 @@ export class TcpTransport implements Transport {
     this.keepAliveMs = options.keepAliveMs ?? 0;
   }
 
+  /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {
     return new SocketListener(net.createServer(), 'connection', this.keepAliveMs).listen(host, port);
   }
 
+  /** {@inheritDoc Transport.dial} */
   dial(host: string, port: number): TransportConnection {
     return new SocketConnection(net.connect({ host, port }), this.keepAliveMs);
   }

@@ -8,6 +8,7 @@ import { get_socket, nodeTls, type CertificatePair } from './certificates.js';
 import { SocketConnection, SocketListener } from './tcp.js';
 import type { Listener, PendingConnection, Transport, TransportConnection } from './transport.js';
 
+/** Settings of a TlsTransport: keepalive, TLS handshake bound, certificate, lowest TLS version. */
 export interface TlsTransportOptions {
   /** TCP keepalive idle time on every connection; 0 for none (see TcpTransportOptions). */
   keepAliveMs?: number;
@@ -25,8 +26,11 @@ export interface TlsTransportOptions {
  * as a plain connection awaiting its mesh handshake is).
  */
 class PendingSocket implements PendingConnection {
+  /** {@inheritDoc TransportConnection.closed} */
   readonly closed: Promise<void>;
+  /** {@inheritDoc TransportConnection.remoteAddress} */
   readonly remoteAddress: string | undefined;
+  /** {@inheritDoc TransportConnection.remotePort} */
   readonly remotePort: number | undefined;
 
   constructor(private readonly socket: net.Socket) {
@@ -35,6 +39,7 @@ class PendingSocket implements PendingConnection {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
+  /** {@inheritDoc PendingConnection.destroy} */
   destroy(): void {
     this.socket.on('error', () => undefined);
     this.socket.destroy();
@@ -58,6 +63,7 @@ class TlsListener extends SocketListener {
 
 /** TLS over TCP, as py2p's SSL encryption: any certificate is accepted from a peer. */
 export class TlsTransport implements Transport {
+  /** {@inheritDoc Transport.name} */
   readonly name = 'tls';
   private readonly keepAliveMs: number;
   private readonly handshakeTimeoutMs: number;
@@ -71,11 +77,13 @@ export class TlsTransport implements Transport {
     this.certificate = options.certificate;
   }
 
+  /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {
     const server = nodeTls().createServer({ ...get_socket(true, this.certificate), handshakeTimeout: this.handshakeTimeoutMs, ...this.minVersion });
     return new TlsListener(server, this.keepAliveMs, this.handshakeTimeoutMs).listen(host, port);
   }
 
+  /** {@inheritDoc Transport.dial} */
   dial(host: string, port: number): TransportConnection {
     return new SocketConnection(nodeTls().connect({ host, port, ...get_socket(false), ...this.minVersion }), this.keepAliveMs);
   }

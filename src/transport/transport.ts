@@ -10,8 +10,11 @@ import type { Observable } from 'rxjs';
 
 /** The address a listener is bound to (port 0 asked for: the port picked). */
 export interface BoundAddress {
+  /** The bound IP address. */
   address: string;
+  /** The bound port (the one the OS chose, for port 0). */
   port: number;
+  /** `'IPv4'` or `'IPv6'`, where the transport knows it. */
   family?: string;
 }
 
@@ -48,6 +51,7 @@ export interface TransportConnection {
   readonly destroyed: boolean;
   /** The peer's address (kept after the connection closes; undefined until a dial connects). */
   readonly remoteAddress: string | undefined;
+  /** The peer's port, when known. */
   readonly remotePort: number | undefined;
   /** Resolves once the connection is closed, however it ended. Never rejects. */
   readonly closed: Promise<void>;
@@ -66,9 +70,13 @@ export interface TransportConnection {
  * limits (maxAwaiting, maxConnections) and may refuse one by destroying it.
  */
 export interface PendingConnection {
+  /** The peer's address, when known. */
   readonly remoteAddress: string | undefined;
+  /** The peer's port, when known. */
   readonly remotePort: number | undefined;
+  /** Closes the connection at once. */
   destroy(): void;
+  /** Resolves once the connection is closed, however it ended. */
   readonly closed: Promise<void>;
 }
 
@@ -81,7 +89,9 @@ export type ListenerNotice =
   /** The listener itself failed after it was bound. */
   | { type: 'error'; error: Error };
 
+/** A bound listening socket of a Transport: accepted connections, notices, close(). */
 export interface Listener {
+  /** The address and port the listener is bound to. */
   readonly address: BoundAddress;
   /** Connections ready for the mesh protocol, as they arrive. Never errors; completes on close(). */
   readonly accepted$: Observable<TransportConnection>;

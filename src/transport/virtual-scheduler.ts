@@ -20,10 +20,12 @@ export class HeapScheduler implements SchedulerLike {
   /** Actions run so far (for reports). */
   executed = 0;
 
+  /** The virtual time, in milliseconds. */
   now(): number {
     return this.frame;
   }
 
+  /** Schedules `work` at `delay` virtual milliseconds from now, as any RxJS scheduler. */
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     return new HeapAction<T>(this, work).schedule(state, delay);
   }

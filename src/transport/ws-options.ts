@@ -2,6 +2,7 @@
 import type * as http from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 
+/** The WebSocket listener of a node (MeshOptions.webSocket): port, host, advertised URL, allowed origins, bounds, and a handler for plain HTTP requests. */
 export interface WebSocketOptions {
   /** Port of the WebSocket listener; 0 picks a free one. */
   port: number;

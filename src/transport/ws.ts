@@ -9,12 +9,17 @@ import type { Listener, Transport, TransportConnection } from './transport.js';
 
 /** The part of the browser's WebSocket this transport uses (the `ws` package has it too). */
 export interface WebSocketLike {
+  /** What the socket delivers binary messages as (`'arraybuffer'` in browsers, `'nodebuffer'` with ws). */
   binaryType: string;
+  /** 0 connecting, 1 open, 2 closing, 3 closed, as the WebSocket standard. */
   readonly readyState: number;
+  /** Bytes queued by send() and not yet handed to the network. */
   readonly bufferedAmount: number;
   /** `ws` calls `done` once the message is written to its socket (a browser takes no callback). */
   send(data: Uint8Array, done?: (err?: Error) => void): void;
+  /** Starts the closing handshake, with a close code and reason. */
   close(code?: number, reason?: string): void;
+  /** Listens for `open`, `message`, `error` and `close`, as the WebSocket standard. */
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** `ws` only: closes at once, without the closing handshake. */
   terminate?: () => void;
@@ -47,11 +52,17 @@ export interface WsConnectionOptions {
  * it with a typed error, as a bad frame ends a TCP connection.
  */
 export class WsConnection implements TransportConnection {
+  /** {@inheritDoc TransportConnection.bytes$} */
   readonly bytes$: Observable<Uint8Array>;
+  /** {@inheritDoc TransportConnection.closed} */
   readonly closed: Promise<void>;
+  /** {@inheritDoc TransportConnection.writableHighWaterMark} */
   readonly writableHighWaterMark: number;
+  /** {@inheritDoc TransportConnection.remoteAddress} */
   readonly remoteAddress: string | undefined;
+  /** {@inheritDoc TransportConnection.remotePort} */
   readonly remotePort: number | undefined;
+  /** {@inheritDoc TransportConnection.listed} */
   readonly listed: boolean;
   private held: Uint8Array[] = [];
   private heldBytes = 0;
@@ -71,7 +82,7 @@ export class WsConnection implements TransportConnection {
   private readonly counted: boolean;
   private readonly onWritten: (bytes: number) => void;
 
-  constructor(readonly ws: WebSocketLike, private readonly options: WsConnectionOptions = {}) {
+  constructor(/** The WebSocket this connection wraps. */ readonly ws: WebSocketLike, private readonly options: WsConnectionOptions = {}) {
     this.remoteAddress = options.remoteAddress;
     this.remotePort = options.remotePort;
     this.writableHighWaterMark = options.highWaterMark ?? 64 * 1024;
@@ -107,10 +118,12 @@ export class WsConnection implements TransportConnection {
     });
   }
 
+  /** {@inheritDoc TransportConnection.raw} */
   get raw(): WebSocketLike {
     return this.ws;
   }
 
+  /** {@inheritDoc TransportConnection.destroyed} */
   get destroyed(): boolean {
     return this.destroying || this.ended;
   }
@@ -172,6 +185,7 @@ export class WsConnection implements TransportConnection {
     this.ws.send(chunk, () => this.onWritten(bytes));
   }
 
+  /** {@inheritDoc TransportConnection.end} */
   end(): void {
     if (this.destroyed) return;
     this.destroying = true;
@@ -182,6 +196,7 @@ export class WsConnection implements TransportConnection {
     }
   }
 
+  /** {@inheritDoc TransportConnection.destroy} */
   destroy(error?: Error): void {
     if (this.destroyed) return;
     this.destroying = true;
@@ -239,6 +254,7 @@ export class WsConnection implements TransportConnection {
   }
 }
 
+/** Settings of a WsTransport: how it dials and listens, wss://, message size bound. */
 export interface WsTransportOptions {
   /** Makes the WebSocket for a URL. Default: the global WebSocket (a browser's, or Node 22's). */
   connect?: (url: string) => WebSocketLike;
@@ -248,19 +264,23 @@ export interface WsTransportOptions {
   secure?: boolean;
   /** Largest message accepted on a dialled connection (named in its typed error). */
   maxMessageBytes?: number;
+  /** The binaryType set on dialled sockets: `'arraybuffer'` (browsers) or `'nodebuffer'` (ws). */
   binaryType?: 'arraybuffer' | 'nodebuffer';
 }
 
 /** WebSocket as a Transport: dial(host, port) opens ws://host:port/. */
 export class WsTransport implements Transport {
+  /** {@inheritDoc Transport.name} */
   readonly name = 'ws';
   constructor(private readonly options: WsTransportOptions = {}) {}
 
+  /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {
     if (!this.options.listen) return Promise.reject(new Error('this WebSocket transport cannot listen (a browser cannot)'));
     return this.options.listen(host, port);
   }
 
+  /** {@inheritDoc Transport.dial} */
   dial(host: string, port: number): TransportConnection {
     const h = host.includes(':') ? `[${host}]` : host;
     return this.dialUrl(`${this.options.secure ? 'wss' : 'ws'}://${h}:${port}/`, host, port);
