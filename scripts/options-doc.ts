@@ -32,8 +32,9 @@ export function readOptionDocs(source = readFileSync(`${root}src/options.ts`, 'u
     const doc = (m[1] ?? '').split('\n').map((l) => l.replace(/^\s*\*\s?/, '').trim()).filter(Boolean).join(' ');
     const name = m[2]!;
     const type = m[3]!.replace(/\s+/g, ' ').trim();
-    if (doc === '' && previous) {
-      out.push({ name, type, doc: '', aliasOf: previous.name });
+    const alias = /^py2p's name for `(\w+)`\.$/.exec(doc)?.[1] ?? (doc === '' ? previous?.name : undefined);
+    if (alias !== undefined) {
+      out.push({ name, type, doc: '', aliasOf: alias });
       continue;
     }
     previous = { name, type, doc };

@@ -12,15 +12,25 @@ import { MeshSocket } from './mesh.js';
 import { Router } from './actors/router.js';
 import { Connection } from './streams/connection.js';
 
+/** py2p's `base_socket`: rx2p's MeshSocket. */
 export const base_socket = MeshSocket;
+/** py2p's `base_socket`: rx2p's MeshSocket. */
 export type base_socket = MeshSocket;
+/** py2p's `base_daemon`: rx2p's Router. */
 export const base_daemon = Router;
+/** py2p's `base_daemon`: rx2p's Router. */
 export type base_daemon = Router;
+/** py2p's `mesh_daemon`: rx2p's Router. */
 export const mesh_daemon = Router;
+/** py2p's `mesh_daemon`: rx2p's Router. */
 export type mesh_daemon = Router;
+/** py2p's `base_connection`: rx2p's Connection. */
 export const base_connection = Connection;
+/** py2p's `base_connection`: rx2p's Connection. */
 export type base_connection = Connection;
+/** py2p's `mesh_connection`: rx2p's Connection. */
 export const mesh_connection = Connection;
+/** py2p's `mesh_connection`: rx2p's Connection. */
 export type mesh_connection = Connection;
 
 /** ssl_wrapper.py's python2-only list of temporary files: rx2p makes certificates in memory, so it stays empty. */

@@ -2,7 +2,9 @@
 // Codec errors (bad frames, bad compression, ...) are the ProtocolError family in
 // src/protocol/errors.ts. Callers branch on the class or on `code`, never on text.
 
+/** Base class of rx2p's mesh-level errors (peers, connections, the socket). Branch on the class or on `code`. */
 export class MeshError extends Error {
+  /** What went wrong, as a stable `ERR_…` string to branch on (never on the message). */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -13,7 +15,12 @@ export class MeshError extends Error {
 
 /** The peer's handshake named another protocol id (subnet, encryption or version differ). */
 export class ProtocolMismatchError extends MeshError {
-  constructor(readonly expected: string, readonly received: string) {
+  constructor(
+    /** This node's protocol id. */
+    readonly expected: string,
+    /** The protocol id the peer's handshake named. */
+    readonly received: string,
+  ) {
     super('ERR_PROTOCOL_MISMATCH', `peer speaks protocol ${received}, this node ${expected}`);
   }
 }

@@ -33,8 +33,11 @@ export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
 export const max_outgoing = 4;
 
 /** The seed's `type` override for send(): the subflag, and (rarely) the main flag. */
+/** The last argument of send(): which subflag and main flag the message goes under. */
 export interface SendOptions {
+  /** The subflag (py2p's `type=`): the first packet the receiver sees. Default 'broadcast'. */
   type?: string;
+  /** The main flag (py2p's `flag=`), the message type on the wire. Default 'broadcast': flooded to every node, de-duplicated. */
   flag?: string;
 }
 
@@ -54,7 +57,9 @@ export type { MeshEvent, Packet, RouterStats };
  * ```
  */
 export class MeshSocket implements MessageServer {
+  /** The protocol (subnet and encryption) of this node; peers of another are refused. */
   readonly protocol: Protocol;
+  /** Every option, resolved with its default (see MeshOptions). */
   readonly options: ResolvedOptions;
   /** Resolves (to this socket) once it listens and its id is known. */
   readonly ready: Promise<this>;
@@ -62,6 +67,7 @@ export class MeshSocket implements MessageServer {
   readonly messages$: Observable<Message>;
   /** Peer connected / disconnected, and every error met (typed). Completes on close(). */
   readonly events$: Observable<MeshEvent>;
+  /** py2p's debug_level: a debug line of level L goes to stderr when L < debug_level. */
   debug_level: number;
 
   /** What carries this node's bytes (options.transport, else TCP or TLS by the protocol's encryption). */
@@ -223,6 +229,7 @@ export class MeshSocket implements MessageServer {
   get out_addr(): [string, number] {
     return this.outAddrValue;
   }
+  /** The [host, port] this node advertises (py2p's out_addr); it enters the node id. */
   get outAddr(): [string, number] {
     return this.outAddrValue;
   }
@@ -238,6 +245,7 @@ export class MeshSocket implements MessageServer {
   get routing_table(): ReadonlyMap<string, Connection> {
     return this.router.routingTable;
   }
+  /** The handshaken peers by node id (py2p's routing_table), read-only. */
   get routingTable(): ReadonlyMap<string, Connection> {
     return this.router.routingTable;
   }
@@ -245,6 +253,7 @@ export class MeshSocket implements MessageServer {
   get awaiting_ids(): Connection[] {
     return [...this.router.awaiting];
   }
+  /** Connections awaiting a handshake (py2p's awaiting_ids). */
   get awaitingIds(): Connection[] {
     return this.awaiting_ids;
   }
@@ -339,7 +348,9 @@ export class MeshSocket implements MessageServer {
    * undefined), as py2p's recv(); any other quantity to a list.
    */
   recv(): Promise<Message | undefined>;
+  /** One message, or undefined once timeoutMs passes (or the socket closes). */
   recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
+  /** `quantity` messages as a list, or what there is once timeoutMs passes (or the socket closes). */
   recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
   recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
     return this.waiters.recv(quantity, timeoutMs, this.closedPromise !== undefined);
@@ -371,6 +382,7 @@ export class MeshSocket implements MessageServer {
     this.router.command({ type: 'handle-request', msg: msg.msg, done: (v) => { handled = v; } });
     return handled;
   }
+  /** handle_request under rx2p's name. */
   handleRequest(msg: Message): boolean {
     return this.handle_request(msg);
   }
@@ -407,6 +419,7 @@ export class MeshSocket implements MessageServer {
     return this.closedPromise;
   }
 
+  /** True once close() has been called. */
   get closed(): boolean {
     return this.closedPromise !== undefined;
   }

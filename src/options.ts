@@ -20,12 +20,15 @@ import { resolveWebSocketOptions, type ResolvedWebSocketOptions, type WebSocketO
 export interface MeshOptions {
   /** The protocol (subnet + encryption). Default: mesh default_protocol, ('mesh', 'Plaintext'). */
   protocol?: Protocol;
+  /** py2p's name for `protocol`. */
   prot?: Protocol;
   /** The [host, port] this node advertises, when it differs from the bound address. */
   outAddr?: [string, number];
+  /** py2p's name for `outAddr`. */
   out_addr?: [string, number];
   /** Debug verbosity: a line of level L prints when L < debugLevel. Default 0 (silent). */
   debugLevel?: number;
+  /** py2p's name for `debugLevel`. */
   debug_level?: number;
   /** Connections this node opens by itself from peers lists (py2p max_outgoing). Default 4. */
   maxOutgoing?: number;
@@ -313,6 +316,7 @@ export interface ResolvedOptions {
   webSocket: ResolvedWebSocketOptions | undefined;
 }
 
+/** The default of every option that has a fixed one (docs/options.md lists them all). */
 export const defaultOptions = {
   debugLevel: 0,
   maxOutgoing: 4, // mesh.py's max_outgoing

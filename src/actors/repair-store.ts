@@ -48,6 +48,7 @@ const LENGTH = 4;
 const FIELDS = 5;
 const FIRST_RING = 64;
 
+/** The recent broadcasts a node keeps for repair (repairStoreMaxMessages, repairStoreMaxBytes, repairWindowSeconds), with per-bucket digests for the comparison between peers; see the notes above. */
 export class RepairStore {
   // The ring of entries: position seq lives at slot seq & (capacity - 1).
   private capacity: number;
@@ -79,9 +80,13 @@ export class RepairStore {
   completeSince = 0;
 
   constructor(
+    /** Entries kept at most (oldest out first). */
     readonly maxMessages: number,
+    /** Frame bytes kept at most (oldest out first). */
     readonly maxBytes: number,
+    /** Entries older than this many seconds of message time are dropped. */
     readonly windowSeconds: number,
+    /** The width of a digest bucket, in seconds of message time. */
     readonly bucketSeconds: number,
   ) {
     this.capacity = Math.min(FIRST_RING, ceilPow2(Math.max(1, maxMessages)));
@@ -90,6 +95,7 @@ export class RepairStore {
     this.arena = Buffer.alloc(0);
   }
 
+  /** Entries held. */
   get size(): number {
     return this.nextSeq - this.headSeq;
   }
@@ -99,6 +105,7 @@ export class RepairStore {
     return this.arena.length;
   }
 
+  /** True when a message with this short id is held. */
   has(key: string): boolean {
     return this.find(key) >= 0;
   }
@@ -158,6 +165,7 @@ export class RepairStore {
     while (this.size > 0 && this.ring[FIELDS * (this.headSeq & (this.capacity - 1)) + TIME]! < oldest) this.evictOldest(false);
   }
 
+  /** Forgets every entry and digest. */
   clear(): void {
     this.headSeq = this.nextSeq = 0;
     this.writeAt = 0;
@@ -168,6 +176,7 @@ export class RepairStore {
     this.bytes = 0;
   }
 
+  /** The index of the digest bucket of a message time (unix seconds). */
   bucketOf(time: number): number {
     return Math.floor(time / this.bucketSeconds);
   }
@@ -177,6 +186,7 @@ export class RepairStore {
     return this.buckets.values();
   }
 
+  /** The digest of bucket `index`, or undefined when the bucket is empty. */
   digest(index: number): BucketDigest | undefined {
     return this.buckets.get(index);
   }

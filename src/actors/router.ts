@@ -59,6 +59,7 @@ type RouterInput =
  * module touches its state.
  */
 export class Router {
+  /** The state this actor alone writes. */
   readonly state: RouterState;
   private readonly subscription: Subscription;
 
@@ -73,22 +74,27 @@ export class Router {
     this.subscription = inputs$.subscribe((input) => this.handle(input));
   }
 
+  /** Handshaken peers by node id (py2p's routing_table). */
   get routingTable(): Map<string, Connection> {
     return this.state.routingTable;
   }
 
+  /** Connections whose handshake is not done yet. */
   get awaiting(): Set<Connection> {
     return this.state.awaiting;
   }
 
+  /** Whispers waiting for a route through request/response. */
   get requests(): Map<string, PendingRequest> {
     return this.state.requests;
   }
 
+  /** The de-duplication cache of message ids. */
   get waterfalls(): WaterfallCache {
     return this.state.waterfalls;
   }
 
+  /** The node's counters. */
   get stats(): RouterStats {
     return this.state.stats;
   }

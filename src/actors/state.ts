@@ -70,7 +70,7 @@ export interface RouterStats {
   relaysSkipped: number;
   /** Messages dropped from (or not put in) the full recv() queue, by queuePolicy. */
   queueDropped: number;
-  /** Connections refused: over maxAwaiting or maxConnections, or a handshake that failed. */
+  /** Connections refused on accept for maxAwaiting or maxConnections. */
   connectionsRefused: number;
   /** Authenticated protocol: origin signatures verified (once per new message, never per copy). */
   signaturesVerified: number;
@@ -305,7 +305,12 @@ export class RouterState {
    * @param command hands a command to the actor, as Router.command does: for what a
    *   behaviour does later, outside the input it was handling (a dial's promise settling)
    */
-  constructor(/** The socket side of the router: options, transport, identity, output. */ readonly host: RouterHost, /** Hands a command to the actor (see the constructor's parameter). */ readonly command: (c: RouterCommand) => void) {
+  constructor(
+    /** The socket side of the router: options, transport, identity, output. */
+    readonly host: RouterHost,
+    /** Hands a command to the actor (see the constructor's parameter). */
+    readonly command: (c: RouterCommand) => void,
+  ) {
     const o = host.options;
     this.limits = { maxFrameBytes: o.maxFrameBytes, maxDecompressedBytes: o.maxDecompressedBytes, maxPackets: o.maxPackets, maxTimeChars: o.maxTimeChars };
     // Keyed on dedupKey (SHA-256 of what the id hashes): a duplicate frame is dropped

@@ -33,6 +33,7 @@ export class WaterfallCache {
   private table: Int32Array;
   private mask: number;
   private readonly seed = randomInt(0x7fffffff) | 1;
+  /** Ids evicted to stay within maxEntries (not by age), since the cache was made. */
   evicted = 0;
   /** Ring position of the entry added last, or -1 (see labelNewest). */
   private newest = -1;
@@ -42,7 +43,13 @@ export class WaterfallCache {
    *   a label (the router labels each entry with the message's base_58 id, as py2p's
    *   waterfalls deque shows it)
    */
-  constructor(readonly maxEntries: number, readonly ttlSeconds: number, private readonly display: (key: string) => string = (k) => k) {
+  constructor(
+    /** Ids held at most. */
+    readonly maxEntries: number,
+    /** Ids older than this are forgotten (expire()). */
+    readonly ttlSeconds: number,
+    private readonly display: (key: string) => string = (k) => k,
+  ) {
     const ring = Math.max(1, Math.min(maxEntries, INITIAL_RING));
     this.keys = new Array<string | undefined>(ring);
     this.labels = new Array<string | undefined>(ring);
@@ -53,6 +60,7 @@ export class WaterfallCache {
     this.mask = size - 1;
   }
 
+  /** True when the id is held. */
   has(key: string): boolean {
     return this.find(key, this.fingerprint(key)) >= 0;
   }
@@ -112,11 +120,13 @@ export class WaterfallCache {
     table[2 * i + 1] = fp;
   }
 
+  /** Forgets the ids older than ttlSeconds at `now` (unix seconds). */
   expire(now: number): void {
     const horizon = now - this.ttlSeconds;
     while (this.count > 0 && this.times[this.head]! < horizon) this.evictOldest();
   }
 
+  /** Ids held. */
   get size(): number {
     return this.count;
   }
@@ -132,6 +142,7 @@ export class WaterfallCache {
     return out;
   }
 
+  /** Forgets every id. */
   clear(): void {
     this.keys.fill(undefined);
     this.labels.fill(undefined);

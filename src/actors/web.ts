@@ -17,10 +17,12 @@ import type { Connection } from '../streams/connection.js';
 import { isListed } from './handshake.js';
 import type { RouterExtension, RouterState } from './state.js';
 
+/** The subflag of the whispers in which rx2p nodes tell each other what they know of the mesh (for the live page). */
 export const WEB_SUBFLAG = 'rx2p-web';
 
 /** One node as some rx2p node described it. */
 export interface NodeView {
+  /** Its node id. */
   id: string;
   /** Its WebSocket URL, if it accepts WebSocket connections. */
   ws: string | null;
@@ -48,6 +50,7 @@ const MAX_URL = 512;
  * routing table changed.
  */
 export class WebDirectory implements RouterExtension {
+  /** {@inheritDoc RouterExtension.name} */
   readonly name = 'web';
   private readonly views = new Map<string, NodeView>();
   /** Views a node gave of itself: second-hand ones do not replace them. */
@@ -77,12 +80,14 @@ export class WebDirectory implements RouterExtension {
 
   // ------------------------------------------------------------ router hooks
 
+  /** {@inheritDoc RouterExtension.onPeerConnected} */
   onPeerConnected(s: RouterState, conn: Connection): void {
     this.state = s;
     if (this.shouldTell(conn)) this.tell(s, conn);
     this.changed();
   }
 
+  /** {@inheritDoc RouterExtension.onClosed} */
   onClosed(s: RouterState, conn: Connection): void {
     if (conn.id === undefined || !conn.handshaken || s.routingTable.has(conn.id)) return;
     this.views.delete(conn.id);
@@ -90,6 +95,7 @@ export class WebDirectory implements RouterExtension {
     this.changed();
   }
 
+  /** {@inheritDoc RouterExtension.onSubflag} */
   onSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
     if (msg.subflag !== WEB_SUBFLAG) return false;
     this.state = s;
@@ -97,12 +103,14 @@ export class WebDirectory implements RouterExtension {
     return true;
   }
 
+  /** {@inheritDoc RouterExtension.onTick} */
   onTick(s: RouterState): void {
     if (!this.dirty) return;
     this.dirty = false;
     for (const conn of s.routingTable.values()) if (this.shouldTell(conn)) this.tell(s, conn);
   }
 
+  /** {@inheritDoc RouterExtension.onShutdown} */
   onShutdown(): void {
     this.onChange = undefined;
   }

@@ -21,6 +21,7 @@ export interface JsonLimits {
 
 // A 16 MiB JSON text takes JSON.parse about 100 ms: a node would answer no one for
 // that long. py2p's control texts are far smaller than the default bound.
+/** The default JSON bounds: 256 KiB of text, 16 levels deep. */
 export const defaultJsonLimits: Readonly<JsonLimits> = Object.freeze({ maxJsonBytes: 256 * 1024, maxJsonDepth: 16 });
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
@@ -104,10 +105,15 @@ export function parseMethods(v: unknown): string[] {
   return v as string[];
 }
 
+/** A peer's handshake, parsed and bounded. */
 export interface Handshake {
+  /** The peer's node id. */
   id: string;
+  /** The id of the protocol the peer speaks (compared with this node's). */
   protocolId: string;
+  /** The [host, port] the peer advertises. */
   addr: [string, number];
+  /** The compression methods (and rx2p capabilities) the peer lists, in its order. */
   methods: string[];
 }
 

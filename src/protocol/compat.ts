@@ -11,8 +11,11 @@ export { protocol, default_protocol } from './protocol.js';
 export { base_58, user_salt, __version__, version_info, protocol_version, node_policy_version, version } from './constants.js';
 export { flags } from './flags.js';
 
+/** py2p's to_base_58: toBase58. */
 export const to_base_58 = toBase58;
+/** py2p's from_base_58: fromBase58. */
 export const from_base_58 = fromBase58;
+/** py2p's get_lan_ip: getLanIp. */
 export const get_lan_ip = getLanIp;
 
 declare module './message.js' {
@@ -80,8 +83,10 @@ for (const [name, fn] of [
 
 /** py2p's pathfinding_message: the same class (instanceof works both ways). */
 export const pathfinding_message = PathfindingMessage as PathfindingMessageClass;
+/** py2p's pathfinding_message, as a type. */
 export type pathfinding_message = PathfindingMessage;
 
 /** py2p's message: the same class. */
 export const message = Message;
+/** py2p's message, as a type. */
 export type message = Message;

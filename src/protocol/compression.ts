@@ -52,6 +52,7 @@ const UNSUPPORTED_REASON: Readonly<Record<string, string>> = {
 /** Default cap on decompressed output, as `defaultLimits.maxDecompressedBytes`. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
 
+/** Bounds of one decompression. */
 export interface DecompressOptions {
   /** Largest output accepted; beyond it DecompressedTooLargeError. Default 16 MiB. */
   maxBytes?: number;

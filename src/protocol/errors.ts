@@ -18,7 +18,10 @@ export class ProtocolError extends Error {
 export class NotBytesError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_NOT_BYTES';
-  constructor(/** What was given instead: its type. */ readonly received: string) {
+  constructor(
+    /** What was given instead: its type. */
+    readonly received: string,
+  ) {
     super(NotBytesError.code, `expected a Uint8Array or a string, got ${received}`);
   }
 }
@@ -38,7 +41,12 @@ export class BadSizeHeaderError extends ProtocolError {
 export class FrameTooLargeError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_FRAME_TOO_LARGE';
-  constructor(/** The size found (bytes, or characters for a time packet). */ readonly size: number, /** The bound it passed. */ readonly limit: number) {
+  constructor(
+    /** The size found (bytes, or characters for a time packet). */
+    readonly size: number,
+    /** The bound it passed. */
+    readonly limit: number,
+  ) {
     super(FrameTooLargeError.code, `frame of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
 }
@@ -57,7 +65,10 @@ export class BadPacketHeaderError extends ProtocolError {
 export class TooManyPacketsError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_TOO_MANY_PACKETS';
-  constructor(/** The bound it passed. */ readonly limit: number) {
+  constructor(
+    /** The bound it passed. */
+    readonly limit: number,
+  ) {
     super(TooManyPacketsError.code, `message has more than ${limit} packets`);
   }
 }
@@ -86,7 +97,10 @@ export class BadBase58Error extends ProtocolError {
 export class UnknownCompressionError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_UNKNOWN_COMPRESSION';
-  constructor(/** The compression method named. */ readonly method: string) {
+  constructor(
+    /** The compression method named. */
+    readonly method: string,
+  ) {
     super(UnknownCompressionError.code, `unknown compression method ${JSON.stringify(method)}`);
   }
 }
@@ -95,7 +109,11 @@ export class UnknownCompressionError extends ProtocolError {
 export class UnsupportedCompressionError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_UNSUPPORTED_COMPRESSION';
-  constructor(/** The compression method named. */ readonly method: string, reason: string) {
+  constructor(
+    /** The compression method named. */
+    readonly method: string,
+    reason: string,
+  ) {
     super(UnsupportedCompressionError.code, `compression method ${JSON.stringify(method)} is not supported by this build: ${reason}`);
   }
 }
@@ -105,7 +123,12 @@ export class UnsupportedCompressionError extends ProtocolError {
 export class DecompressedTooLargeError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_DECOMPRESSED_TOO_LARGE';
-  constructor(/** The compression method named. */ readonly method: string, /** The bound it passed. */ readonly limit: number) {
+  constructor(
+    /** The compression method named. */
+    readonly method: string,
+    /** The bound it passed. */
+    readonly limit: number,
+  ) {
     super(DecompressedTooLargeError.code, `${method} output exceeds the limit of ${limit} bytes`);
   }
 }
@@ -115,7 +138,11 @@ export class DecompressedTooLargeError extends ProtocolError {
 export class DecompressionFailedError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_DECOMPRESSION_FAILED';
-  constructor(/** The compression method named. */ readonly method: string, detail: string) {
+  constructor(
+    /** The compression method named. */
+    readonly method: string,
+    detail: string,
+  ) {
     super(DecompressionFailedError.code, `${method} decompression failed: ${detail}`);
   }
 }
@@ -138,7 +165,14 @@ export function describeType(value: unknown): string {
 export class FieldTooLargeError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_FIELD_TOO_LARGE';
-  constructor(/** The field at fault. */ readonly field: string, /** The size found (bytes, or characters for a time packet). */ readonly size: number, /** The bound it passed. */ readonly limit: number) {
+  constructor(
+    /** The field at fault. */
+    readonly field: string,
+    /** The size found (bytes, or characters for a time packet). */
+    readonly size: number,
+    /** The bound it passed. */
+    readonly limit: number,
+  ) {
     super(FieldTooLargeError.code, `${field} of ${size} bytes exceeds the limit of ${limit}`);
   }
 }
@@ -147,7 +181,12 @@ export class FieldTooLargeError extends ProtocolError {
 export class JsonTooDeepError extends ProtocolError {
   /** The code every instance of this class carries as `code`. */
   static readonly code = 'ERR_JSON_TOO_DEEP';
-  constructor(/** The field at fault. */ readonly field: string, /** The bound it passed. */ readonly limit: number) {
+  constructor(
+    /** The field at fault. */
+    readonly field: string,
+    /** The bound it passed. */
+    readonly limit: number,
+  ) {
     super(JsonTooDeepError.code, `${field} nests deeper than ${limit} levels`);
   }
 }

@@ -15,4 +15,5 @@ export const flags = {
   lzma: 'lzma',
 } as const;
 
+/** One of py2p's message flags (the values of `flags`). */
 export type Flag = (typeof flags)[keyof typeof flags];

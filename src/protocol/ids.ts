@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { toBase58 } from './base58.js';
 import { userSaltBytes } from './constants.js';
 
+/** The [host, port] a node advertises, which enters its id. */
 export type OutAddr = readonly [host: string, port: number];
 
 // Characters Python's str.isprintable() rejects: categories Cc, Cf, Cs, Co, Cn,

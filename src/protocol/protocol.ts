@@ -11,7 +11,12 @@ import { protocol_version } from './constants.js';
 export class Protocol {
   #id: string | undefined;
 
-  constructor(/** The subnet name: nodes of another subnet are refused. */ readonly subnet: string, /** The encryption: 'Plaintext', 'SSL' or 'Ed25519'. */ readonly encryption: string) {
+  constructor(
+    /** The subnet name: nodes of another subnet are refused. */
+    readonly subnet: string,
+    /** The encryption: 'Plaintext', 'SSL' or 'Ed25519'. */
+    readonly encryption: string,
+  ) {
     Object.freeze(this);
   }
 

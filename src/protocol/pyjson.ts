@@ -3,6 +3,7 @@
 // handshake addresses and compression lists, peers lists, responses.
 // Byte-exact output matters: these texts are packets, hashed into message ids.
 
+/** A value json.dumps can write: what py2p puts in handshakes, peers lists and responses. */
 export type PyJson = string | number | boolean | null | PyJson[] | { [key: string]: PyJson };
 
 function pyJsonString(s: string): string {
@@ -22,6 +23,7 @@ function pyJsonString(s: string): string {
   return out + '"';
 }
 
+/** JSON text byte for byte as Python's json.dumps with its defaults writes it (`, ` and `: ` separators, non-ASCII escaped as \\uXXXX). */
 export function pyJsonDumps(value: PyJson): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return pyJsonString(value);

@@ -104,7 +104,11 @@ export class Connection {
   private deferred: Array<{ frame: Deferred; bytes: number }> | undefined;
   private deferredBytes = 0;
 
-  constructor(readonly transport: TransportConnection, private readonly options: ConnectionOptions) {
+  constructor(
+    /** The byte stream this connection reads and writes. */
+    readonly transport: TransportConnection,
+    private readonly options: ConnectionOptions,
+  ) {
     this.outgoing = options.outgoing;
     this.openedAt = this.lastReceivedMs = options.now();
     this.receiveMethods = [...options.supported];

@@ -46,7 +46,11 @@ export interface NetworkCounters {
 
 /** An error as Node's sockets give them: a `code` (ECONNRESET…), not a MeshError, so the mesh treats it as the network's fault. */
 export class MemoryNetError extends Error {
-  constructor(/** The system-like code: ECONNREFUSED, ECONNRESET, ETIMEDOUT. */ readonly code: string, message: string) {
+  constructor(
+    /** The system-like code: ECONNREFUSED, ECONNRESET, ETIMEDOUT. */
+    readonly code: string,
+    message: string,
+  ) {
     super(`${code}: ${message}`);
     this.name = 'MemoryNetError';
   }
@@ -243,7 +247,14 @@ export class MemoryConnection implements TransportConnection {
   private drainArmed = false;
   private markClosed!: () => void;
 
-  constructor(/** The network this connection belongs to. */ readonly net: MemoryNetwork, /** This end's host. */ readonly localHost: string, /** This end's port. */ readonly localPort: number) {
+  constructor(
+    /** The network this connection belongs to. */
+    readonly net: MemoryNetwork,
+    /** This end's host. */
+    readonly localHost: string,
+    /** This end's port. */
+    readonly localPort: number,
+  ) {
     this.writableHighWaterMark = net.highWaterMark;
     this.closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
     this.bytes$ = new Observable<Uint8Array>((subscriber) => {
@@ -422,7 +433,12 @@ class MemoryListener implements Listener {
 export class MemoryTransport implements Transport {
   /** {@inheritDoc Transport.name} */
   readonly name = 'memory';
-  constructor(/** The network it dials and listens on. */ readonly net: MemoryNetwork, /** The host it stands for. */ readonly host: string) {}
+  constructor(
+    /** The network it dials and listens on. */
+    readonly net: MemoryNetwork,
+    /** The host it stands for. */
+    readonly host: string,
+  ) {}
 
   /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {

@@ -3,7 +3,10 @@ import { MeshError } from '../errors.js';
 
 /** A WebSocket message larger than maxWebSocketMessageBytes (refused by ws before it is buffered). */
 export class WebSocketMessageTooLargeError extends MeshError {
-  constructor(readonly limit: number) {
+  constructor(
+    /** The bound it passed (maxMessageBytes). */
+    readonly limit: number,
+  ) {
     super('ERR_WS_MESSAGE_TOO_LARGE', `a WebSocket message was larger than ${limit} bytes`);
   }
 }
@@ -13,7 +16,10 @@ export class WebSocketTextMessageError extends MeshError {
 }
 /** An upgrade from an origin outside webSocketOrigins. */
 export class WebSocketOriginError extends MeshError {
-  constructor(readonly origin: string) {
+  constructor(
+    /** The Origin header that was refused. */
+    readonly origin: string,
+  ) {
     super('ERR_WS_ORIGIN', `WebSocket upgrade refused: origin ${JSON.stringify(origin.slice(0, 200))} is not allowed`);
   }
 }

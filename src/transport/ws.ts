@@ -82,7 +82,11 @@ export class WsConnection implements TransportConnection {
   private readonly counted: boolean;
   private readonly onWritten: (bytes: number) => void;
 
-  constructor(/** The WebSocket this connection wraps. */ readonly ws: WebSocketLike, private readonly options: WsConnectionOptions = {}) {
+  constructor(
+    /** The WebSocket this connection wraps. */
+    readonly ws: WebSocketLike,
+    private readonly options: WsConnectionOptions = {},
+  ) {
     this.remoteAddress = options.remoteAddress;
     this.remotePort = options.remotePort;
     this.writableHighWaterMark = options.highWaterMark ?? 64 * 1024;

@@ -18,7 +18,9 @@ export type IdentityInput = KeyObject | string | Uint8Array;
 
 /** A node's key pair and the id it gives. */
 export interface Identity {
+  /** The Ed25519 private key. */
   readonly privateKey: KeyObject;
+  /** Its public key, whose hash is the node id. */
   readonly publicKey: KeyObject;
   /** The 32 raw bytes of the public key (what proofs and signed messages carry). */
   readonly rawPublicKey: Buffer;

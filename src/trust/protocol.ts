@@ -8,6 +8,7 @@ import type { Protocol } from '../protocol/protocol.js';
  */
 export const AUTH_ENCRYPTION = 'Ed25519';
 
+/** True for the authenticated protocol (encryption 'Ed25519'). */
 export function isAuthenticated(protocol: Protocol): boolean {
   return protocol.encryption === AUTH_ENCRYPTION;
 }
