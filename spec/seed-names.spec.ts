@@ -1,5 +1,5 @@
 // Every module-level name of the seed's API document resolves from the package root:
-// a py2p user porting code finds each one (its rx2p equivalent, see README).
+// a py2p user porting code finds each one (its rx2p equivalent, see docs/py2p.md).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import * as rx2p from '../src/index.js';

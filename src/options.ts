@@ -167,7 +167,7 @@ export interface MeshOptions {
    */
   peerDiscoveryMs?: number;
   /**
-   * Repair of missed broadcasts among rx2p nodes (README, Repair): peers that both have it
+   * Repair of missed broadcasts among rx2p nodes (docs/repair.md): peers that both have it
    * on compare what they hold of the last repairWindowSeconds and send each other what the
    * other lacks. py2p peers are not affected. Default true.
    */

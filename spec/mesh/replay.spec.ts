@@ -22,7 +22,7 @@ function packetsOf(protocol: Protocol, body: Buffer): string[] {
 
 /**
  * The compression list of an rx2p handshake: what this build supports, then the repair
- * capability (a name py2p does not know, so it never uses it: README, Repair).
+ * capability (a name py2p does not know, so it never uses it: docs/repair.md).
  */
 const advertised = pyJsonDumps([...compression, REPAIR_CAPABILITY]);
 

@@ -1,6 +1,6 @@
 // ssl_wrapper.py equivalents. py2p's "SSL" encryption is transport encryption with
 // self-signed certificates and no peer verification: it hides traffic from passive
-// observers, it does not authenticate peers (see README, security model).
+// observers, it does not authenticate peers (see docs/hardening.md).
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
