@@ -47,13 +47,14 @@ describe('rx2p: first contact', function () {
     expect(retry).to.include({ host: '127.0.0.1', port, attempt: 1, code: 'ECONNREFUSED' });
     await text.until(() => text.lines.find((l) => l.startsWith(`cannot connect to 127.0.0.1:${port} (ECONNREFUSED, attempt 1): trying again`)), 15_000, 'the retry line');
     await new Promise((r) => setTimeout(r, Math.max(0, LATE_START_MS - (Date.now() - t0))));
+    const tA = Date.now();
     const a = procs.add(Proc.rx2p('--json', '--no-stdin', '--port', String(port)));
     const listening = await a.record(isListening, 15_000, 'a listening');
     const tListening = Date.now();
     await json.record((r) => r.type === 'peer-connected' && r.id === listening.id, 10_000, 'the --json node connected');
     await text.until(() => text.lines.find((l) => l.startsWith(`connected to ${listening.id as string}`)), 10_000, 'the npm start node connected');
     const total = Date.now() - t0;
-    console.log(`      (A listening ${tListening - t0} ms after B started; both Bs connected ${total} ms after B started, ${Date.now() - tListening} ms after A listened)`);
+    console.log(`      (A started ${tA - t0} ms and listening ${tListening - t0} ms after B; both Bs connected ${total} ms after B started, ${Date.now() - tA} ms after A started, ${Date.now() - tListening} ms after A listened)`);
     expect(Date.now() - tListening).to.be.below(6000); // the longest wait between attempts is 2 s
   });
 
