@@ -27,3 +27,9 @@ export class WebSocketProtocolError extends MeshError {
     super('ERR_WS_PROTOCOL', `WebSocket protocol error: ${detail}`, options);
   }
 }
+/** An HTTP request or WebSocket upgrade naming a Host this node does not answer to (DNS rebinding). */
+export class WebSocketHostError extends MeshError {
+  constructor(readonly host: string) {
+    super('ERR_WS_HOST', `request refused: Host ${JSON.stringify(host.slice(0, 200))} is not one this node answers to`);
+  }
+}
