@@ -180,6 +180,9 @@ export class WsListener implements Listener {
       return;
     }
     if (this.options.onRequest) {
+      // A named origin may read what the page reads (state.json), as the page's own does.
+      const origin = req.headers.origin;
+      if (origin !== undefined) res.setHeader('access-control-allow-origin', origin).setHeader('vary', 'origin');
       // An HTTP client of the page, not a peer that is late: the HTTP server's own
       // keep-alive timeout ends it, with no error to record.
       const onTimeout = this.upgradeTimers.get(req.socket);
