@@ -164,4 +164,100 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     b.send('to the named origin');
     await friend.page.waitForFunction(() => window.got.includes('to the named origin'), undefined, { timeout: 10_000 });
   });
+
+  /** A py2p-like peer joined to node: every frame it is sent is kept in raw.frames. */
+  async function py2pPeer(node: MeshSocket): Promise<{ raw: RawPeer; send: (type: string, payload: string[]) => void; messages: () => PathfindingMessage[] }> {
+    const raw = await RawPeer.connect(node.address!.port);
+    const pid = 'RawPy2pPeer';
+    const send = (type: string, payload: string[]) => raw.send(new PathfindingMessage(node.protocol, type, pid, payload, []).string);
+    send('whisper', ['handshake', pid, node.protocol.id, pyJsonDumps(['127.0.0.1', 1]), '[]']);
+    await waitFor(() => node.routingTable.has(pid), 5_000, 'the py2p peer joined');
+    return { raw, send, messages: () => raw.frames.map((f) => PathfindingMessage.feedString(node.protocol, encodeFrame(f))) };
+  }
+
+  it('whispers node → tab, tab → node not connected, tab → tab: once each or a typed error at once; no request storm; py2p peers never see a browser address', async () => {
+    const topo = { webTopologyTimeoutMs: 3_000, requestTimeoutMs: 3_000 };
+    const a = await webNode(topo);
+    const b = await webNode(topo);
+    const c = await plainNode(topo); // TCP only: no tab can dial it
+    await link(a, b);
+    await link(a, c);
+    const py = await py2pPeer(a);
+    const got = new Map<MeshSocket, Message[]>([[a, []], [b, []], [c, []]]);
+    for (const [n, list] of got) n.messages$.subscribe((m) => list.push(m));
+    const tab1 = await openTab(a);
+    const tab2 = await openTab(b);
+    // Directories settle: c hears a's view listing tab1, tabs hear their nodes'.
+    await waitFor(() => c.topology.some((v) => v.id === a.id && v.peers.includes(tab1.id)), 10_000, 'c knows tab1 is a\'s peer');
+
+    const frames = () => a.stats.framesIn + a.stats.framesOut;
+    const rate = async (ms: number) => {
+      const f0 = frames();
+      await new Promise((r) => setTimeout(r, ms));
+      return ((frames() - f0) * 1000) / ms;
+    };
+    const idle = await rate(3_000);
+
+    const fromTab = (page: Page, id: string, text: string) => page.evaluate(async ([to, t]) => {
+      const started = performance.now();
+      try {
+        await window.rx2p.node.whisper(to, t);
+        return { ok: true, ms: performance.now() - started };
+      } catch (e: any) {
+        return { ok: false, code: e.code as string, ms: performance.now() - started };
+      }
+    }, [id, text] as const);
+    const tabGot = (page: Page, text: string) => page.evaluate((t) => (window.rx2p.received as Seen[]).filter((r) => !r.mine && r.whisper && r.text === t).length, text);
+    const nodeGot = (n: MeshSocket, text: string) => got.get(n)!.filter((m) => m.msg.msgType === 'whisper' && m.text(1) === text);
+
+    const during = rate(3_000);
+    await a.whisper(tab1.id, 'a to tab1');
+    await c.whisper(tab1.id, 'c to tab1'); // relayed once by a
+    await b.whisper(tab1.id, 'b to tab1');
+    const t2c = await fromTab(tab1.page, c.id, 'tab1 to c');
+    const t2t = await fromTab(tab1.page, tab2.id, 'tab1 to tab2');
+    const toGone = await fromTab(tab1.page, 'NoSuchNodeNoSuchNodeNoSuchNodeNoSuchNodeNoSuchNodeNoSuchNodeXX', 'nowhere');
+    expect(t2c.ok, 'tab1 to c').to.equal(true);
+    expect(toGone).to.deep.include({ ok: false, code: 'ERR_NO_ROUTE' });
+    expect(toGone.ms).to.be.below(1_000);
+    if (!t2t.ok) expect(t2t.code).to.equal('ERR_NO_ROUTE');
+    // A node's whispers to an unknown id: one request broadcast for all of them, each failing typed in time.
+    const unknown = 'UnknownNodeUnknownNodeUnknownNodeUnknownNodeUnknownNodeUnknownNo';
+    const started = Date.now();
+    const tries = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => c.whisper(unknown, `lost ${i}`)));
+    const failedIn = Date.now() - started;
+    expect(tries.map((t) => t.status === 'rejected' && (t.reason as { code?: string }).code)).to.deep.equal(Array(5).fill('ERR_REQUEST_TIMEOUT'));
+    const busy = await during;
+    const after = await rate(3_000);
+
+    await tab1.page.waitForFunction(() => window.rx2p.received.filter((r: Seen) => r.whisper && !r.mine).length >= 3, undefined, { timeout: 10_000 });
+    await waitFor(() => nodeGot(c, 'tab1 to c').length > 0, 10_000, 'tab1\'s whisper at c');
+    if (t2t.ok) await tab2.page.waitForFunction(() => window.rx2p.received.some((r: Seen) => r.text === 'tab1 to tab2'), undefined, { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 500)); // room for a duplicate
+    for (const t of ['a to tab1', 'c to tab1', 'b to tab1']) expect(await tabGot(tab1.page, t), t).to.equal(1);
+    expect(nodeGot(c, 'tab1 to c').map((m) => m.sender)).to.deep.equal([tab1.id]);
+    if (t2t.ok) expect(await tabGot(tab2.page, 'tab1 to tab2')).to.equal(1);
+    for (const n of [a, b]) expect(nodeGot(n, 'tab1 to c')).to.have.length(0);
+
+    // The py2p peer asks a for each tab's address: no answer; for a's own, a's TCP address.
+    py.send('broadcast', ['request', 'rid-tab1', tab1.id]);
+    py.send('broadcast', ['request', 'rid-tab2', tab2.id]);
+    py.send('broadcast', ['request', 'rid-a', a.id]);
+    await waitFor(() => py.messages().some((m) => m.payload[0]?.toString() === 'response'), 5_000, 'a\'s answer about itself');
+    await new Promise((r) => setTimeout(r, 500));
+    const seen = py.messages();
+    const responses = seen.filter((m) => m.payload[0]?.toString() === 'response').map((m) => m.payload[1]!.toString());
+    expect([...new Set(responses)]).to.deep.equal(['rid-a']); // a's peers that know a may answer too
+    const requests = seen.filter((m) => m.payload[0]?.toString() === 'request' && m.payload[2]?.toString() === unknown);
+    expect(requests, 'one request broadcast for five whispers').to.have.length(1);
+    for (const m of seen) {
+      const text = m.payload.map((p) => p.toString('latin1')).join(' ');
+      expect(text).to.not.include('browser');
+      expect(m.payload[0]?.toString()).to.not.equal('rx2p-relay');
+    }
+    py.raw.close();
+    console.log(`      whispers: tab1→c ${t2c.ok ? 'once' : t2c.code} (${t2c.ms.toFixed(0)} ms), tab1→tab2 ${t2t.ok ? 'once' : t2t.code} (${t2t.ms.toFixed(0)} ms), tab→unknown ${toGone.code} in ${toGone.ms.toFixed(0)} ms, 5 node whispers to an unknown id: 1 request, all ERR_REQUEST_TIMEOUT in ${failedIn} ms; a's frames/s idle ${idle.toFixed(1)}, during ${busy.toFixed(1)}, after ${after.toFixed(1)}`);
+    expect(busy).to.be.at.most(2 * idle + 2);
+    expect(after).to.be.at.most(2 * idle + 2);
+  });
 });

@@ -126,13 +126,15 @@ export class WebDirectory implements RouterExtension {
       }
     }
     if (aged) this.onChange?.();
-    if (now >= this.nextRetell) {
-      this.nextRetell = now + Math.floor(timeout / 3);
-      this.dirty = true;
-    }
-    if (!this.dirty) return;
+    // The periodic re-telling goes to rx2p peers only (those that spoke, and browsers).
+    const retell = now >= this.nextRetell;
+    if (retell) this.nextRetell = now + Math.floor(timeout / 3);
+    if (!this.dirty && !retell) return;
+    const changed = this.dirty;
     this.dirty = false;
-    for (const conn of s.routingTable.values()) if (this.shouldTell(conn)) this.tell(s, conn);
+    for (const conn of s.routingTable.values()) {
+      if (changed ? this.shouldTell(conn) : this.speakers.has(conn) || !isListed(conn)) this.tell(s, conn);
+    }
   }
 
   /**

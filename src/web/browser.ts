@@ -217,10 +217,8 @@ export class BrowserMeshSocket implements MessageServer {
       if (this.router.routingTable.has(id) || this.dialled.has(url)) continue;
       this.dialled.add(url);
       if (this.followed.size < 256) this.followed.set(id, url);
-      this.connect(url).catch(() => {
-        this.followed.delete(id);
-        this.dialled.delete(url);
-      });
+      // A node that refused (another origin, slots full) is not dialled again until a followed node at the URL goes away.
+      this.connect(url).catch(() => this.followed.delete(id));
     }
   }
 }
