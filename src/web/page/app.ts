@@ -27,6 +27,9 @@ const REJOIN_MAX_MS = 4_000;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const short = (id: string) => safeText(id.length > 10 ? `${id.slice(0, 8)}…` : id);
 const svgNs = 'http://www.w3.org/2000/svg';
+// Made once: toLocale*String() builds a formatter on every call, too slow for every row.
+const clock = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+const numbers = new Intl.NumberFormat('en-US');
 
 // Messages go to messages$ only: nothing fills a recv() queue no one reads.
 const node = new MeshSocket({ queueMessages: false });
@@ -131,9 +134,9 @@ function draw(): void {
 function row(seen: Seen): HTMLLIElement {
   const li = document.createElement('li');
   li.className = `${seen.whisper ? 'whisper' : ''} ${seen.mine ? 'mine' : ''}`;
-  const body = seen.text.length > BODY_CHARS ? `${seen.text.slice(0, BODY_CHARS)}… (${seen.text.length.toLocaleString()} characters)` : seen.text;
+  const body = seen.text.length > BODY_CHARS ? `${seen.text.slice(0, BODY_CHARS)}… (${numbers.format(seen.text.length)} characters)` : seen.text;
   const cells: Array<[string, string, string?]> = [
-    ['time', new Date(seen.time * 1000).toLocaleTimeString([], { hour12: false })],
+    ['time', clock.format(seen.time * 1000)],
     ['from', seen.mine ? 'this tab' : short(seen.sender), safeText(seen.sender)],
     ['sub', seen.whisper ? 'whisper' : safeText(seen.subflag)],
     ['body', safeText(body)],
@@ -152,7 +155,7 @@ function row(seen: Seen): HTMLLIElement {
 function renderCount(): void {
   const lost = node.stats.expired + node.stats.queueDropped;
   const count = $('msg-count');
-  count.textContent = `${counts.received.toLocaleString()} received${lost ? `, ${lost.toLocaleString()} lost` : ''}`;
+  count.textContent = `${numbers.format(counts.received)} received${lost ? `, ${numbers.format(lost)} lost` : ''}`;
   count.className = lost ? 'lost' : '';
 }
 
