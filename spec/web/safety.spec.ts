@@ -335,4 +335,50 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     expect(heapAfter - heapBefore).to.be.below(20);
     expect(median(state.delays)).to.be.below(200);
   });
+
+  it('re-joins a node that went away: input refused meanwhile, back within 10 s of its restart with b\'s broadcasts; closed tabs and dead nodes leave the topology', async () => {
+    const fast = { webTopologyTimeoutMs: 3_000 };
+    const a1 = await webNode(fast);
+    const ports = { tcp: a1.address!.port, ws: a1.webSocketPort! };
+    const b = await plainNode(fast);
+    await link(a1, b); // b dialled a: b dials it again
+    const tab = await openTab(a1);
+    await tab.page.waitForFunction(() => document.getElementById('node-id').textContent.indexOf('not joined') < 0 && document.getElementById('node-id').textContent !== '…');
+
+    await a1.close();
+    made.splice(made.indexOf(a1), 1);
+    await tab.page.waitForFunction(() => window.rx2p.node.routingTable.size === 0 && document.getElementById('send').disabled
+      && document.getElementById('status').className === 'pill off', undefined, { timeout: 10_000 });
+    const away = await tab.page.evaluate(() => document.getElementById('status').textContent as string);
+    expect(away).to.match(/^not in the mesh \(the node went away\): re-joining in/);
+    // Typed while away: not sent (the button is disabled, Enter submits nothing), left in the box.
+    await tab.page.fill('#text', 'typed while away');
+    await tab.page.press('#text', 'Enter');
+    expect(await tab.page.inputValue('#text')).to.equal('typed while away');
+
+    const restarted = Date.now();
+    const a2 = await webNode(fast, ports);
+    await waitFor(() => a2.routingTable.has(tab.id), 10_000, 'the tab back at the restarted node');
+    const back = Date.now() - restarted;
+    await waitFor(() => a2.routingTable.has(b.id), 10_000, 'b back at the restarted node');
+    await tab.page.waitForFunction(() => document.getElementById('status').className === 'pill on' && !document.getElementById('send').disabled);
+    b.send('after the restart');
+    await tab.page.waitForFunction(() => window.rx2p.received.some((r: Seen) => r.text === 'after the restart'), undefined, { timeout: 10_000 });
+    expect(await tab.page.evaluate(() => window.rx2p.received.filter((r: Seen) => r.text === 'typed while away').length)).to.equal(0);
+
+    // A closed tab and a dead node leave b's topology (b knows both second-hand, through a2).
+    const c = await plainNode(fast);
+    await link(a2, c);
+    const tab2 = await openTab(a2);
+    const knows = (id: string) => b.topology.some((v) => v.id === id || v.peers.includes(id));
+    await waitFor(() => knows(tab2.id) && knows(c.id), 10_000, 'b learns of tab2 and c');
+    const gone = Date.now();
+    await tab2.page.close();
+    await c.close();
+    made.splice(made.indexOf(c), 1);
+    await waitFor(() => !knows(tab2.id) && !knows(c.id), 3_000 + 5_000, 'tab2 and c aged out of b\'s topology');
+    const aged = Date.now() - gone;
+    console.log(`      re-joined ${back} ms after the restart (away: "${away}"); a closed tab and a dead node left b's topology in ${aged} ms (webTopologyTimeoutMs 3,000)`);
+    expect(back).to.be.below(10_000);
+  });
 });
