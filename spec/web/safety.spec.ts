@@ -393,4 +393,21 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     expect(shown).to.include('sub\\u202e');
     expect(await tab.page.evaluate(() => /[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/.test(document.getElementById('log').textContent))).to.equal(false);
   });
+
+  it('retries when the node\'s slots were full, and joins once one is free', async () => {
+    const a = await webNode({ maxAwaiting: 3, handshakeTimeoutMs: 3_000 });
+    const tab = await openTab(a);
+    // Three silent TCP connections fill the slots for connections not yet handshaken.
+    const silent = await Promise.all([1, 2, 3].map(() => RawPeer.connect(a.address!.port)));
+    await waitFor(() => a.awaiting_ids.length >= 3, 5_000, 'the slots full');
+    const refusedBefore = a.stats.errors.ERR_CONNECTION_LIMIT ?? 0;
+    const started = Date.now();
+    await a.disconnect(tab.id);
+    await waitFor(() => (a.stats.errors.ERR_CONNECTION_LIMIT ?? 0) > refusedBefore, 10_000, 'the tab refused for want of a slot');
+    const refusedAt = Date.now() - started;
+    const status = await tab.page.evaluate(() => document.getElementById('status').textContent as string);
+    await waitFor(() => a.routingTable.has(tab.id), 15_000, 'the tab in once the silent ones timed out');
+    console.log(`      slots full: refused after ${refusedAt} ms ("${status}"), joined after ${Date.now() - started} ms (silent connections time out at 3,000 ms)`);
+    for (const r of silent) r.close();
+  });
 });
