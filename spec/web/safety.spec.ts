@@ -323,6 +323,20 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
       for (const n of profile.nodes) { const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}:${n.callFrame.columnNumber}`; self.set(k, (self.get(k) ?? 0) + (dt.get(n.id) ?? 0)); }
       console.log([...self].sort((x, y) => y[1] - x[1]).slice(0, 25).map(([k, v]) => `${(v / 1000).toFixed(0)} ms ${k}`).join('\n'));
     }
+    if (process.env.RX2P_PROFILE) {
+      console.log(await tab.page.evaluate(() => {
+        const st = window.rx2p.node.router.state;
+        const out: string[] = [];
+        for (const [k, v] of Object.entries(st)) {
+          const x = v as any;
+          if (x instanceof Map || x instanceof Set) out.push(`${k}:${x.size}`);
+          else if (Array.isArray(x)) out.push(`${k}:[${x.length}]`);
+          else if (x && typeof x === 'object') for (const [k2, v2] of Object.entries(x)) { const y = v2 as any; if (y instanceof Map || y instanceof Set) out.push(`${k}.${k2}:${y.size}`); else if (Array.isArray(y)) out.push(`${k}.${k2}:[${y.length}]`); }
+        }
+        for (const c of window.rx2p.node.routingTable.values()) for (const [k, v] of Object.entries(c)) { const y = v as any; if (y instanceof Map || y instanceof Set) out.push(`conn.${k}:${y.size}`); else if (Array.isArray(y)) out.push(`conn.${k}:[${y.length}]`); }
+        return out.join(' ');
+      }));
+    }
     const heapAfter = await heap();
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
     console.log(`      ${FLOOD.toLocaleString()} broadcasts at 4× throttling: ${state.received.toLocaleString()} received in ${took} ms (${state.frames} frames drawn), expired ${state.stats.expired}, a skipped ${a.stats.relaysSkipped} relays; ${state.rows} rows, ${state.kept} kept; heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB after GC; input to next frame median ${median(state.delays).toFixed(0)} ms (max ${Math.max(...state.delays).toFixed(0)}, n=${state.delays.length}), key press round trip median ${median(presses)} ms`);
