@@ -11,10 +11,10 @@ export class WebSocketMessageTooLargeError extends MeshError {
 export class WebSocketTextMessageError extends MeshError {
   constructor() { super('ERR_WS_TEXT_MESSAGE', 'a WebSocket text message (frames travel as binary messages)'); }
 }
-/** An upgrade from an origin outside webSocketOrigins. */
+/** A browser request (WebSocket upgrade or page) from an origin that is neither the page's own nor named in webSocket.origins. */
 export class WebSocketOriginError extends MeshError {
   constructor(readonly origin: string) {
-    super('ERR_WS_ORIGIN', `WebSocket upgrade refused: origin ${JSON.stringify(origin.slice(0, 200))} is not allowed`);
+    super('ERR_WS_ORIGIN', `request refused: origin ${JSON.stringify(origin.slice(0, 200))} is not allowed`);
   }
 }
 /** Bytes on the WebSocket port that are not a WebSocket upgrade (bad HTTP, a plain request, garbage). */
