@@ -187,6 +187,7 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     for (const [n, list] of got) n.messages$.subscribe((m) => list.push(m));
     const tab1 = await openTab(a);
     const tab2 = await openTab(b);
+    const tab3 = await openTab(a); // beside tab1, as two tabs on one page's node
     // Directories settle: c hears a's view listing tab1, tabs hear their nodes'.
     await waitFor(() => c.topology.some((v) => v.id === a.id && v.peers.includes(tab1.id)), 10_000, 'c knows tab1 is a\'s peer');
 
@@ -216,6 +217,9 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     await b.whisper(tab1.id, 'b to tab1');
     const t2c = await fromTab(tab1.page, c.id, 'tab1 to c');
     const t2t = await fromTab(tab1.page, tab2.id, 'tab1 to tab2');
+    await tab1.page.waitForFunction((id) => window.rx2p.node.reachable().includes(id), tab3.id, { timeout: 10_000 });
+    const sameNode = await fromTab(tab1.page, tab3.id, 'tab1 to tab3');
+    expect(sameNode.ok, 'tab1 to tab3 (both on a)').to.equal(true);
     const toGone = await fromTab(tab1.page, 'NoSuchNodeNoSuchNodeNoSuchNodeNoSuchNodeNoSuchNodeNoSuchNodeXX', 'nowhere');
     expect(t2c.ok, 'tab1 to c').to.equal(true);
     expect(toGone).to.deep.include({ ok: false, code: 'ERR_NO_ROUTE' });
@@ -237,6 +241,9 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     for (const t of ['a to tab1', 'c to tab1', 'b to tab1']) expect(await tabGot(tab1.page, t), t).to.equal(1);
     expect(nodeGot(c, 'tab1 to c').map((m) => m.sender)).to.deep.equal([tab1.id]);
     if (t2t.ok) expect(await tabGot(tab2.page, 'tab1 to tab2')).to.equal(1);
+    await tab3.page.waitForFunction(() => window.rx2p.received.some((r: Seen) => r.text === 'tab1 to tab3'), undefined, { timeout: 10_000 });
+    expect(await tabGot(tab3.page, 'tab1 to tab3')).to.equal(1);
+    expect(await tab3.page.evaluate(() => (window.rx2p.received as Seen[]).find((r) => r.text === 'tab1 to tab3')!.sender)).to.equal(tab1.id);
     for (const n of [a, b]) expect(nodeGot(n, 'tab1 to c')).to.have.length(0);
 
     // The py2p peer asks a for each tab's address: no answer; for a's own, a's TCP address.
@@ -256,7 +263,7 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
       expect(m.payload[0]?.toString()).to.not.equal('rx2p-relay');
     }
     py.raw.close();
-    console.log(`      whispers: tab1→c ${t2c.ok ? 'once' : t2c.code} (${t2c.ms.toFixed(0)} ms), tab1→tab2 ${t2t.ok ? 'once' : t2t.code} (${t2t.ms.toFixed(0)} ms), tab→unknown ${toGone.code} in ${toGone.ms.toFixed(0)} ms, 5 node whispers to an unknown id: 1 request, all ERR_REQUEST_TIMEOUT in ${failedIn} ms; a's frames/s idle ${idle.toFixed(1)}, during ${busy.toFixed(1)}, after ${after.toFixed(1)}`);
+    console.log(`      whispers: tab1→tab3 (same node) once (${sameNode.ms.toFixed(0)} ms), tab1→c ${t2c.ok ? 'once' : t2c.code} (${t2c.ms.toFixed(0)} ms), tab1→tab2 ${t2t.ok ? 'once' : t2t.code} (${t2t.ms.toFixed(0)} ms), tab→unknown ${toGone.code} in ${toGone.ms.toFixed(0)} ms, 5 node whispers to an unknown id: 1 request, all ERR_REQUEST_TIMEOUT in ${failedIn} ms; a's frames/s idle ${idle.toFixed(1)}, during ${busy.toFixed(1)}, after ${after.toFixed(1)}`);
     expect(busy).to.be.at.most(2 * idle + 2);
     expect(after).to.be.at.most(2 * idle + 2);
   });
