@@ -77,6 +77,10 @@ export class ConnectionLimitError extends MeshError {
 export class RequestTimeoutError extends MeshError {
   constructor(target: string, ms: number) { super('ERR_REQUEST_TIMEOUT', `no route to ${target} found within ${ms} ms`); }
 }
+/** A whisper to a node no route can reach from here (a browser tab away from every rx2p peer, or any node from a tab): failed at once, no request sent. */
+export class NoRouteError extends MeshError {
+  constructor(target: string, why: string) { super('ERR_NO_ROUTE', `no route to ${target.slice(0, 16)}...: ${why}`); }
+}
 /** The pending request table is full. */
 export class TooManyRequestsError extends MeshError {
   constructor(limit: number) { super('ERR_TOO_MANY_REQUESTS', `pending request limit of ${limit} reached`); }

@@ -24,6 +24,7 @@ import { TrustExtension } from './actors/trust.js';
 import type { Identity } from './trust/identity.js';
 import { WebDirectory, type NodeView } from './actors/web.js';
 import { nodeWsTransport } from './transport/ws-listener.js';
+import { urlHost } from './transport/ws-origin.js';
 import { parseWsUrl, type WsTransport } from './transport/ws.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
@@ -120,6 +121,10 @@ export class MeshSocket implements MessageServer {
     this.ws = wsOptions && nodeWsTransport({
       maxMessageBytes: wsOptions.maxMessageBytes,
       origins: wsOptions.origins,
+      hosts: [wsOptions.url, wsOptions.host, addr].flatMap((h) => {
+        const name = h === undefined ? undefined : h.includes('://') ? urlHost(h) : h;
+        return name === undefined ? [] : [name];
+      }),
       upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
       onRequest: wsOptions.onRequest,
     });

@@ -136,6 +136,12 @@ export interface MeshOptions {
   maxPendingRequests?: number;
   /** A reply waiting for a route fails after this long. Default 30,000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * rx2p-web topology: a node or browser tab no rx2p node has confirmed (told first-hand,
+   * or second-hand with its age) for this long leaves the topology and the whisper
+   * targets; each node re-tells its views every third of it. Default 30,000 ms.
+   */
+  webTopologyTimeoutMs?: number;
   /** Undecodable frames in a row before a peer is dropped. Default 8. */
   maxDecodeFailures?: number;
   /** Errors kept for `status`, at most. Default 100. */
@@ -282,6 +288,7 @@ export interface ResolvedOptions {
   queuePolicy: 'drop-oldest' | 'drop-newest';
   maxPendingRequests: number;
   requestTimeoutMs: number;
+  webTopologyTimeoutMs: number;
   maxDecodeFailures: number;
   maxErrors: number;
   sweepIntervalMs: number;
@@ -344,6 +351,7 @@ export const defaultOptions = {
   queuePolicy: 'drop-oldest' as const,
   maxPendingRequests: 1_000,
   requestTimeoutMs: 30_000,
+  webTopologyTimeoutMs: 30_000,
   maxDecodeFailures: 8,
   maxErrors: 100,
   sweepIntervalMs: 1_000,
@@ -470,6 +478,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     queuePolicy: policy,
     maxPendingRequests: count('maxPendingRequests', o.maxPendingRequests, d.maxPendingRequests, 1),
     requestTimeoutMs: count('requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, 1),
+    webTopologyTimeoutMs: count('webTopologyTimeoutMs', o.webTopologyTimeoutMs, d.webTopologyTimeoutMs, 30),
     maxDecodeFailures: count('maxDecodeFailures', o.maxDecodeFailures, d.maxDecodeFailures),
     maxErrors: count('maxErrors', o.maxErrors, d.maxErrors, 1),
     sweepIntervalMs: count('sweepIntervalMs', o.sweepIntervalMs, d.sweepIntervalMs, 1),

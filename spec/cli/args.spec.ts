@@ -5,7 +5,7 @@ describe('rx2p command arguments', () => {
   it('defaults to loopback, a free port, subnet mesh, Plaintext and interactive text', () => {
     expect(parseCliArgs([])).to.deep.equal({
       host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, auth: false,
-      identity: undefined, allow: undefined, networkKey: undefined, debug: 0, web: undefined,
+      identity: undefined, allow: undefined, networkKey: undefined, debug: 0, web: undefined, webOrigins: [],
       json: false, send: [], noStdin: false, catchUp: 0, help: false, version: false,
     });
   });
@@ -60,5 +60,15 @@ describe('rx2p command arguments', () => {
     expect(joinCommand('npm start --', ['127.0.0.1', 4444], { subnet: 'mesh', ssl: false })).to.equal('npm start -- --connect 127.0.0.1:4444');
     expect(joinCommand('npx rx2p', ['::1', 5], { subnet: "o'k lab", ssl: true })).to.equal(`npx rx2p --connect [::1]:5 --subnet 'o'\\''k lab' --ssl`);
     expect(joinCommand('npx rx2p', ['h', 5], { subnet: '', ssl: false })).to.equal(`npx rx2p --connect h:5 --subnet ''`);
+  });
+
+  it('--web refuses a protocol a browser cannot speak, in one line; --web-origin is repeatable and needs --web', () => {
+    for (const other of [['--ssl'], ['--auth'], ['--subnet', 'lab']]) {
+      expect(() => parseCliArgs(['--web', ...other])).to.throw(UsageError, /^--web needs Plaintext on subnet "mesh": a browser cannot join a node with --/);
+    }
+    expect(parseCliArgs(['--web', '--web-origin', 'https://mesh.example', '--web-origin', 'http://127.0.0.1:9000']).webOrigins)
+      .to.deep.equal(['https://mesh.example', 'http://127.0.0.1:9000']);
+    expect(() => parseCliArgs(['--web-origin', 'https://mesh.example'])).to.throw(UsageError, /needs --web/);
+    expect(() => parseCliArgs(['--web', '--web-origin', 'mesh.example'])).to.throw(UsageError, /needs an origin/);
   });
 });

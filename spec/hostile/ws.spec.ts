@@ -87,12 +87,15 @@ describe('hostile WebSocket clients (real sockets)', function () {
     expectTypedErrors(node);
   });
 
-  it('refuses an origin outside webSocketOrigins with 403 (ERR_WS_ORIGIN), and a client with no Origin', async () => {
+  it('refuses an origin outside webSocketOrigins with 403 (ERR_WS_ORIGIN) and a foreign Host (ERR_WS_HOST); a client with no Origin is not a browser', async () => {
     const allowed = 'http://127.0.0.1:8080';
     const { node, honest } = await victim({ port: 0, origins: [allowed] });
     expect((await client(node, { origin: 'http://evil.example' })).status).to.equal(403);
-    expect((await client(node)).status).to.equal(403);
-    expect(errorCount(node, 'ERR_WS_ORIGIN')).to.equal(2);
+    expect((await client(node, { origin: 'http://attacker.example', host: 'attacker.example' })).status).to.equal(403);
+    expect(errorCount(node, 'ERR_WS_ORIGIN')).to.equal(1);
+    expect(errorCount(node, 'ERR_WS_HOST')).to.equal(1);
+    const noOrigin = await client(node);
+    expect(noOrigin.status).to.equal(undefined);
     const ok = await client(node, { origin: allowed });
     expect(ok.status).to.equal(undefined);
     expect(ok.ws.readyState).to.equal(WebSocket.OPEN);

@@ -22,12 +22,12 @@ export interface Browser {
 }
 
 /** A fresh headless Chromium with a profile of its own, removed on close. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set RX2P_CHROMIUM)`);
   }
   const profile = mkdtempSync(join(tmpdir(), 'rx2p-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs] });
   return {
     context,
     async close() {

@@ -145,7 +145,10 @@ export function shutdown(s: RouterState): void {
   }
   for (const list of s.connectWaiters.values()) for (const w of list) w.reject(new SocketClosedError());
   s.connectWaiters.clear();
-  for (const r of s.requests.values()) r.done.reject(new SocketClosedError());
+  for (const r of s.requests.values()) {
+    r.done.reject(new SocketClosedError());
+    for (const w of r.followers ?? []) w.done.reject(new SocketClosedError());
+  }
   s.requests.clear();
   s.redials.clear();
   for (const pending of s.pendingAccepts.values()) pending.destroy();

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { flags } from '../protocol/flags.js';
 import { toBase58 } from '../protocol/base58.js';
 import { pyJsonDumps } from '../protocol/pyjson.js';
-import { MalformedControlError, RequestTimeoutError, TooManyRequestsError } from '../errors.js';
+import { MalformedControlError, NoRouteError, RequestTimeoutError, TooManyRequestsError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import { dial } from './dial.js';
 import { MAX_ID_CHARS, parseResponse } from '../protocol/bounds.js';
@@ -20,7 +20,22 @@ export function whisper(s: RouterState, target: string, packets: Packet[], done:
     s.sendTo(conn, flags.whisper, [flags.whisper, ...packets]);
     return done.resolve();
   }
+  for (const ext of s.host.extensions ?? []) {
+    const routed = ext.routeWhisper?.(s, target, packets);
+    if (routed === true) return done.resolve();
+    if (routed instanceof Error) return done.reject(routed);
+  }
+  // A browser dials WebSocket URLs only: the TCP address a response names is of no use to it.
+  if (s.host.followPeersLists === false) return done.reject(new NoRouteError(target, 'not connected, and no connected rx2p node is'));
   const o = s.options;
+  // One request broadcast per target at a time: later whispers wait for its answer.
+  for (const r of s.requests.values()) {
+    if (r.target !== target) continue;
+    r.followers ??= [];
+    if (r.followers.length >= o.maxPendingRequests) return done.reject(new TooManyRequestsError(o.maxPendingRequests));
+    r.followers.push({ packets, done });
+    return;
+  }
   if (s.requests.size >= o.maxPendingRequests) return done.reject(new TooManyRequestsError(o.maxPendingRequests));
   s.host.print(0, "You aren't connected to the original sender. This reply is not guaranteed, but we're trying to make a connection and put the message through.");
   const digest = createHash('sha384').update(target).update(s.host.id()).update(String(s.utc())).update(String(++s.requestSerial)).digest();
@@ -44,8 +59,9 @@ export function onRequest(s: RouterState, conn: Connection | undefined, p: Buffe
   if (p.length < 3) return;
   const target = latin1(p[2]!);
   const known = s.routingTable.get(target);
-  // A browser cannot be dialled: no address is given for it.
-  const addr = target === s.host.id() ? s.host.outAddr() : known && isListed(known) ? known.addr : undefined;
+  // A browser cannot be dialled: no address is given for it, by its nodes or by itself.
+  const own = s.host.followPeersLists === false ? undefined : s.host.outAddr();
+  const addr = target === s.host.id() ? own : known && isListed(known) ? known.addr : undefined;
   if (addr) s.sendTo(conn, flags.broadcast, [flags.response, requestId, pyJsonDumps([addr, target])]);
 }
 
@@ -66,8 +82,9 @@ export function onResponse(s: RouterState, p: Buffer[], conn: Connection | undef
   s.host.print(1, `Response received for request id ${requestId}`);
   s.requests.delete(requestId);
   // Once connected, the reply goes through the actor's input like any other command.
-  const send = () => s.command({ type: 'whisper', id, packets: pending.packets, done: pending.done });
-  dial(s, addr[0], addr[1], id, { resolve: send, reject: pending.done.reject });
+  const all = [{ packets: pending.packets, done: pending.done }, ...(pending.followers ?? [])];
+  const send = () => { for (const w of all) s.command({ type: 'whisper', id, packets: w.packets, done: w.done }); };
+  dial(s, addr[0], addr[1], id, { resolve: send, reject: (err) => { for (const w of all) w.done.reject(err); } });
 }
 
 /** Fails the requests no route turned up for in requestTimeoutMs. */
@@ -76,6 +93,7 @@ export function expireRequests(s: RouterState, now: number): void {
     if (now > r.expiresAt) {
       s.requests.delete(rid);
       r.done.reject(new RequestTimeoutError(r.target, s.options.requestTimeoutMs));
+      for (const w of r.followers ?? []) w.done.reject(new RequestTimeoutError(r.target, s.options.requestTimeoutMs));
     }
   }
 }

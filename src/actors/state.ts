@@ -39,6 +39,8 @@ export interface PendingRequest {
   packets: Packet[];
   expiresAt: number;
   done: Settle<void>;
+  /** Later whispers to the same target, sent with this one's answer (no second request broadcast). */
+  followers?: Array<{ packets: Packet[]; done: Settle<void> }>;
 }
 
 /** A lost dialled peer waiting to be dialled again. */
@@ -186,6 +188,12 @@ export interface RouterExtension {
   onClosed?(s: RouterState, conn: Connection): void;
   /** The node is closing. */
   onShutdown?(s: RouterState): void;
+  /**
+   * A whisper to a node not in the routing table, before py2p's request route: true sent
+   * it another way (e.g. relayed through the rx2p node a browser tab is connected to);
+   * an Error fails it at once; undefined leaves it to the request route.
+   */
+  routeWhisper?(s: RouterState, target: string, packets: Packet[]): boolean | Error | undefined;
 }
 
 export interface RouterHost {

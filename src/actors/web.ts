@@ -10,15 +10,25 @@
 // Still, a node without a WebSocket listener does not start the exchange with a peer
 // that did not come over WebSocket: it only answers peers that spoke first, so the wire
 // between such rx2p nodes, and towards py2p, is what it was.
+import { NoRouteError } from '../errors.js';
 import { flags } from '../protocol/flags.js';
 import { parseJsonPacket } from '../protocol/bounds.js';
 import type { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { isListed } from './handshake.js';
-import type { RouterExtension, RouterState } from './state.js';
+import { latin1 } from './fields.js';
+import type { Packet, RouterExtension, RouterState } from './state.js';
 
 /** The subflag of the whispers in which rx2p nodes tell each other what they know of the mesh (for the live page). */
 export const WEB_SUBFLAG = 'rx2p-web';
+/**
+ * A whisper for one of the receiving node's own peers, relayed once: [RELAY_SUBFLAG,
+ * target, 'whisper', ...packets]. The receiving node forwards ['whisper', ...packets]
+ * to the target under the original sender and time, only when the target is its direct
+ * peer and the sender the connection it came on: one hop, never further. Sent only to
+ * peers that spoke rx2p-web (py2p peers never see it).
+ */
+export const RELAY_SUBFLAG = 'rx2p-relay';
 
 /** One node as some rx2p node described it. */
 export interface NodeView {
@@ -59,6 +69,9 @@ export class WebDirectory implements RouterExtension {
   private readonly speakers = new WeakSet<Connection>();
   private state: RouterState | undefined;
   private dirty = false;
+  /** Scheduler time each view was last confirmed by the node it describes (directly, or through peers' ages). */
+  private readonly confirmedAt = new Map<string, number>();
+  private nextRetell = 0;
   /** Told whenever the known views change. */
   onChange: (() => void) | undefined;
 
@@ -90,13 +103,16 @@ export class WebDirectory implements RouterExtension {
   /** {@inheritDoc RouterExtension.onClosed} */
   onClosed(s: RouterState, conn: Connection): void {
     if (conn.id === undefined || !conn.handshaken || s.routingTable.has(conn.id)) return;
-    this.views.delete(conn.id);
-    this.fromSelf.delete(conn.id);
+    this.forget(conn.id);
     this.changed();
   }
 
   /** {@inheritDoc RouterExtension.onSubflag} */
   onSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
+    if (msg.subflag === RELAY_SUBFLAG) {
+      if (conn !== undefined && msg.msgType === flags.whisper) this.relay(s, conn, msg);
+      return true;
+    }
     if (msg.subflag !== WEB_SUBFLAG) return false;
     this.state = s;
     if (conn !== undefined && msg.msgType === flags.whisper) this.receive(s, conn, msg);
@@ -104,10 +120,59 @@ export class WebDirectory implements RouterExtension {
   }
 
   /** {@inheritDoc RouterExtension.onTick} */
-  onTick(s: RouterState): void {
-    if (!this.dirty) return;
+  onTick(s: RouterState, now: number): void {
+    this.state = s;
+    // Views no one confirmed within the timeout leave (closed tabs, dead nodes), and
+    // every view is told again a third of the way there, so that live ones stay.
+    const timeout = s.options.webTopologyTimeoutMs;
+    let aged = false;
+    for (const [id, at] of this.confirmedAt) {
+      if (now - at > timeout && !s.routingTable.has(id)) {
+        this.forget(id);
+        aged = true;
+      }
+    }
+    if (aged) this.onChange?.();
+    // The periodic re-telling goes to rx2p peers only (those that spoke, and browsers).
+    const retell = now >= this.nextRetell;
+    if (retell) this.nextRetell = now + Math.floor(timeout / 3);
+    if (!this.dirty && !retell) return;
+    const changed = this.dirty;
     this.dirty = false;
-    for (const conn of s.routingTable.values()) if (this.shouldTell(conn)) this.tell(s, conn);
+    for (const conn of s.routingTable.values()) {
+      if (changed ? this.shouldTell(conn) : this.speakers.has(conn) || !isListed(conn)) this.tell(s, conn);
+    }
+  }
+
+  /**
+   * A whisper to a node not connected here: relayed through the connected rx2p node
+   * whose own view lists it as a peer; failed at once (typed) for a browser tab no such
+   * node lists, and for any target from a browser; otherwise left to the request route.
+   */
+  routeWhisper(s: RouterState, target: string, packets: Packet[]): boolean | Error | undefined {
+    this.state = s;
+    const via = this.via(s, target);
+    if (via !== undefined) {
+      const last = via.lastSent;
+      s.sendTo(via, flags.whisper, [RELAY_SUBFLAG, target, flags.whisper, ...packets]);
+      via.lastSent = last;
+      return true;
+    }
+    if (this.options.browser) return new NoRouteError(target, 'not connected, and no connected rx2p node lists it as its peer');
+    if (this.views.get(target)?.browser) return new NoRouteError(target, 'a browser tab, and no connected rx2p node lists it as its peer');
+    return undefined;
+  }
+
+  /** Ids a whisper from here can reach: peers, and the peers of connected rx2p nodes. */
+  reachable(s: RouterState | undefined = this.state): string[] {
+    if (s === undefined) return [];
+    const out = new Set<string>(s.routingTable.keys());
+    for (const [id, conn] of s.routingTable) {
+      if (!this.speakers.has(conn) || !this.fromSelf.has(id)) continue;
+      for (const p of this.views.get(id)?.peers ?? []) out.add(p);
+    }
+    out.delete(s.host.id());
+    return [...out];
   }
 
   /** {@inheritDoc RouterExtension.onShutdown} */
@@ -116,6 +181,32 @@ export class WebDirectory implements RouterExtension {
   }
 
   // ------------------------------------------------------------ internals
+
+  private forget(id: string): void {
+    this.views.delete(id);
+    this.fromSelf.delete(id);
+    this.confirmedAt.delete(id);
+  }
+
+  /** The connected rx2p node whose own view lists target as its peer. */
+  private via(s: RouterState, target: string): Connection | undefined {
+    for (const [id, conn] of s.routingTable) {
+      if (this.speakers.has(conn) && this.fromSelf.has(id) && this.views.get(id)?.peers.includes(target)) return conn;
+    }
+    return undefined;
+  }
+
+  /** A relay from a peer: forwarded once to the target, if it is this node's peer. */
+  private relay(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
+    const p = msg.payload;
+    if (p.length < 3 || msg.sender !== conn.id) return;
+    const target = s.routingTable.get(latin1(p[1]!));
+    if (target === undefined || target === conn) return;
+    const last = target.lastSent;
+    target.send(flags.whisper, p.slice(2), msg.sender, msg.time);
+    s.stats.framesOut++;
+    target.lastSent = last;
+  }
 
   private receive(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
     let body: unknown;
@@ -132,20 +223,26 @@ export class WebDirectory implements RouterExtension {
       if (this.options.ownUrl() === null && !this.options.browser && isListed(conn)) this.tell(s, conn);
     }
     let changed = false;
+    const now = s.now();
+    const timeout = s.options.webTopologyTimeoutMs;
     for (const entry of body.slice(0, MAX_VIEWS)) {
       const view = parseView(entry);
       if (view === undefined || view.id === s.host.id()) continue;
-      if (view.id !== conn.id && this.fromSelf.has(view.id)) continue;
-      if (view.id === conn.id) this.fromSelf.add(view.id);
+      const self = view.id === conn.id;
+      if (!self && this.fromSelf.has(view.id) && s.routingTable.has(view.id)) continue;
+      // A second-hand view is as old as its teller says (an old rx2p node says nothing:
+      // as old as can be kept); an echo of what this node knows better changes nothing.
+      const age = self ? 0 : Math.min(Math.max(ageOf(entry), 0), timeout);
+      const at = now - age;
+      if (!self && (this.confirmedAt.get(view.id) ?? -Infinity) >= at) continue;
+      if (self) this.fromSelf.add(view.id);
+      else this.fromSelf.delete(view.id);
       this.views.delete(view.id);
       this.views.set(view.id, view);
+      this.confirmedAt.set(view.id, at);
       changed = true;
     }
-    while (this.views.size > MAX_VIEWS) {
-      const oldest = this.views.keys().next().value!;
-      this.views.delete(oldest);
-      this.fromSelf.delete(oldest);
-    }
+    while (this.views.size > MAX_VIEWS) this.forget(this.views.keys().next().value!);
     if (changed) this.onChange?.();
   }
 
@@ -165,12 +262,19 @@ export class WebDirectory implements RouterExtension {
   }
 
   private tell(s: RouterState, conn: Connection): void {
-    const views = this.snapshot().slice(0, MAX_VIEWS).map((v) => [v.id, v.ws, v.peers.slice(0, MAX_PEERS_PER_VIEW), v.browser ? 1 : 0]);
+    const now = s.now();
+    const views = this.snapshot().slice(0, MAX_VIEWS).map((v) => [v.id, v.ws, v.peers.slice(0, MAX_PEERS_PER_VIEW), v.browser ? 1 : 0, Math.max(0, Math.round(now - (this.confirmedAt.get(v.id) ?? now)))]);
     // Not the peer's last_sent: a py2p `resend` still gets the last user message.
     const last = conn.lastSent;
     s.sendTo(conn, flags.whisper, [WEB_SUBFLAG, JSON.stringify(views)]);
     conn.lastSent = last;
   }
+}
+
+/** The age in ms a teller gives a view (its fifth element); without one, unknown (Infinity). */
+function ageOf(entry: unknown): number {
+  const age = (entry as unknown[])[4];
+  return typeof age === 'number' && Number.isFinite(age) ? age : Infinity;
 }
 
 function parseView(entry: unknown): NodeView | undefined {

@@ -29,6 +29,8 @@ export interface CliArgs {
   send: string[];
   /** `--web [PORT]`: serve the live page and accept WebSocket peers on PORT (0: a free one); undefined: off. */
   web: number | undefined;
+  /** `--web-origin ORIGIN` (repeatable): browser origins admitted besides the page's own. */
+  webOrigins: string[];
   /** Do not read stdin: run until SIGINT/SIGTERM. */
   noStdin: boolean;
   /** Ask the first peers for the broadcasts of the last S seconds (the catchUpSeconds option). Default 0. */
@@ -64,6 +66,9 @@ Options:
   --send TEXT          broadcast TEXT once a peer is connected (repeatable)
   --web [PORT]         serve a live page of the mesh on PORT (default: a free one);
                        browsers that open it join the mesh over WebSocket there
+                       (Plaintext, subnet "mesh" only: what a browser speaks)
+  --web-origin ORIGIN  --web: also admit pages from ORIGIN, e.g. https://mesh.example
+                       (repeatable; default: the page's own origin only)
   --no-stdin           do not read stdin; run until SIGINT/SIGTERM
   --catch-up S         on start, get the broadcasts of the last S seconds from
                        rx2p peers (at most 60; default 0: no history)
@@ -115,6 +120,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         send: { type: 'string', multiple: true, default: [] },
         'no-stdin': { type: 'boolean', default: false },
         web: { type: 'string' },
+        'web-origin': { type: 'string', multiple: true, default: [] },
         'catch-up': { type: 'string', default: '0' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -129,6 +135,15 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   for (const flag of ['identity', 'allow', 'network-key'] as const) {
     if (values[flag] !== undefined && !values.auth) throw new UsageError(`--${flag} needs --auth`);
     if (values[flag] === '') throw new UsageError(`--${flag} needs a file name`);
+  }
+  if (values.web !== undefined) {
+    // The page's node speaks py2p Plaintext on subnet "mesh": a node on another protocol would refuse it.
+    const other = values.ssl ? '--ssl' : values.auth ? '--auth' : values.subnet !== 'mesh' ? `--subnet ${values.subnet}` : undefined;
+    if (other) throw new UsageError(`--web needs Plaintext on subnet "mesh": a browser cannot join a node with ${other}`);
+  }
+  for (const o of values['web-origin']) {
+    if (values.web === undefined) throw new UsageError('--web-origin needs --web');
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new UsageError(`--web-origin needs an origin such as https://mesh.example, got ${JSON.stringify(o)}`);
   }
   const debug = /^\d+$/.test(values.debug) ? Number(values.debug) : NaN;
   if (!Number.isSafeInteger(debug)) throw new UsageError(`--debug needs a whole number, got ${JSON.stringify(values.debug)}`);
@@ -149,6 +164,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     send: values.send,
     noStdin: values['no-stdin'],
     web: values.web === undefined ? undefined : parsePort(values.web, '--web'),
+    webOrigins: values['web-origin'],
     catchUp,
     help: values.help,
     version: values.version,

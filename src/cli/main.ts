@@ -136,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
     // --web: the page and WebSocket peers on one port (the page's script joins there).
     const webSocket = args.web === undefined ? undefined : {
       port: args.web,
+      origins: args.webOrigins,
       onRequest: await (await import('../web/server.js')).webPage(() => served),
     };
     node = served = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust, webSocket, catchUpSeconds: args.catchUp });

@@ -14,13 +14,13 @@ export class WebSocketMessageTooLargeError extends MeshError {
 export class WebSocketTextMessageError extends MeshError {
   constructor() { super('ERR_WS_TEXT_MESSAGE', 'a WebSocket text message (frames travel as binary messages)'); }
 }
-/** An upgrade from an origin outside webSocketOrigins. */
+/** A browser request (WebSocket upgrade or page) from an origin that is neither the page's own nor named in webSocket.origins. */
 export class WebSocketOriginError extends MeshError {
   constructor(
     /** The Origin header that was refused. */
     readonly origin: string,
   ) {
-    super('ERR_WS_ORIGIN', `WebSocket upgrade refused: origin ${JSON.stringify(origin.slice(0, 200))} is not allowed`);
+    super('ERR_WS_ORIGIN', `request refused: origin ${JSON.stringify(origin.slice(0, 200))} is not allowed`);
   }
 }
 /** Bytes on the WebSocket port that are not a WebSocket upgrade (bad HTTP, a plain request, garbage). */
@@ -31,5 +31,14 @@ export class NotWebSocketError extends MeshError {
 export class WebSocketProtocolError extends MeshError {
   constructor(detail: string, options?: { cause?: unknown }) {
     super('ERR_WS_PROTOCOL', `WebSocket protocol error: ${detail}`, options);
+  }
+}
+/** An HTTP request or WebSocket upgrade naming a Host this node does not answer to (DNS rebinding). */
+export class WebSocketHostError extends MeshError {
+  constructor(
+    /** The Host header that was refused. */
+    readonly host: string,
+  ) {
+    super('ERR_WS_HOST', `request refused: Host ${JSON.stringify(host.slice(0, 200))} is not one this node answers to`);
   }
 }

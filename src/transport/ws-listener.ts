@@ -11,14 +11,17 @@ import { Observable, Subject } from 'rxjs';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { HandshakeTimeoutError } from '../errors.js';
 import type { BoundAddress, Listener, ListenerNotice, PendingConnection, TransportConnection } from './transport.js';
-import { NotWebSocketError, WebSocketOriginError } from './ws-errors.js';
+import { NotWebSocketError, WebSocketHostError, WebSocketOriginError } from './ws-errors.js';
+import { OriginPolicy } from './ws-origin.js';
 import { WsConnection, WsTransport, type WebSocketLike } from './ws.js';
 
 export interface WsListenerOptions {
   /** Largest WebSocket message accepted (ws refuses a longer one before buffering it). */
   maxMessageBytes: number;
-  /** If set, only upgrades whose Origin header is in this list are accepted (browsers send it). */
+  /** Origins admitted besides the page's own (see ws-origin.ts); an upgrade with no Origin is not a browser's. */
   origins?: readonly string[];
+  /** Host names answered besides IP literals and localhost (the host of webSocket.url, the bind name). */
+  hosts?: readonly string[];
   /** A connection that has not completed its upgrade request by then is closed. */
   upgradeTimeoutMs: number;
   /** write() to a WebSocket returns false from this many buffered bytes. */
@@ -65,8 +68,10 @@ export class WsListener implements Listener {
   private bound: BoundAddress = { address: '', port: 0 };
   /** The upgrade timeout's listener on each raw socket (dropped once it serves plain HTTP). */
   private readonly upgradeTimers = new WeakMap<Socket, () => void>();
+  private readonly policy: OriginPolicy;
 
   constructor(private readonly options: WsListenerOptions) {
+    this.policy = new OriginPolicy(options.origins, options.hosts);
     this.accepted$ = this.acceptedSubject.asObservable();
     this.notices$ = this.noticeSubject.asObservable();
     const { http, ws } = lazy();
@@ -133,11 +138,8 @@ export class WsListener implements Listener {
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const origin = req.headers.origin;
-    const allowed = this.options.origins;
-    if (allowed !== undefined && (origin === undefined || !allowed.includes(origin))) {
-      return this.fail(socket, new WebSocketOriginError(origin ?? '(none)'), 403);
-    }
+    const refused = this.refusal(req, false);
+    if (refused) return this.fail(socket, refused, 403);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return this.fail(socket, new NotWebSocketError(`upgrade to ${JSON.stringify(String(req.headers.upgrade).slice(0, 40))}`), 400);
     }
@@ -157,8 +159,30 @@ export class WsListener implements Listener {
     });
   }
 
+  /**
+   * Why a request from a browser is refused (403), if it is: a Host no rebinding could
+   * forge, then an origin that is the page's own or a named one. An upgrade with no
+   * Origin (a node dialling over ws://) is not a browser's; a page request always is.
+   */
+  private refusal(req: http.IncomingMessage, page: boolean): Error | undefined {
+    const { origin, host } = req.headers;
+    if ((origin !== undefined || page) && !this.policy.hostAllowed(host)) return new WebSocketHostError(host ?? '(none)');
+    if (!this.policy.originAllowed(origin, host)) return new WebSocketOriginError(origin ?? '(none)');
+    return undefined;
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const refused = this.options.onRequest && this.refusal(req, true);
+    if (refused) {
+      res.writeHead(403, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('forbidden: this node answers its own page only\n');
+      this.noticeSubject.next({ type: 'pending-failed', conn: new PendingUpgrade(req.socket), error: refused });
+      return;
+    }
     if (this.options.onRequest) {
+      // A named origin may read what the page reads (state.json), as the page's own does.
+      const origin = req.headers.origin;
+      if (origin !== undefined) res.setHeader('access-control-allow-origin', origin).setHeader('vary', 'origin');
       // An HTTP client of the page, not a peer that is late: the HTTP server's own
       // keep-alive timeout ends it, with no error to record.
       const onTimeout = this.upgradeTimers.get(req.socket);

@@ -14,10 +14,12 @@ export interface WebSocketOptions {
    */
   url?: string;
   /**
-   * If set, an upgrade is accepted only when its Origin header is one of these
-   * (e.g. ['http://127.0.0.1:8080']): a page from another site cannot make a visitor's
-   * browser join. Browsers always send Origin; other clients may send none, and are
-   * then refused too. Default: every origin.
+   * Browser origins admitted besides the page's own (e.g. ['https://mesh.example']).
+   * A request with an Origin header is accepted only from the node's own origin
+   * (http(s):// + its Host) or one of these, and only with a Host header that is an IP
+   * literal, localhost, the host of url or of one of these origins (DNS rebinding);
+   * anything else gets 403 (ERR_WS_ORIGIN, ERR_WS_HOST). Upgrades without an Origin
+   * (rx2p nodes dialling over ws://, never a browser) are not checked. Default: none.
    */
   origins?: string[];
   /** Largest WebSocket message (refused before buffering). Default maxFrameBytes + 4 (one frame). */

@@ -28,6 +28,11 @@ export interface BrowserMeshOptions extends Omit<MeshOptions, 'webSocket' | 'tls
   webSocket?: (url: string) => WebSocketLike;
   /** WebSocket URLs of other nodes learnt from rx2p-web are dialled up to maxOutgoing. Default true. */
   followAdvertisements?: boolean;
+  /**
+   * False: messages go to messages$ only, never to the recv() queue (a page that
+   * subscribes does not keep every message a second time). Default true.
+   */
+  queueMessages?: boolean;
 }
 
 /**
@@ -63,9 +68,13 @@ export class BrowserMeshSocket implements MessageServer {
   private readonly secure: WsTransport;
   private closedPromise: Promise<void> | undefined;
   private readonly dialled = new Set<string>();
+  /** The advertised URL each followed node was dialled at, given back when it goes away. */
+  private readonly followed = new Map<string, string>();
+  private readonly queueing: boolean;
 
   constructor(options: BrowserMeshOptions = {}) {
-    const { webSocket, followAdvertisements, ...meshOptions } = options;
+    const { webSocket, followAdvertisements, queueMessages, ...meshOptions } = options;
+    this.queueing = queueMessages ?? true;
     // asyncZlibMinBytes 0: pako for every body (node:zlib is not in the browser build).
     this.options = resolveOptions({ reconnectIntervalMs: 0, asyncZlibMinBytes: 0, ...meshOptions });
     this.protocol = options.protocol ?? options.prot ?? new Protocol('mesh', 'Plaintext');
@@ -119,6 +128,10 @@ export class BrowserMeshSocket implements MessageServer {
   /** Every node this one knows of (itself first), as rx2p peers tell it. */
   get topology(): NodeView[] {
     return this.directory.snapshot();
+  }
+  /** Ids a whisper from this tab can reach: its peers, and the peers of the rx2p nodes it is connected to. */
+  reachable(): string[] {
+    return this.directory.reachable();
   }
   get closed(): boolean {
     return this.closedPromise !== undefined;
@@ -179,12 +192,20 @@ export class BrowserMeshSocket implements MessageServer {
   }
 
   private deliver(message: Message): void {
-    this.router.stats.queueDropped += this.waiters.push(message);
+    if (this.queueing) this.router.stats.queueDropped += this.waiters.push(message);
     this.messageSubject.next(message);
-    this.waiters.wake();
+    if (this.queueing) this.waiters.wake();
   }
 
   private onEvent(event: MeshEvent): void {
+    if (event.type === 'peer-disconnected') {
+      // A followed node that went away may come back at its URL: it can be followed again.
+      const url = this.followed.get(event.id);
+      if (url !== undefined) {
+        this.followed.delete(event.id);
+        this.dialled.delete(url);
+      }
+    }
     this.eventSubject.next(event);
   }
 
@@ -195,7 +216,9 @@ export class BrowserMeshSocket implements MessageServer {
       if (this.router.routingTable.size >= this.options.maxOutgoing) return;
       if (this.router.routingTable.has(id) || this.dialled.has(url)) continue;
       this.dialled.add(url);
-      this.connect(url).catch(() => undefined);
+      if (this.followed.size < 256) this.followed.set(id, url);
+      // A node that refused (another origin, slots full) is not dialled again until a followed node at the URL goes away.
+      this.connect(url).catch(() => this.followed.delete(id));
     }
   }
 }
