@@ -33,9 +33,11 @@ describe('repair under a hostile peer', function () {
   const { nodes, keep } = hostileHarness('repair-hostile');
 
   it(`a–b–c, b–c cut ${PARTITION_MS / 1000} s while a sends 500 and a peer floods c with made-up offers: c ends with 500/500 exactly once`, async () => {
-    const a = await nodes.make(fast);
-    const b = await nodes.make(fast);
-    const c = await nodes.make(fast);
+    // The default repair interval (5 s): wanted ids are held 20 s, as in the field.
+    const chain: MeshOptions = { ...fast, repairIntervalMs: undefined };
+    const a = await nodes.make(chain);
+    const b = await nodes.make(chain);
+    const c = await nodes.make(chain);
     const gotC = countDeliveries(c);
     await link(a, b);
     await link(b, c); // c dials b
@@ -44,15 +46,16 @@ describe('repair under a hostile peer', function () {
     const random = prng(24);
     let offers = 0;
     let flooding = true;
-    // 4,096 made-up ids per offer, 10 offers a second, for the whole test.
+    // 4,096 made-up ids per offer, three offers a second for the whole test: as fast as c's
+    // bound on repair messages (16 per 5 s interval) reads them.
     const flood = (async () => {
       while (flooding && !hostile.closed) {
         await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 4_096, utc() - 3)]);
         offers++;
-        await pause(100);
+        await pause(330);
       }
     })();
-    await waitFor(() => offers >= 5, 5_000, 'the flood to start');
+    await waitFor(() => offers >= 5, 10_000, 'the flood to start');
 
     await c.disconnect(b.id);
     await waitFor(() => !b.routingTable.has(c.id), 5_000, 'b to see c go');
@@ -76,6 +79,23 @@ describe('repair under a hostile peer', function () {
     expect(gotC.size).to.equal(500);
     console.log(`      c had 500/500 exactly once ${took} ms after the heal, while ${offers} offers of 4,096 made-up ids came in (${offers * 4_096} ids); c: ${c.stats.repairReceived} repaired, ${c.stats.repairRefused} repair messages refused`);
     expectTypedErrors(c);
+  });
+
+  it('gives a peer that offers made-up ids only its share of the wanted table: another peer\'s offer is still asked for', async () => {
+    const c = await nodes.make({ ...fast, repairIntervalMs: 5_000, catchUpSeconds: 60 });
+    const hostile = await keep(RawPeer.connect(c));
+    await hostile.handshake(pyJsonDumps([REPAIR_CAPABILITY]));
+    const honest = await keep(RawPeer.connect(c));
+    await honest.handshake(pyJsonDumps([REPAIR_CAPABILITY]));
+    const random = prng(11);
+    // Four offers of 4,096: the whole table (16,384) if nothing held them to a share.
+    for (let i = 0; i < 4; i++) await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 4_096, utc() - 3)]);
+    await waitFor(() => c.stats.repairControlFrames >= 2, 5_000, 'c to ask the hostile peer');
+    const pauseUntil = Date.now() + 300;
+    await waitFor(() => Date.now() > pauseUntil, 1_000);
+    const asked = c.stats.repairControlFrames;
+    await honest.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 10, utc() - 3)]);
+    await waitFor(() => c.stats.repairControlFrames === asked + 1, 5_000, 'c to ask the honest peer');
   });
 
   it('refuses offers dated outside the window or with ids that are not short ids, and bars their sender for a while', async () => {
