@@ -2,10 +2,10 @@
 // and a restarted node delivers what it missed and nothing its user saw before; the
 // command killed with SIGKILL and restarted loses and repeats nothing.
 import { expect } from 'chai';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MeshOptions } from '../../src/index.js';
+import { DataDirError, type MeshOptions } from '../../src/index.js';
 import { LOG_FILE, RepairLog } from '../../src/actors/repair-log.js';
 import { countDeliveries, link, Nodes, waitFor } from '../helpers.js';
 import { Proc } from '../cli/proc.js';
@@ -53,6 +53,27 @@ describe('repair data directory', function () {
     log = RepairLog.open(d, 1 << 20);
     expect(log.loaded).to.have.length(50);
     log.close();
+  });
+
+  it('fails to start on a data directory it cannot open, and goes on without one that fails later, with DataDirError', async () => {
+    const d = dir();
+    const file = join(d, 'not-a-directory');
+    writeFileSync(file, 'x');
+    let failed: unknown;
+    await nodes.make({ ...fast, dataDir: file }).catch((err: unknown) => { failed = err; });
+    expect(failed).to.be.instanceOf(DataDirError);
+    const a = await nodes.make({ ...fast, dataDir: d });
+    const b = await nodes.make(fast);
+    const got = countDeliveries(b);
+    await link(a, b);
+    a.send('logged');
+    // The disk goes away under the node: its log's descriptor is closed behind its back.
+    const log = (a as unknown as { repair: { log: { fd: number } } }).repair.log;
+    closeSync(log.fd);
+    a.send('not-logged');
+    a.send('still-served');
+    await waitFor(() => got.has('still-served'), 5_000, 'the node to go on');
+    expect(a.stats.errors.ERR_DATA_DIR).to.equal(1);
   });
 
   it('keeps the log within twice the store plus 1 MiB (compaction), and a restart reads back the newest messages', async () => {
