@@ -534,15 +534,17 @@ export class Repair implements RouterExtension {
 
   /**
    * Asks a peer for ids, within its share of the wanted table (an equal part for each
-   * repairing peer). A peer that has not delivered lately gets one interval to deliver
-   * (others WANT_INTERVALS); when the table is full, entries of peers over their share
-   * make room, those of peers that do not deliver first.
+   * repairing peer), or beyond it while the table has free room. A peer that has not
+   * delivered lately gets one interval to deliver (others WANT_INTERVALS); when the table
+   * is full, entries of peers over their share make room, those of peers that do not
+   * deliver first.
    */
   private want(peer: PeerRepair, ids: string[]): void {
     const now = this.s.now();
     const deadline = now + (this.delivers(peer, now) ? WANT_INTERVALS : 1) * this.wantInterval();
     const share = Math.max(1, Math.floor(this.maxWants / Math.max(1, this.peers.size)));
-    const room = Math.max(0, share - peer.wanting);
+    // Beyond its share while the table has free room; entries over a share are the first to make room.
+    const room = Math.max(0, share - peer.wanting, this.maxWants - this.wants.size);
     if (ids.length > room) ids = ids.slice(0, room);
     if (this.wants.size + ids.length > this.maxWants) this.makeRoom(this.wants.size + ids.length - this.maxWants, share, now);
     const asked: string[] = [];
