@@ -53,6 +53,16 @@ describe('repair data directory', function () {
     log = RepairLog.open(d, 1 << 20);
     expect(log.loaded).to.have.length(50);
     log.close();
+    // A frame larger than the store now takes is passed over; what follows it is read.
+    const d2 = dir();
+    log = RepairLog.open(d2, 1 << 20);
+    log.append('bigbig01', 1, Buffer.alloc(5_000));
+    log.append('small001', 2, Buffer.from('s'));
+    log.close();
+    log = RepairLog.open(d2, 1_000);
+    expect(log.loaded.map((m) => m.id)).to.deep.equal(['small001']);
+    expect(log.cutBytes).to.equal(0);
+    log.close();
   });
 
   it('fails to start on a data directory it cannot open, and goes on without one that fails later, with DataDirError', async () => {

@@ -155,12 +155,13 @@ export class RepairLog {
     let at = 0;
     while (at + HEADER <= data.length) {
       const length = data.readUInt32BE(at);
-      if (length < 1 || length > MESSAGE_HEAD + this.maxFrameBytes || at + HEADER + length > data.length) break;
+      if (length < 1 || at + HEADER + length > data.length) break;
       const body = data.subarray(at + HEADER, at + HEADER + length);
       if (crc32(body) !== data.readUInt32BE(at + 4)) break;
       const kind = body[0];
       if (kind === MESSAGE && length > MESSAGE_HEAD) {
-        this.loaded.push({ time: body.readUInt32BE(1), id: body.toString('latin1', 5, 5 + ID_BYTES), frame: Buffer.from(body.subarray(MESSAGE_HEAD)) });
+        // A frame larger than the store takes now (its bound was lowered) is passed over.
+        if (length - MESSAGE_HEAD <= this.maxFrameBytes) this.loaded.push({ time: body.readUInt32BE(1), id: body.toString('latin1', 5, 5 + ID_BYTES), frame: Buffer.from(body.subarray(MESSAGE_HEAD)) });
       } else if (kind === COMPLETE_SINCE && length === 5) {
         this.loadedCompleteSince = Math.max(this.loadedCompleteSince, body.readUInt32BE(1));
       } else {
