@@ -115,6 +115,10 @@ export class Repair implements RouterExtension {
   /** Bytes the node may still send as repair (refilled at repairMaxBytesPerSecond, at most one second's worth). */
   private budget: number;
   private budgetAt = Number.NaN;
+  /** Peers that asked for frames this node-wide interval, and how many asked in the last. */
+  private readonly askers = new Set<PeerRepair>();
+  private lastAskers = 0;
+  private askersSince = Number.NaN;
   /** With dataDir: the log on disk, and the ids read from it (dropped as duplicates while they can still come). */
   readonly log: RepairLog | undefined;
   private seenBefore: Set<string> | undefined;
@@ -249,6 +253,11 @@ export class Repair implements RouterExtension {
       }
       if (peer.conn.outgoing && now - peer.lastSummaryAt >= o.repairIntervalMs) this.sendSummary(peer);
       this.report(peer);
+    }
+    if (!(now - this.askersSince < o.repairIntervalMs)) {
+      this.askersSince = now;
+      this.lastAskers = this.askers.size;
+      this.askers.clear();
     }
     if (this.seenBefore !== undefined && s.utc() > this.seenBeforeUntil) this.seenBefore = undefined;
     if (this.log !== undefined) this.keepLog(now);
@@ -579,6 +588,11 @@ export class Repair implements RouterExtension {
     const stats = this.s.stats;
     stats.repairRequests++;
     this.refill();
+    // Each peer asking gets at most an equal part of the node's budget for the interval:
+    // many peers asking cannot take it all before another's request comes.
+    this.askers.add(peer);
+    const fair = (o.repairMaxBytesPerSecond * o.repairIntervalMs) / 1000 / Math.max(1, this.lastAskers, this.askers.size);
+    const cap = Math.min(o.repairMaxBytes, fair);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (peer.answered.has(id)) continue;
@@ -589,7 +603,7 @@ export class Repair implements RouterExtension {
       const frame = this.store.get(id);
       if (frame === undefined) continue;
       const size = frame.length;
-      if (peer.bytes + size > o.repairMaxBytes || size > this.budget) {
+      if (peer.bytes + size > cap || size > this.budget) {
         stats.repairDeferred += ids.length - i;
         return;
       }
