@@ -23,11 +23,18 @@
  *
  * Bounds, per connection and interval: repairMaxRequests control messages read (more
  * are ignored, stats.repairRefused), repairMaxIds ids per message, repairMaxBytes sent,
- * frames and answers together (what does not fit waits for the next interval). Ids this
- * node wants are remembered (at most 4 x repairMaxIds, for 4 intervals): a wanted message
- * may be older than maxMessageAgeSeconds if it is inside the window; flooding still drops
- * old ones. A node wants nothing dated before its horizon (its start, less
- * catchUpSeconds), and drops such broadcasts unless it asked for them.
+ * frames and answers together (what does not fit waits for the next interval), each id
+ * answered once. Across all peers, repairMaxBytesPerSecond, of which each peer asking gets
+ * an equal part. Ids this node wants are remembered (at most 4 x repairMaxIds, for 4
+ * intervals, 1 for a peer that has not delivered lately), each peer owed an equal share of
+ * that table; ids offered must look like short ids and be dated inside the window, or the
+ * offer is refused (docs/persistence.md has the rules). A wanted message may be older than
+ * maxMessageAgeSeconds if it is inside the window; flooding still drops old ones. A node
+ * wants nothing dated before its horizon (its start, less catchUpSeconds), and drops such
+ * broadcasts unless it asked for them.
+ *
+ * With dataDir, the store is also written to a log on disk (repair-log.ts) and read back
+ * at start: the ids read are dropped as duplicates while a copy of them can still come.
  *
  * Why not a whisper to announce the capability: py2p 0.2 would ignore one (its handle_msg
  * queues only `broadcast` and `whisper` subflags), but an older rx2p node delivers unknown
