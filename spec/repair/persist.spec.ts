@@ -2,7 +2,7 @@
 // and a restarted node delivers what it missed and nothing its user saw before; the
 // command killed with SIGKILL and restarted loses and repeats nothing.
 import { expect } from 'chai';
-import { appendFileSync, closeSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataDirError, type MeshOptions } from '../../src/index.js';
@@ -52,6 +52,12 @@ describe('repair data directory', function () {
     writeFileSync(join(d, LOG_FILE), bytes);
     log = RepairLog.open(d, 1 << 20);
     expect(log.loaded).to.have.length(50);
+    log.close();
+    // A compaction cut short by a crash before its rename: the old log is read, the leftover removed.
+    writeFileSync(join(d, `${LOG_FILE}.tmp`), Buffer.from('half a compaction'));
+    log = RepairLog.open(d, 1 << 20);
+    expect(log.loaded).to.have.length(50);
+    expect(existsSync(join(d, `${LOG_FILE}.tmp`))).to.equal(false);
     log.close();
     // A frame larger than the store now takes is passed over; what follows it is read.
     const d2 = dir();
