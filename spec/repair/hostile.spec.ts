@@ -99,7 +99,7 @@ describe('repair under a hostile peer', function () {
   });
 
   it('refuses offers dated outside the window or with ids that are not short ids, and bars their sender for a while', async () => {
-    const c = await nodes.make(fast);
+    const c = await nodes.make({ ...fast, repairIntervalMs: 200 });
     const hostile = await keep(RawPeer.connect(c));
     await hostile.handshake(pyJsonDumps([REPAIR_CAPABILITY]));
     const random = prng(7);
@@ -107,10 +107,10 @@ describe('repair under a hostile peer', function () {
     const future: HaveBucket = { index: Math.floor(0xffffffff / 2), complete: true, ids: ['abcdefgh'], times: [0xffffffff] };
     await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', encodeHave({ horizon: 0, bucketSeconds: 2, buckets: [future] })]);
     await waitFor(() => c.stats.repairRefused === 1, 5_000, 'the future offer refused');
-    await pause(2_100); // the bar lasts 4 intervals (2 s here): wait it out before each
+    await pause(900); // the bar lasts 4 intervals (800 ms here): wait it out before each
     await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 100, utc() - 600)]);
     await waitFor(() => c.stats.repairRefused === 2, 5_000, 'the old offer refused');
-    await pause(2_100);
+    await pause(900);
     await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 100, utc() - 3, '0OIl+/_!')]);
     await waitFor(() => c.stats.repairRefused === 3, 5_000, 'the offer of bad ids refused');
     // While barred, even a good-looking offer is refused.
