@@ -108,6 +108,11 @@ export class InternalError extends MeshError {
   }
 }
 
+/** The data directory (option dataDir) cannot be read or written: the node goes on without it. */
+export class DataDirError extends MeshError {
+  constructor(detail: string, cause?: unknown) { super('ERR_DATA_DIR', `data directory: ${detail}`, { cause }); }
+}
+
 // ---------------------------------------------------------------- authenticated protocol
 
 /**

@@ -197,6 +197,23 @@ export interface MeshOptions {
    * it started (at most repairWindowSeconds). Default 0: a new node gets no history.
    */
   catchUpSeconds?: number;
+  /**
+   * Repair bytes this node sends per second, across all its peers (frames and the
+   * exchange), at most; what does not fit waits. Default 2 MiB/s.
+   */
+  repairMaxBytesPerSecond?: number;
+  /**
+   * A directory where the node keeps its recent-message store and the ids its user has
+   * seen (docs/persistence.md), so that a restart delivers nothing twice and, with
+   * catch-up, what was missed. Created if missing. Default: none (nothing on disk).
+   */
+  dataDir?: string;
+  /**
+   * With dataDir: the log is synced to the disk (fsync) this often. Every record reaches
+   * the operating system when it is written; a machine crash loses at most this interval.
+   * Default 1,000 ms.
+   */
+  dataFlushIntervalMs?: number;
   /** Certificate and key for the SSL protocol. Default: one self-signed pair per process. */
   tls?: CertificatePair;
   /**
@@ -305,6 +322,9 @@ export interface ResolvedOptions {
   repairMaxRequests: number;
   repairMaxBytes: number;
   catchUpSeconds: number;
+  repairMaxBytesPerSecond: number;
+  dataDir: string | undefined;
+  dataFlushIntervalMs: number;
   tls: CertificatePair | undefined;
   transport: Transport | undefined;
   scheduler: SchedulerLike;
@@ -371,6 +391,8 @@ export const defaultOptions = {
   repairMaxRequests: 16,
   repairMaxBytes: 4 * 1024 * 1024,
   catchUpSeconds: 0,
+  repairMaxBytesPerSecond: 2 * 1024 * 1024,
+  dataFlushIntervalMs: 1_000,
 };
 
 const MIN_NETWORK_KEY_BYTES = 16;
@@ -382,6 +404,11 @@ function networkKeyOf(key: string | Uint8Array | undefined): Buffer | undefined 
     throw new InvalidArgumentError(`option networkKey must be a string or bytes of at least ${MIN_NETWORK_KEY_BYTES} bytes`);
   }
   return bytes;
+}
+
+function dataDirOf(dir: string | undefined): string | undefined {
+  if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw new InvalidArgumentError('option dataDir must be a directory name');
+  return dir;
 }
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
@@ -495,6 +522,9 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     repairMaxRequests: count('repairMaxRequests', o.repairMaxRequests, d.repairMaxRequests, 1),
     repairMaxBytes: count('repairMaxBytes', o.repairMaxBytes, d.repairMaxBytes, 1),
     catchUpSeconds,
+    repairMaxBytesPerSecond: count('repairMaxBytesPerSecond', o.repairMaxBytesPerSecond, d.repairMaxBytesPerSecond, 1024),
+    dataDir: dataDirOf(o.dataDir),
+    dataFlushIntervalMs: count('dataFlushIntervalMs', o.dataFlushIntervalMs, d.dataFlushIntervalMs, 1),
     tls: o.tls,
     transport: checkTransport(o.transport),
     scheduler: o.scheduler ?? asyncScheduler,

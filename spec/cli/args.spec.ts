@@ -6,8 +6,14 @@ describe('rx2p command arguments', () => {
     expect(parseCliArgs([])).to.deep.equal({
       host: '127.0.0.1', port: 0, connect: [], subnet: 'mesh', ssl: false, auth: false,
       identity: undefined, allow: undefined, networkKey: undefined, debug: 0, web: undefined, webOrigins: [],
-      json: false, send: [], noStdin: false, catchUp: 0, help: false, version: false,
+      json: false, send: [], noStdin: false, catchUp: 0, data: undefined, help: false, version: false,
     });
+  });
+
+  it('reads --data DIR and then catches up by default (60 s), unless --catch-up says otherwise', () => {
+    expect(parseCliArgs(['--data', 'd'])).to.deep.include({ data: 'd', catchUp: 60 });
+    expect(parseCliArgs(['--data', 'd', '--catch-up', '0'])).to.deep.include({ data: 'd', catchUp: 0 });
+    expect(() => parseCliArgs(['--data', ''])).to.throw(UsageError, /--data/);
   });
 
   it('reads every option, --connect and --send repeatable', () => {

@@ -203,6 +203,16 @@ export class RepairStore {
     }
   }
 
+  /** Calls fn with each entry's short id, time and frame (a view into the arena, valid during the call), oldest first. */
+  forEachFrame(fn: (key: string, time: number, frame: Buffer) => void): void {
+    const mask = this.capacity - 1;
+    for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
+      const at = FIELDS * (seq & mask);
+      const offset = this.ring[at + OFFSET]!;
+      fn(keyOf(this.ring[at + K0]!, this.ring[at + K1]!), this.ring[at + TIME]!, this.arena.subarray(offset, offset + this.ring[at + LENGTH]!));
+    }
+  }
+
   // ---------------------------------------------------------------- the arena
 
   /**

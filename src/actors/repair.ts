@@ -23,11 +23,18 @@
  *
  * Bounds, per connection and interval: repairMaxRequests control messages read (more
  * are ignored, stats.repairRefused), repairMaxIds ids per message, repairMaxBytes sent,
- * frames and answers together (what does not fit waits for the next interval). Ids this
- * node wants are remembered (at most 4 x repairMaxIds, for 4 intervals): a wanted message
- * may be older than maxMessageAgeSeconds if it is inside the window; flooding still drops
- * old ones. A node wants nothing dated before its horizon (its start, less
- * catchUpSeconds), and drops such broadcasts unless it asked for them.
+ * frames and answers together (what does not fit waits for the next interval), each id
+ * answered once. Across all peers, repairMaxBytesPerSecond, of which each peer asking gets
+ * an equal part. Ids this node wants are remembered (at most 4 x repairMaxIds, for 4
+ * intervals, 1 for a peer that has not delivered lately), each peer owed an equal share of
+ * that table; ids offered must look like short ids and be dated inside the window, or the
+ * offer is refused (docs/persistence.md has the rules). A wanted message may be older than
+ * maxMessageAgeSeconds if it is inside the window; flooding still drops old ones. A node
+ * wants nothing dated before its horizon (its start, less catchUpSeconds), and drops such
+ * broadcasts unless it asked for them.
+ *
+ * With dataDir, the store is also written to a log on disk (repair-log.ts) and read back
+ * at start: the ids read are dropped as duplicates while a copy of them can still come.
  *
  * Why not a whisper to announce the capability: py2p 0.2 would ignore one (its handle_msg
  * queues only `broadcast` and `whisper` subflags), but an older rx2p node delivers unknown
@@ -40,10 +47,11 @@ import {
   REPAIR_CAPABILITY, REPAIR_SUBFLAG, decodeHave, decodeSummary, decodeWant, encodeHave, encodeSummary, encodeWant,
   type Have, type HaveBucket, type Summary,
 } from '../protocol/repair-wire.js';
-import { MalformedControlError } from '../errors.js';
+import { DataDirError, MalformedControlError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import type { ResolvedOptions } from '../options.js';
 import { RepairStore, SHORT_ID_BYTES } from './repair-store.js';
+import { RepairLog, type LoggedMessage } from './repair-log.js';
 import type { RouterExtension, RouterState } from './state.js';
 
 export { REPAIR_CAPABILITY, REPAIR_SUBFLAG };
@@ -60,6 +68,8 @@ const WANT_INTERVALS = 4;
  * node that did not ask for it. The slack allows for clocks a little behind this one.
  */
 const HORIZON_SLACK_SECONDS = 2;
+/** What a short id is made of: the last characters of a base_58 id. */
+const SHORT_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{8}$/;
 
 interface PeerRepair {
   readonly conn: Connection;
@@ -71,6 +81,19 @@ interface PeerRepair {
   sent: number;
   received: number;
   sentBytes: number;
+  /** Ids answered this interval: each is answered once per interval, however often asked. */
+  answered: Set<string>;
+  /** Entries of the wanted table this peer's offers made. */
+  wanting: number;
+  /** When (now()) this peer last delivered a message this node had asked for. */
+  lastDeliveryAt: number;
+  /** Until then (now()), this peer's offers are refused: it offered ids that do not check out. */
+  barredUntil: number;
+}
+
+interface Want {
+  deadline: number;
+  from: PeerRepair;
 }
 
 /**
@@ -94,8 +117,21 @@ export class Repair implements RouterExtension {
   /** Unix time before which this node wants nothing: its start, less catchUpSeconds. */
   readonly horizon: number;
   private readonly peers = new Map<Connection, PeerRepair>();
-  private readonly wants = new Map<string, { deadline: number; from: Connection }>();
+  private readonly wants = new Map<string, Want>();
   private readonly maxWants: number;
+  /** Bytes the node may still send as repair (refilled at repairMaxBytesPerSecond, at most one second's worth). */
+  private budget: number;
+  private budgetAt = Number.NaN;
+  /** Peers that asked for frames this node-wide interval, and how many asked in the last. */
+  private readonly askers = new Set<PeerRepair>();
+  private lastAskers = 0;
+  private askersSince = Number.NaN;
+  /** With dataDir: the log on disk, and the ids read from it (dropped as duplicates while they can still come). */
+  readonly log: RepairLog | undefined;
+  private seenBefore: Set<string> | undefined;
+  private seenBeforeUntil = 0;
+  private loggedCompleteSince = 0;
+  private lastSyncAt = Number.NaN;
   /** The actor's state, from the first hook on (hooks are only called from inside it). */
   private s!: RouterState;
 
@@ -105,6 +141,40 @@ export class Repair implements RouterExtension {
       Math.max(1, Math.ceil(o.repairWindowSeconds / BUCKETS_PER_WINDOW)));
     this.horizon = o.clock() - o.catchUpSeconds;
     this.maxWants = WANT_INTERVALS * o.repairMaxIds;
+    this.budget = o.repairMaxBytesPerSecond;
+    if (o.dataDir !== undefined) this.log = this.openLog(o.dataDir);
+  }
+
+  /**
+   * Reads the data directory's log into the store: the messages still inside the window
+   * are stored again, and their ids are known as seen (a copy flooded or repaired later
+   * is a duplicate).
+   */
+  private openLog(dir: string): RepairLog {
+    const o = this.options;
+    const log = RepairLog.open(dir, o.repairStoreMaxBytes);
+    const now = o.clock();
+    const seen = new Set<string>();
+    for (const m of log.loaded) {
+      if (m.time < now - o.repairWindowSeconds) continue;
+      this.store.add(m.id, m.time, m.frame);
+      seen.add(m.id);
+    }
+    log.loaded = [];
+    if (log.loadedCompleteSince > this.store.completeSince) this.store.completeSince = log.loadedCompleteSince;
+    this.loggedCompleteSince = this.store.completeSince;
+    if (seen.size > 0) {
+      this.seenBefore = seen;
+      this.seenBeforeUntil = now + o.repairWindowSeconds + HORIZON_SLACK_SECONDS;
+    }
+    // What was dropped on reading (too old, over a bound) goes at once.
+    try {
+      this.compact(log);
+    } catch (err) {
+      log.close();
+      throw new DataDirError(`cannot rewrite the log in ${dir}: ${(err as Error).message}`, err);
+    }
+    return log;
   }
 
   // ---------------------------------------------------------------- hooks
@@ -114,7 +184,10 @@ export class Repair implements RouterExtension {
     this.s = s;
     if (!conn.compression.includes(REPAIR_CAPABILITY)) return;
     const now = s.now();
-    const peer: PeerRepair = { conn, lastSummaryAt: now, periodStart: now, requests: 0, bytes: 0, sent: 0, received: 0, sentBytes: 0 };
+    const peer: PeerRepair = {
+      conn, lastSummaryAt: now, periodStart: now, requests: 0, bytes: 0, sent: 0, received: 0, sentBytes: 0,
+      answered: new Set(), wanting: 0, lastDeliveryAt: -Infinity, barredUntil: -Infinity,
+    };
     this.peers.set(conn, peer);
     if (conn.outgoing) this.sendSummary(peer);
   }
@@ -128,6 +201,11 @@ export class Repair implements RouterExtension {
 
   /** History this node did not ask for (dated before its horizon) is dropped, as too old. */
   acceptBroadcast(s: RouterState, msg: PathfindingMessage): boolean {
+    // Seen before a restart (read from the data directory): the user has it.
+    if (this.seenBefore !== undefined && this.seenBefore.has(shortIdOf(msg))) {
+      s.stats.duplicates++;
+      return false;
+    }
     if (msg.timeNumber >= this.horizon - HORIZON_SLACK_SECONDS || this.wanted(msg, s.utc())) return true;
     s.stats.expired++;
     return false;
@@ -172,29 +250,92 @@ export class Repair implements RouterExtension {
     this.s = s;
     const o = this.options;
     this.store.expire(s.utc());
-    if (this.wants.size > 0) for (const [id, w] of this.wants) if (w.deadline < now || w.from.closed) this.wants.delete(id);
+    if (this.wants.size > 0) for (const [id, w] of this.wants) if (w.deadline < now || w.from.conn.closed) this.dropWant(id, w);
     for (const peer of this.peers.values()) {
       if (now - peer.periodStart >= o.repairIntervalMs) {
         peer.periodStart = now;
         peer.requests = 0;
         peer.bytes = 0;
+        peer.answered.clear();
       }
       if (peer.conn.outgoing && now - peer.lastSummaryAt >= o.repairIntervalMs) this.sendSummary(peer);
       this.report(peer);
     }
+    if (!(now - this.askersSince < o.repairIntervalMs)) {
+      this.askersSince = now;
+      this.lastAskers = this.askers.size;
+      this.askers.clear();
+    }
+    if (this.seenBefore !== undefined && s.utc() > this.seenBeforeUntil) this.seenBefore = undefined;
+    if (this.log !== undefined) this.keepLog(now);
   }
 
   onShutdown(): void {
     this.peers.clear();
     this.wants.clear();
     this.store.clear();
+    if (this.log !== undefined) {
+      try {
+        this.log.close();
+      } catch {
+        // closing: nothing left to tell
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- the data directory
+
+  /** Every tick: the store's completeSince noted, the log compacted when due, synced every dataFlushIntervalMs. */
+  private keepLog(now: number): void {
+    const log = this.log!;
+    try {
+      if (this.store.completeSince > this.loggedCompleteSince) {
+        this.loggedCompleteSince = this.store.completeSince;
+        log.appendCompleteSince(this.loggedCompleteSince);
+      }
+      if (log.wantsCompaction(this.store.size, this.store.bytes)) this.compact(log);
+      if (!(now - this.lastSyncAt < this.options.dataFlushIntervalMs)) {
+        this.lastSyncAt = now;
+        log.sync();
+      }
+    } catch (err) {
+      this.logFailed(err);
+    }
+  }
+
+  /** Rewrites the log as the store's messages (at most its bounds, inside the window). */
+  private compact(log: RepairLog): void {
+    const messages: LoggedMessage[] = [];
+    this.store.forEachFrame((id, time, frame) => messages.push({ id, time, frame }));
+    log.rewrite(messages, this.store.completeSince);
+  }
+
+  /** The disk failed: the node goes on without its data directory, and says so. */
+  private logFailed(err: unknown): void {
+    const log = this.log;
+    if (log === undefined) return;
+    (this as { log: RepairLog | undefined }).log = undefined;
+    try {
+      log.close();
+    } catch {
+      // already failing
+    }
+    this.s.recordError(err instanceof DataDirError ? err : new DataDirError(`cannot write ${log.dir}: ${(err as Error).message}`, err));
   }
 
   // ---------------------------------------------------------------- the store
 
   /** Stores a broadcast this node sent or delivered, as the frame that carried it. */
   note(msg: PathfindingMessage, frame: Uint8Array | readonly Uint8Array[]): void {
-    this.store.add(shortIdOf(msg), msg.timeNumber, frame);
+    const id = shortIdOf(msg);
+    this.store.add(id, msg.timeNumber, frame);
+    if (this.log !== undefined) {
+      try {
+        this.log.append(id, msg.timeNumber, frame);
+      } catch (err) {
+        this.logFailed(err);
+      }
+    }
   }
 
   /** Whether a message was asked for (and is inside the window). */
@@ -208,10 +349,27 @@ export class Repair implements RouterExtension {
     const id = shortIdOf(msg);
     const w = this.wants.get(id);
     if (w === undefined) return;
-    this.wants.delete(id);
+    this.dropWant(id, w);
     this.s.stats.repairReceived++;
     const peer = this.peers.get(from);
-    if (peer) peer.received++;
+    if (peer) {
+      peer.received++;
+      peer.lastDeliveryAt = this.s.now();
+    }
+  }
+
+  private dropWant(id: string, w: Want): void {
+    this.wants.delete(id);
+    w.from.wanting--;
+  }
+
+  /** Whether a peer delivered something it was asked for lately (its wants are kept longer, and not taken over). */
+  private delivers(peer: PeerRepair, now: number): boolean {
+    return now - peer.lastDeliveryAt <= WANT_INTERVALS * this.wantInterval();
+  }
+
+  private wantInterval(): number {
+    return Math.max(this.options.repairIntervalMs, this.options.sweepIntervalMs);
   }
 
   // ---------------------------------------------------------------- the exchange
@@ -304,21 +462,53 @@ export class Repair implements RouterExtension {
     return [...out.values()];
   }
 
+  /**
+   * A list of ids (an answer to a summary, or an offer). Each id must look like a short
+   * id (base_58), carry a time inside the window (give or take a bucket and the clock
+   * slack) and sit in the bucket of its time; others are refused and counted against the
+   * peer. A list mostly refused bars the peer's lists for WANT_INTERVALS intervals and
+   * drops what it made this node want.
+   */
   private onHave(peer: PeerRepair, ask: boolean, h: Have): void {
     const bs = this.store.bucketSeconds;
     if (h.bucketSeconds !== bs) return;
     const o = this.options;
+    const now = this.s.now();
+    if (peer.barredUntil > now) {
+      this.s.stats.repairRefused++;
+      return;
+    }
+    const utc = this.s.utc();
+    const latest = utc + HORIZON_SLACK_SECONDS;
+    const earliest = utc - o.repairWindowSeconds - bs - HORIZON_SLACK_SECONDS;
     const floor = this.floor();
     const want: string[] = [];
     const offerBuckets = new Set<number>();
     const theirIds = new Set<string>();
+    let total = 0;
+    let refused = 0;
     for (const b of h.buckets) {
       for (let i = 0; i < b.ids.length; i++) {
         const id = b.ids[i]!;
+        const time = b.times[i]!;
+        total++;
+        if (time > latest || time < earliest || Math.floor(time / bs) !== b.index || !SHORT_ID_PATTERN.test(id)) {
+          refused++;
+          continue;
+        }
         theirIds.add(id);
-        if (b.times[i]! >= floor && want.length < o.repairMaxIds && !this.store.has(id) && !this.wants.has(id)) want.push(id);
+        if (time >= floor && want.length < o.repairMaxIds && !this.store.has(id) && this.mayWant(id, peer, now)) want.push(id);
       }
       if (ask && b.complete) offerBuckets.add(b.index);
+    }
+    if (refused > 0) {
+      if (2 * refused > total) {
+        peer.barredUntil = now + WANT_INTERVALS * this.wantInterval();
+        for (const [id, w] of this.wants) if (w.from === peer) this.dropWant(id, w);
+        // Counted (stats.repairRefused) and recorded where repair messages are read.
+        throw new MalformedControlError('repair have', `${refused} of ${total} ids refused (not short ids, or dated outside the window)`);
+      }
+      this.s.stats.repairRefused++;
     }
     if (want.length > 0) this.want(peer, want);
     if (offerBuckets.size > 0) {
@@ -346,30 +536,87 @@ export class Repair implements RouterExtension {
     return [...out.values()];
   }
 
+  /**
+   * Whether an id may be asked of this peer: not wanted yet, or wanted from another peer
+   * that has not delivered lately (that entry is taken over).
+   */
+  private mayWant(id: string, peer: PeerRepair, now: number): boolean {
+    const w = this.wants.get(id);
+    if (w === undefined) return true;
+    if (w.from === peer || this.delivers(w.from, now)) return false;
+    this.dropWant(id, w);
+    return true;
+  }
+
+  /**
+   * Asks a peer for ids, within its share of the wanted table (an equal part for each
+   * repairing peer), or beyond it while the table has free room. A peer that has not
+   * delivered lately gets one interval to deliver (others WANT_INTERVALS); when the table
+   * is full, entries of peers over their share make room, those of peers that do not
+   * deliver first.
+   */
   private want(peer: PeerRepair, ids: string[]): void {
-    const deadline = this.s.now() + WANT_INTERVALS * Math.max(this.options.repairIntervalMs, this.options.sweepIntervalMs);
+    const now = this.s.now();
+    const deadline = now + (this.delivers(peer, now) ? WANT_INTERVALS : 1) * this.wantInterval();
+    const share = Math.max(1, Math.floor(this.maxWants / Math.max(1, this.peers.size)));
+    // Beyond its share while the table has free room; entries over a share are the first to make room.
+    const room = Math.max(0, share - peer.wanting, this.maxWants - this.wants.size);
+    if (ids.length > room) ids = ids.slice(0, room);
+    if (this.wants.size + ids.length > this.maxWants) this.makeRoom(this.wants.size + ids.length - this.maxWants, share, now);
     const asked: string[] = [];
     for (const id of ids) {
       if (this.wants.size >= this.maxWants) break;
-      this.wants.set(id, { deadline, from: peer.conn });
+      this.wants.set(id, { deadline, from: peer });
+      peer.wanting++;
       asked.push(id);
     }
     if (asked.length > 0) this.send(peer, ['want', encodeWant(asked)]);
   }
 
+  /** Drops up to n wanted entries of peers over their share: first of those that do not deliver. */
+  private makeRoom(n: number, share: number, now: number): void {
+    for (const pass of [false, true]) {
+      for (const [id, w] of this.wants) {
+        if (n <= 0) return;
+        if (w.from.wanting > share && (pass || !this.delivers(w.from, now))) {
+          this.dropWant(id, w);
+          n--;
+        }
+      }
+    }
+  }
+
+  /**
+   * A request: each id is answered once per interval to a peer (repeats are skipped),
+   * within the peer's repairMaxBytes and the node's repairMaxBytesPerSecond.
+   */
   private onWant(peer: PeerRepair, ids: string[]): void {
     const o = this.options;
     const stats = this.s.stats;
     stats.repairRequests++;
+    this.refill();
+    // Each peer asking gets at most an equal part of the node's budget for the interval:
+    // many peers asking cannot take it all before another's request comes.
+    this.askers.add(peer);
+    const fair = (o.repairMaxBytesPerSecond * o.repairIntervalMs) / 1000 / Math.max(1, this.lastAskers, this.askers.size);
+    const cap = Math.min(o.repairMaxBytes, fair);
     for (let i = 0; i < ids.length; i++) {
-      const frame = this.store.get(ids[i]!);
-      if (frame === undefined) continue;
-      const size = frame.length;
-      if (peer.bytes + size > o.repairMaxBytes) {
+      const id = ids[i]!;
+      if (peer.answered.has(id)) continue;
+      if (this.budget <= 0) {
         stats.repairDeferred += ids.length - i;
         return;
       }
+      const frame = this.store.get(id);
+      if (frame === undefined) continue;
+      const size = frame.length;
+      if (peer.bytes + size > cap || size > this.budget) {
+        stats.repairDeferred += ids.length - i;
+        return;
+      }
+      peer.answered.add(id);
       peer.conn.write(frame);
+      this.budget -= size;
       peer.bytes += size;
       peer.sent++;
       peer.sentBytes += size;
@@ -388,7 +635,8 @@ export class Repair implements RouterExtension {
     const s = this.s;
     let size = 256;
     for (const p of packets) size += p.length;
-    if (!always && peer.bytes + size > this.options.repairMaxBytes) {
+    this.refill();
+    if (!always && (peer.bytes + size > this.options.repairMaxBytes || size > this.budget)) {
       s.stats.repairDeferred++;
       return;
     }
@@ -397,6 +645,15 @@ export class Repair implements RouterExtension {
     s.stats.repairControlBytes += msg.string.length;
     s.stats.repairControlFrames++;
     peer.bytes += msg.string.length;
+    this.budget -= msg.string.length;
+  }
+
+  /** The node-wide budget, refilled for the time since the last refill (at most one second's worth held). */
+  private refill(): void {
+    const now = this.s.now();
+    const rate = this.options.repairMaxBytesPerSecond;
+    if (!Number.isNaN(this.budgetAt)) this.budget = Math.min(rate, this.budget + ((now - this.budgetAt) * rate) / 1000);
+    this.budgetAt = now;
   }
 
   private report(peer: PeerRepair): void {

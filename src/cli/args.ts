@@ -35,6 +35,8 @@ export interface CliArgs {
   noStdin: boolean;
   /** Ask the first peers for the broadcasts of the last S seconds (the catchUpSeconds option). Default 0. */
   catchUp: number;
+  /** `--data DIR`: keep the recent-message store and the ids seen in DIR (the dataDir option). */
+  data: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -71,7 +73,10 @@ Options:
                        (repeatable; default: the page's own origin only)
   --no-stdin           do not read stdin; run until SIGINT/SIGTERM
   --catch-up S         on start, get the broadcasts of the last S seconds from
-                       rx2p peers (at most 60; default 0: no history)
+                       rx2p peers (at most 60; default 0: no history, 60 with --data)
+  --data DIR           keep recent messages and the ids already shown in DIR, so
+                       that a restart shows nothing twice and catches up on what it
+                       missed while down (see docs/persistence.md)
   -h, --help           print this help
   -v, --version        print the version
 
@@ -121,7 +126,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'no-stdin': { type: 'boolean', default: false },
         web: { type: 'string' },
         'web-origin': { type: 'string', multiple: true, default: [] },
-        'catch-up': { type: 'string', default: '0' },
+        'catch-up': { type: 'string' },
+        data: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -147,7 +153,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
   const debug = /^\d+$/.test(values.debug) ? Number(values.debug) : NaN;
   if (!Number.isSafeInteger(debug)) throw new UsageError(`--debug needs a whole number, got ${JSON.stringify(values.debug)}`);
-  const catchUp = /^\d+$/.test(values['catch-up']) ? Number(values['catch-up']) : NaN;
+  if (values.data === '') throw new UsageError('--data needs a directory name');
+  // With a data directory the node catches up by default: on what it missed while down.
+  const catchUpText = values['catch-up'] ?? (values.data !== undefined ? '60' : '0');
+  const catchUp = /^\d+$/.test(catchUpText) ? Number(catchUpText) : NaN;
   if (!Number.isSafeInteger(catchUp) || catchUp > 60) throw new UsageError(`--catch-up needs a whole number of seconds up to 60, got ${JSON.stringify(values['catch-up'])}`);
   return {
     host: values.host,
@@ -166,6 +175,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     web: values.web === undefined ? undefined : parsePort(values.web, '--web'),
     webOrigins: values['web-origin'],
     catchUp,
+    data: values.data,
     help: values.help,
     version: values.version,
   };

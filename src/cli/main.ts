@@ -139,7 +139,12 @@ async function main(argv: string[]): Promise<number> {
       origins: args.webOrigins,
       onRequest: await (await import('../web/server.js')).webPage(() => served),
     };
-    node = served = await MeshSocket.create(args.host, args.port, { protocol, debugLevel: args.debug, ...trust, webSocket, catchUpSeconds: args.catchUp });
+    node = served = await MeshSocket.create(args.host, args.port, {
+      protocol, debugLevel: args.debug, ...trust, webSocket, catchUpSeconds: args.catchUp,
+      // The command never calls recv(): it keeps at most one message for it.
+      maxQueue: 1,
+      ...(args.data !== undefined ? { dataDir: args.data } : {}),
+    });
     if (node.webSocketPort !== undefined) {
       const h = args.host === '0.0.0.0' ? '127.0.0.1' : args.host.includes(':') ? `[${args.host}]` : args.host;
       webUrl = `http://${h}:${node.webSocketPort}/`;
