@@ -246,6 +246,13 @@ export interface MeshOptions {
    * batch instead of one per message. 1 signs each message alone. At most 256. Default 32.
    */
   signatureBatch?: number;
+  /**
+   * Authenticated protocol, with an allow-list: a broadcast or waterfall whose origin is
+   * not on the list is dropped (counted in stats.unadmittedOrigins), whoever relayed
+   * it. False delivers messages of any origin whose signature verifies. Without an
+   * allow-list there is nothing to check. Default true.
+   */
+  admitOrigins?: boolean;
   /** A WebSocket listener beside the TCP one (browsers join through it). Default: none. See WebSocketOptions. */
   webSocket?: WebSocketOptions;
 }
@@ -310,6 +317,8 @@ export interface ResolvedOptions {
   senderKeyCacheSize: number;
   verifiedBatchCacheSize: number;
   signatureBatch: number;
+  /** True when allow is set and admitOrigins is not false. */
+  admitOrigins: boolean;
   webSocket: ResolvedWebSocketOptions | undefined;
 }
 
@@ -496,6 +505,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     senderKeyCacheSize: count('senderKeyCacheSize', o.senderKeyCacheSize, d.senderKeyCacheSize, 1),
     verifiedBatchCacheSize: count('verifiedBatchCacheSize', o.verifiedBatchCacheSize, d.verifiedBatchCacheSize, 1),
     signatureBatch: batchSize(o.signatureBatch, d.signatureBatch),
+    admitOrigins: o.allow !== undefined && o.admitOrigins !== false,
   };
   return { ...resolved, webSocket: resolveWebSocketOptions(o.webSocket, resolved) };
 }

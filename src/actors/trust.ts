@@ -240,16 +240,22 @@ export class TrustExtension implements RouterExtension {
     }
     if (known === undefined || !msg.senderIs(known.idBytes)) return this.badMessage(s, from, 'the key is not the sender\'s');
     const packets = payload.slice(0, n - 1);
-    const leaf = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets);
-    // Another message of the same batch had this signature verified: the path must lead into it.
+    const leaf = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets, trailer.count, trailer.index);
+    // Another message of the same batch had this signature verified: the path must lead to its root.
     const inBatch = this.keys.inVerifiedBatch(trailer, leaf);
     if (inBatch === false) return this.badMessage(s, from, 'not in the signed batch');
     if (inBatch === undefined) {
-      const nodes: Buffer[] = [];
-      const root = rootOf(leaf, trailer.index, trailer.path, nodes);
+      const root = rootOf(leaf, trailer.index, trailer.path);
       s.stats.signaturesVerified++;
       if (!verifySignature(known.key, signedRoot(trailer.count, root), trailer.signature)) return this.badMessage(s, from, 'does not verify');
-      this.keys.rememberBatch(trailer, nodes);
+      this.keys.rememberBatch(trailer, root);
+    }
+    // Origins under admission: with an allow-list, a message whose origin this node
+    // would not admit is dropped (its relay is not charged: allow-lists may differ).
+    if (this.options.admitOrigins && !this.allowed(known.id)) {
+      s.stats.unadmittedOrigins = (s.stats.unadmittedOrigins ?? 0) + 1;
+      s.recordError(new NotAdmittedError(known.id, 'origin not on the allow-list'), from?.id ?? from?.remote);
+      return false;
     }
     return true;
   }

@@ -4,6 +4,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, Key
 import { chmodSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { toBase58 } from '../protocol/base58.js';
 import { InvalidArgumentError } from '../errors.js';
+import { publicKeyFault } from './strict.js';
 
 /** An Ed25519 public key is 32 bytes on the wire. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -37,9 +38,11 @@ export function rawPublicKeyOf(key: KeyObject): Buffer {
   return Buffer.from(der.subarray(der.length - PUBLIC_KEY_BYTES));
 }
 
-/** A public KeyObject from 32 raw bytes (costs ~90 µs: callers cache it). */
+/** A public KeyObject from 32 raw bytes, checked strictly (strict.ts; costs ~90 µs and the check: callers cache it). */
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
   if (raw.length !== PUBLIC_KEY_BYTES) throw new InvalidArgumentError(`an Ed25519 public key is ${PUBLIC_KEY_BYTES} bytes, got ${raw.length}`);
+  const fault = publicKeyFault(raw);
+  if (fault !== undefined) throw new InvalidArgumentError(`Ed25519 public key refused: ${fault}`);
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 

@@ -2,7 +2,8 @@
 // key to this very TLS session (the session's exported keying material) and to both
 // node ids. A proof copied to another connection, or passed on by a TLS-terminating
 // proxy (which holds two sessions with two different exported secrets), fails.
-import { createHmac, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHmac, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { strictVerify } from './strict.js';
 import type { Identity } from './identity.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './identity.js';
 
@@ -65,10 +66,7 @@ export function macMatches(networkKey: Buffer, transcript: Buffer, mac: Buffer):
   return timingSafeEqual(networkMac(networkKey, transcript), mac);
 }
 
+/** Checks a proof's signature strictly (strict.ts). */
 export function signatureMatches(key: KeyObject, transcript: Buffer, signature: Buffer): boolean {
-  try {
-    return verify(null, transcript, key, signature);
-  } catch {
-    return false;
-  }
+  return strictVerify(key, transcript, signature);
 }
