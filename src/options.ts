@@ -9,6 +9,7 @@ import type { Transport } from './transport/transport.js';
 import { InvalidArgumentError } from './errors.js';
 import { generateIdentity, loadIdentity, type Identity, type IdentityInput } from './trust/identity.js';
 import { allowListIds, type AdmitPolicy, type AllowEntry } from './trust/admission.js';
+import { networkKeyBytes } from './trust/network-key.js';
 import { isAuthenticated } from './trust/protocol.js';
 import { MAX_BATCH } from './trust/signed-message.js';
 import { resolveWebSocketOptions, type ResolvedWebSocketOptions, type WebSocketOptions } from './transport/ws-options.js';
@@ -221,8 +222,10 @@ export interface MeshOptions {
   /** Authenticated protocol: a custom admission policy, asked about each peer whose proof verified. */
   admit?: AdmitPolicy;
   /**
-   * Authenticated protocol: a secret shared by the members (at least 16 bytes). Each
-   * proof carries an HMAC of its transcript under it: a node without it cannot join.
+   * Authenticated protocol: a secret shared by the members: 32 random bytes, or their
+   * 64 hex digits (a passphrase is refused: see trust/network-key.ts). The acceptor's
+   * proof carries an HMAC of its transcript under it, then the dialler's: a node
+   * without it cannot join.
    */
   networkKey?: string | Uint8Array;
   /**
@@ -370,15 +373,10 @@ export const defaultOptions = {
   catchUpSeconds: 0,
 };
 
-const MIN_NETWORK_KEY_BYTES = 16;
-
 function networkKeyOf(key: string | Uint8Array | undefined): Buffer | undefined {
   if (key === undefined) return undefined;
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key instanceof Uint8Array ? Buffer.from(key) : undefined;
-  if (bytes === undefined || bytes.length < MIN_NETWORK_KEY_BYTES) {
-    throw new InvalidArgumentError(`option networkKey must be a string or bytes of at least ${MIN_NETWORK_KEY_BYTES} bytes`);
-  }
-  return bytes;
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError('option networkKey must be a string or bytes');
+  return networkKeyBytes(key);
 }
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
