@@ -61,8 +61,9 @@ export function authCosts(minMs: number): AuthCosts {
       const inBatch = keys.inVerifiedBatch(t, leaf);
       if (inBatch === false) throw new Error('not in the batch');
       if (inBatch === undefined) {
-        const root = rootOf(leaf, t.index, t.path);
-        if (verifySignature(known.key, signedRoot(t.count, root), t.signature)) keys.rememberBatch(t, root);
+        const nodes: Buffer[] = [];
+        const root = rootOf(leaf, t.index, t.path, nodes);
+        if (verifySignature(known.key, signedRoot(t.count, root), t.signature)) keys.rememberBatch(t, nodes);
       }
     }
   };

@@ -324,10 +324,11 @@ export class TrustExtension implements RouterExtension {
     const inBatch = this.keys.inVerifiedBatch(trailer, leaf);
     if (inBatch === false) return this.badMessage(s, from, 'not in the signed batch');
     if (inBatch === undefined) {
-      const root = rootOf(leaf, trailer.index, trailer.path);
+      const nodes: Buffer[] = [];
+      const root = rootOf(leaf, trailer.index, trailer.path, nodes);
       s.stats.signaturesVerified++;
       if (!verifySignature(known.key, signedRoot(trailer.count, root), trailer.signature)) return this.badMessage(s, from, 'does not verify');
-      this.keys.rememberBatch(trailer, root);
+      this.keys.rememberBatch(trailer, nodes);
     }
     // Origins under admission: with an allow-list, a message whose origin this node
     // would not admit is dropped (its relay is not charged: allow-lists may differ).

@@ -210,13 +210,17 @@ interface KnownKey {
 /**
  * Public keys met in signed messages, with their ids (making a KeyObject costs about
  * as much as a verification, the id a SHA-384 and a base_58), and the batches already
- * verified, each with its root (so the other messages of a batch cost no verification,
- * only the hashes of their path: a path must lead to that very root, so it is the one
- * path of its leaf). Both bounded; the oldest entries go first.
+ * verified, each as the tree nodes met so far by position (so the other messages of a
+ * batch cost no verification, and most of them one hash of their path or none). A
+ * message of a known batch is in it if its path, hashed up from its leaf, meets the
+ * node known at that position, and every sibling above is the one known there: then
+ * its path is the one path from its leaf to the verified root (another would be a
+ * SHA-256 collision), so no altered trailer passes. Nodes are kept in sibling pairs, so
+ * above any known node the siblings are known. Both bounded; the oldest go first.
  */
 export class SenderKeys {
   private readonly known = new Map<string, KnownKey>();
-  private readonly batches = new Map<string, Buffer>();
+  private readonly batches = new Map<string, Map<number, Buffer>>();
   constructor(private readonly max: number, private readonly maxBatches: number) {}
 
   /**
@@ -241,20 +245,47 @@ export class SenderKeys {
 
   /**
    * Whether a message with this trailer and leaf is in a batch verified before: true if
-   * its path leads to that batch's root, false if the batch is known and it does not,
-   * undefined if no batch of this signature was verified.
+   * its path leads to that batch's root through the known nodes (which it then joins),
+   * false if the batch is known and it does not, undefined if no batch of this
+   * signature was verified.
    */
   inVerifiedBatch(t: Trailer, leaf: Buffer): boolean | undefined {
-    const root = this.batches.get(batchKey(t));
-    if (root === undefined) return undefined;
-    return rootOf(leaf, t.index, t.path).equals(root);
+    const nodes = this.batches.get(batchKey(t));
+    if (nodes === undefined) return undefined;
+    const k = t.path.length / HASH_BYTES;
+    const met: Array<[number, Buffer]> = [];
+    let node = leaf;
+    for (let l = 0, i = t.index; ; l++, i >>= 1) {
+      const have = nodes.get(position(l, i));
+      if (have !== undefined) {
+        if (!have.equals(node)) return false;
+        // Above a known node, the path must be the known siblings: one encoding.
+        for (let m = l, j = i; m < k; m++, j >>= 1) {
+          const sibling = nodes.get(position(m, j ^ 1));
+          if (sibling === undefined || !sibling.equals(t.path.subarray(m * HASH_BYTES, (m + 1) * HASH_BYTES))) return false;
+        }
+        for (const [at, n] of met) nodes.set(at, n);
+        return true;
+      }
+      if (l >= k) return false; // the root is always known: not reached
+      const sibling = t.path.subarray(l * HASH_BYTES, (l + 1) * HASH_BYTES);
+      met.push([position(l, i), node], [position(l, i ^ 1), Buffer.from(sibling)]);
+      node = (i & 1) === 0 ? inner(node, sibling) : inner(sibling, node);
+    }
   }
 
-  /** A batch whose signature verified, with its root. */
-  rememberBatch(t: Trailer, root: Buffer): void {
+  /** A batch whose signature verified, with the nodes rootOf met on the way from the message's leaf (pairs, then the root). */
+  rememberBatch(t: Trailer, met: readonly Buffer[]): void {
     if (t.count === 1) return; // no other message will ask
     if (this.batches.size >= this.maxBatches) this.batches.delete(this.batches.keys().next().value!);
-    this.batches.set(batchKey(t), root);
+    const nodes = new Map<number, Buffer>();
+    let l = 0;
+    for (let i = t.index; 2 * l + 1 < met.length; l++, i >>= 1) {
+      nodes.set(position(l, i), met[2 * l]!);
+      nodes.set(position(l, i ^ 1), Buffer.from(met[2 * l + 1]!));
+    }
+    nodes.set(position(l, 0), met[met.length - 1]!);
+    this.batches.set(batchKey(t), nodes);
   }
 
   /** Forgets the verified batches only (keys stay). */
@@ -266,6 +297,11 @@ export class SenderKeys {
     this.known.clear();
     this.batches.clear();
   }
+}
+
+/** A tree node's key: its level and its index in the level (at most 2^8 levels of 2^16). */
+function position(level: number, index: number): number {
+  return level * 0x10000 + index;
 }
 
 function batchKey(t: Trailer): string {
