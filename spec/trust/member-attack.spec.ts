@@ -103,7 +103,15 @@ describe('authenticated protocol: a 10-node mesh with two members attacking what
     const total = (i: number) => [...got[i]!.count.values()].reduce((a, b) => a + b, 0);
     await waitFor(() => honest.every((_, i) => total(i) >= 7 * perNode), 60_000, 'every broadcast everywhere');
     const elapsed = Date.now() - started;
-    await new Promise((r) => setTimeout(r, 300));
+    // Then every hostile frame is written out and read: the honest nodes' frame counts
+    // stop moving (the attack is over only when its last frame was handled).
+    const links = attackers.flatMap((a) => a.links);
+    await waitFor(() => links.every((p) => p.socket.writableLength === 0), 60_000, 'the attackers\' frames written');
+    const framesIn = () => honest.reduce((a, n) => a + n.stats.framesIn, 0);
+    for (let before = -1; before !== framesIn();) {
+      before = framesIn();
+      await new Promise((r) => setTimeout(r, 300));
+    }
     for (const [i, n] of honest.entries()) {
       const expected = new Map<string, number>();
       for (const [k, m] of honest.entries()) if (k !== i) for (let j = 0; j < perNode; j++) expected.set(`${m.id}/n${k}m${j}`, 1);
@@ -116,6 +124,9 @@ describe('authenticated protocol: a 10-node mesh with two members attacking what
     const sent = attackers[0]!.sent + attackers[1]!.sent;
     expect(sent).to.be.greaterThan(0);
     expect(bad).to.be.greaterThan(0);
-    console.log(`      member attack: ${8 * perNode} broadcasts, ${sent} hostile frames sent, ${bad} charged, ${verified} verifications at 8 honest nodes, all delivered once in ${elapsed} ms`);
+    const open = attackers.flatMap((a) => a.links).filter((p) => !p.closed).length;
+    const errors: Record<string, number> = {};
+    for (const n of honest) for (const [code, k] of Object.entries(n.stats.errors)) errors[code] = (errors[code] ?? 0) + k;
+    console.log(`      member attack: ${8 * perNode} broadcasts, ${sent} hostile frames sent, ${bad} charged, ${verified} verifications at 8 honest nodes, all delivered once in ${elapsed} ms; attacker links open ${open}/8; ${JSON.stringify(errors)}`);
   });
 });
