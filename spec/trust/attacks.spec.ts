@@ -245,6 +245,7 @@ describe('authenticated protocol: attacks by members and crafted keys (issue 19)
     for (const hex of ED25519_TORSION_SUBGROUP) {
       expect(publicKeyFault(Buffer.from(hex, 'hex')), hex).to.match(/small order/);
       expect(() => publicKeyFromRaw(Buffer.from(hex, 'hex'))).to.throw(InvalidArgumentError, /small order/);
+      expect(() => new MeshSocket('127.0.0.1', 0, { protocol: authProtocol, allow: [Buffer.from(hex, 'hex')] }), 'allow-list entry').to.throw(InvalidArgumentError, /small order/);
       const sig = Buffer.concat([Buffer.from(hex, 'hex'), Buffer.alloc(32)]);
       expect(signatureFault(sig), `R = ${hex}`).to.match(/small order/);
     }

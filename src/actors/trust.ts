@@ -189,7 +189,7 @@ export class TrustExtension implements RouterExtension {
         state.awaitingKey = true;
         return;
       }
-      s.sendTo(conn, flags.whisper, [KEY_PROOF_SUBFLAG, networkMac(o.networkKey, this.transcriptFor(s, conn, this.identity.id, hello.id)!)]);
+      s.sendTo(conn, flags.whisper, [KEY_PROOF_SUBFLAG, networkMac(o.networkKey, proofTranscript(this.protocolId, ekm, this.identity.id, hello.id))]);
     }
     this.pending.delete(conn);
     completeHandshake(s, conn, hello);
