@@ -261,6 +261,32 @@ describe('authenticated protocol: attacks by members and crafted keys (issue 19)
       }
     }
     const random = prng(3);
+    // Random 32-byte strings: where noble's strict decoding finds a point not of small
+    // order, the key is accepted; where it finds none, no signature verifies under it.
+    let points = 0;
+    for (let i = 0; i < 64; i++) {
+      const raw = Buffer.from(Array.from({ length: 32 }, () => Math.floor(random() * 256)));
+      let point: ReturnType<typeof ed25519.Point.fromBytes> | undefined;
+      try {
+        point = ed25519.Point.fromBytes(raw, false);
+      } catch {
+        point = undefined;
+      }
+      if (point !== undefined && !point.isSmallOrder()) {
+        points++;
+        expect(publicKeyFault(raw), raw.toString('hex')).to.equal(undefined);
+      } else if (publicKeyFault(raw) === undefined) {
+        let key;
+        try {
+          key = publicKeyFromRaw(raw);
+        } catch {
+          continue;
+        }
+        const sig = Buffer.concat([ed25519.Point.BASE.toBytes(), Buffer.alloc(31), Buffer.from([1])]);
+        expect(strictVerify(key, Buffer.from('m'), sig)).to.equal(false);
+      }
+    }
+    expect(points).to.be.greaterThan(10);
     for (let i = 0; i < 24; i++) {
       const id = generateIdentity();
       const message = Buffer.from(Array.from({ length: 1 + (i % 40) }, () => Math.floor(random() * 256)));

@@ -22,9 +22,6 @@ const nodeShims: Plugin = {
       const file = name === 'crypto' ? 'crypto.ts' : 'node-stub.ts';
       return { path: join(here, 'shims', file) };
     });
-    // Strict Ed25519 key checks (trust/strict.ts) serve the authenticated protocol only,
-    // which needs TLS and never runs in a browser: @noble/curves stays out of the bundle.
-    build.onResolve({ filter: /^@noble\/curves\// }, () => ({ path: join(here, 'shims', 'noble-curves.ts') }));
     // Only the Node MeshSocket uses `ws`; refuse it if something pulls it in by mistake.
     build.onResolve({ filter: /^ws$/ }, () => ({ errors: [{ text: 'the browser bundle must not import ws' }] }));
   },
