@@ -311,6 +311,14 @@ export class TrustExtension implements RouterExtension {
     if (n < 2) return this.badMessage(s, from, 'missing');
     const trailer = readTrailer(payload[n - 1]!);
     if (typeof trailer === 'string') return this.badMessage(s, from, trailer);
+    // Origins under admission: with an allow-list, a message naming an origin this node
+    // would not admit is dropped before any crypto (the key must then hash to a listed
+    // id). Its relay is not charged: allow-lists may differ between nodes.
+    if (this.options.admitOrigins && !this.allowed(msg.sender)) {
+      s.stats.unadmittedOrigins = (s.stats.unadmittedOrigins ?? 0) + 1;
+      s.recordError(new NotAdmittedError(msg.sender, 'origin not on the allow-list'), from?.id ?? from?.remote);
+      return false;
+    }
     let known;
     try {
       known = this.keys.get(trailer.publicKey, (id) => msg.senderIs(id));
@@ -329,13 +337,6 @@ export class TrustExtension implements RouterExtension {
       s.stats.signaturesVerified++;
       if (!verifySignature(known.key, signedRoot(trailer.count, root), trailer.signature)) return this.badMessage(s, from, 'does not verify');
       this.keys.rememberBatch(trailer, nodes);
-    }
-    // Origins under admission: with an allow-list, a message whose origin this node
-    // would not admit is dropped (its relay is not charged: allow-lists may differ).
-    if (this.options.admitOrigins && !this.allowed(known.id)) {
-      s.stats.unadmittedOrigins = (s.stats.unadmittedOrigins ?? 0) + 1;
-      s.recordError(new NotAdmittedError(known.id, 'origin not on the allow-list'), from?.id ?? from?.remote);
-      return false;
     }
     return true;
   }
