@@ -57,7 +57,7 @@ export function authCosts(minMs: number): AuthCosts {
       if (typeof t === 'string') throw new Error(t);
       const known = keys.get(t.publicKey, (id) => msg.senderIs(id));
       if (known === undefined) throw new Error('sender');
-      const leaf = messageDigest(protocol.id, msg.senderBytes, msg.time58, payload.slice(0, -1));
+      const leaf = messageDigest(protocol.id, msg.senderBytes, msg.time58, payload.slice(0, -1), t.count, t.index);
       const inBatch = keys.inVerifiedBatch(t, leaf);
       if (inBatch === false) throw new Error('not in the batch');
       if (inBatch === undefined) {

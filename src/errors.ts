@@ -136,6 +136,14 @@ export class NotAdmittedError extends AuthenticationError {
 export class AuthRefusedError extends AuthenticationError {
   constructor(remote: string) { super('ERR_AUTH_REFUSED', `peer ${remote} refused this node's proof`); }
 }
+/**
+ * This node's proof was refused by the peer as bound to another TLS session: the
+ * connection most likely runs through a TLS-terminating man in the middle (the peer
+ * said so before closing; a refusal for any other reason is AuthRefusedError).
+ */
+export class SessionMismatchError extends AuthenticationError {
+  constructor(remote: string) { super('ERR_AUTH_SESSION', `peer ${remote} found this node's proof bound to another TLS session: a man in the middle?`); }
+}
 /** A broadcast or waterfall whose origin signature is missing, malformed or does not verify. */
 export class BadSignatureError extends AuthenticationError {
   constructor(detail: string) { super('ERR_AUTH_SIGNATURE', `message signature refused: ${detail}`); }

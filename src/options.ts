@@ -9,6 +9,7 @@ import type { Transport } from './transport/transport.js';
 import { InvalidArgumentError } from './errors.js';
 import { generateIdentity, loadIdentity, type Identity, type IdentityInput } from './trust/identity.js';
 import { allowListIds, type AdmitPolicy, type AllowEntry } from './trust/admission.js';
+import { networkKeyBytes } from './trust/network-key.js';
 import { isAuthenticated } from './trust/protocol.js';
 import { MAX_BATCH } from './trust/signed-message.js';
 import { resolveWebSocketOptions, type ResolvedWebSocketOptions, type WebSocketOptions } from './transport/ws-options.js';
@@ -247,8 +248,10 @@ export interface MeshOptions {
   /** Authenticated protocol: a custom admission policy, asked about each peer whose proof verified. */
   admit?: AdmitPolicy;
   /**
-   * Authenticated protocol: a secret shared by the members (at least 16 bytes). Each
-   * proof carries an HMAC of its transcript under it: a node without it cannot join.
+   * Authenticated protocol: a secret shared by the members: 32 random bytes, or their
+   * 64 hex digits (a passphrase is refused: see trust/network-key.ts). The acceptor's
+   * proof carries an HMAC of its transcript under it, then the dialler's: a node
+   * without it cannot join.
    */
   networkKey?: string | Uint8Array;
   /**
@@ -272,6 +275,13 @@ export interface MeshOptions {
    * batch instead of one per message. 1 signs each message alone. At most 256. Default 32.
    */
   signatureBatch?: number;
+  /**
+   * Authenticated protocol, with an allow-list: a broadcast or waterfall whose origin is
+   * not on the list is dropped (counted in stats.unadmittedOrigins), whoever relayed
+   * it. False delivers messages of any origin whose signature verifies. Without an
+   * allow-list there is nothing to check. Default true.
+   */
+  admitOrigins?: boolean;
   /** A WebSocket listener beside the TCP one (browsers join through it). Default: none. See WebSocketOptions. */
   webSocket?: WebSocketOptions;
 }
@@ -340,6 +350,8 @@ export interface ResolvedOptions {
   senderKeyCacheSize: number;
   verifiedBatchCacheSize: number;
   signatureBatch: number;
+  /** True when allow is set and admitOrigins is not false. */
+  admitOrigins: boolean;
   webSocket: ResolvedWebSocketOptions | undefined;
 }
 
@@ -395,15 +407,10 @@ export const defaultOptions = {
   dataFlushIntervalMs: 1_000,
 };
 
-const MIN_NETWORK_KEY_BYTES = 16;
-
 function networkKeyOf(key: string | Uint8Array | undefined): Buffer | undefined {
   if (key === undefined) return undefined;
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key instanceof Uint8Array ? Buffer.from(key) : undefined;
-  if (bytes === undefined || bytes.length < MIN_NETWORK_KEY_BYTES) {
-    throw new InvalidArgumentError(`option networkKey must be a string or bytes of at least ${MIN_NETWORK_KEY_BYTES} bytes`);
-  }
-  return bytes;
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError('option networkKey must be a string or bytes');
+  return networkKeyBytes(key);
 }
 
 function dataDirOf(dir: string | undefined): string | undefined {
@@ -539,6 +546,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     senderKeyCacheSize: count('senderKeyCacheSize', o.senderKeyCacheSize, d.senderKeyCacheSize, 1),
     verifiedBatchCacheSize: count('verifiedBatchCacheSize', o.verifiedBatchCacheSize, d.verifiedBatchCacheSize, 1),
     signatureBatch: batchSize(o.signatureBatch, d.signatureBatch),
+    admitOrigins: o.allow !== undefined && o.admitOrigins !== false,
   };
   return { ...resolved, webSocket: resolveWebSocketOptions(o.webSocket, resolved) };
 }

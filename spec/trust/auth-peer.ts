@@ -6,7 +6,7 @@ import { sign } from 'node:crypto';
 import {
   AUTH_ENCRYPTION, generateIdentity, PathfindingMessage, Protocol, toBase58, type Identity, type PacketInput,
 } from '../../src/index.js';
-import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, makeProof, PROOF_SUBFLAG, proofTranscript } from '../../src/trust/proof.js';
+import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, makeProof, networkMac, PROOF_SUBFLAG, proofTranscript } from '../../src/trust/proof.js';
 import { messageDigest, signTrailer } from '../../src/trust/signed-message.js';
 import { waitFor } from '../helpers.js';
 
@@ -29,6 +29,8 @@ export class AuthPeer {
   /** Every frame received, parsed. */
   readonly frames: PathfindingMessage[] = [];
   closed = false;
+  /** Called with each frame as it is parsed (an attacker reacting at once). */
+  onFrame: ((msg: PathfindingMessage) => void) | undefined;
   /** The proof packets this peer sent (after the subflag). */
   sentProof: Buffer[] | undefined;
   private buffered = Buffer.alloc(0);
@@ -45,6 +47,7 @@ export class AuthPeer {
   /** Opens TLS to 127.0.0.1:port and sends the handshake. */
   static async connect(port: number, options: AuthPeerOptions = {}): Promise<AuthPeer> {
     const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3' });
+    socket.setNoDelay(true);
     const peer = new AuthPeer(socket, options);
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => resolve());
@@ -69,9 +72,14 @@ export class AuthPeer {
     return this.socket.exportKeyingMaterial(EKM_BYTES, EKM_LABEL, EKM_CONTEXT);
   }
 
-  /** A valid proof of this peer's key for this session, to the node whose id is verifier. */
+  /** A valid dialler's proof of this peer's key for this session, to the node whose id is verifier (no MAC: a dialler's never has one). */
   validProof(verifier: string): Buffer[] {
-    return makeProof(this.identity, proofTranscript(this.protocol.id, this.keyingMaterial(), this.id, verifier), this.options.networkKey);
+    return makeProof(this.identity, proofTranscript(this.protocol.id, this.keyingMaterial(), this.id, verifier), undefined);
+  }
+
+  /** The MAC a dialler sends once the acceptor's proof and MAC checked out (networkKey set). */
+  keyProof(verifier: string): Buffer {
+    return networkMac(this.options.networkKey!, proofTranscript(this.protocol.id, this.keyingMaterial(), this.id, verifier));
   }
 
   async sendProof(packets: Buffer[]): Promise<void> {
@@ -106,7 +114,7 @@ export class AuthPeer {
     let trailer = opts.trailer === undefined ? signTrailer(opts.signer ?? origin, this.protocol.id, time, payload) : opts.trailer;
     if (opts.signer && opts.signer !== origin && opts.trailer === undefined) {
       // Signed by another key over origin's message: the trailer names the signer's key.
-      const digest = messageDigest(this.protocol.id, Buffer.from(origin.id, 'latin1'), toBase58(time), payload);
+      const digest = messageDigest(this.protocol.id, Buffer.from(origin.id, 'latin1'), toBase58(time), payload, 1, 0);
       trailer = Buffer.concat([opts.signer.rawPublicKey, sign(null, digest, opts.signer.privateKey)]);
     }
     if (opts.tamper) payload[payload.length - 1] = Buffer.from(`${packets[packets.length - 1]}!`);
@@ -129,7 +137,9 @@ export class AuthPeer {
       const frame = this.buffered.subarray(0, 4 + len);
       this.buffered = this.buffered.subarray(4 + len);
       try {
-        this.frames.push(PathfindingMessage.feedString(this.protocol, frame, false, ['gzip']));
+        const msg = PathfindingMessage.feedString(this.protocol, frame, false, ['gzip']);
+        this.frames.push(msg);
+        this.onFrame?.(msg);
       } catch {
         // not a message: ignored
       }

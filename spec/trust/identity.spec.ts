@@ -54,7 +54,7 @@ describe('authenticated protocol: keys, ids and formats', () => {
       expect(r.count).to.equal(5);
       expect(r.index).to.equal(i);
       expect(r.path).to.have.length(3 * 32);
-      return rootOf(messageDigest('proto', Buffer.from(id.id, 'latin1'), toBase58(1_800_000_000), items[i]!.packets), i, r.path).toString('hex');
+      return rootOf(messageDigest('proto', Buffer.from(id.id, 'latin1'), toBase58(1_800_000_000), items[i]!.packets, 5, i), i, r.path).toString('hex');
     });
     expect(new Set(roots).size).to.equal(1);
     const bad = Buffer.from(trailers[0]!);

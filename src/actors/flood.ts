@@ -23,10 +23,9 @@ const PIECES_FROM_BYTES = 64 * 1024;
  * a waterfall that keeps the original sender and time, hence the same id.
  */
 export function flood(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
-  if (!admit(s, msg)) return false;
   // A message the user floods is checked as any other (in the authenticated protocol,
-  // it must carry its origin's signature).
-  if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, from)) return false;
+  // it must carry its origin's signature), and remembered only once it passed.
+  if (!admitVerified(s, msg, from)) return false;
   relay(s, msg, from);
   if (msg.msgType !== flags.waterfall) noteContent(s, msg);
   return true;
@@ -46,10 +45,27 @@ export function relay(s: RouterState, msg: PathfindingMessage, from: Connection 
 }
 
 /**
- * False for a message too old, dated too far ahead, already seen, or a py2p
- * re-timed copy of a message seen. An admitted message's id is in the cache.
+ * admit(), then the extensions' verification (the authenticated protocol's signature
+ * check) where there is one: validate, then remember. A copy that fails verification
+ * never enters the seen-cache, so it cannot shadow the genuine message arriving later;
+ * a copy of a message that passed is dropped as seen before any verification (one per
+ * genuine message per node).
  */
-export function admit(s: RouterState, msg: PathfindingMessage): boolean {
+export function admitVerified(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
+  if (s.hooks.verifyAdmitted.length === 0) return admit(s, msg);
+  if (!admit(s, msg, false)) return false;
+  if (!verifiedByExtensions(s, msg, from)) return false;
+  s.waterfalls.add(msg.dedupKey, s.utc());
+  s.waterfalls.labelNewest(displayId(msg));
+  return true;
+}
+
+/**
+ * False for a message too old, dated too far ahead, already seen, or a py2p
+ * re-timed copy of a message seen. An admitted message's id is in the cache, unless
+ * `remember` is false (the caller adds it once the message is verified).
+ */
+export function admit(s: RouterState, msg: PathfindingMessage, remember = true): boolean {
   const now = s.utc();
   const time = msg.timeNumber;
   const o = s.host.options;
@@ -60,12 +76,12 @@ export function admit(s: RouterState, msg: PathfindingMessage): boolean {
     s.host.print(2, 'Waterfall expired');
     return false;
   }
-  if (!s.waterfalls.add(msg.dedupKey, now)) {
+  if (remember ? !s.waterfalls.add(msg.dedupKey, now) : s.waterfalls.has(msg.dedupKey)) {
     s.stats.duplicates++;
     s.host.print(3, 'Not rebroadcasting');
     return false;
   }
-  s.waterfalls.labelNewest(displayId(msg));
+  if (remember) s.waterfalls.labelNewest(displayId(msg));
   // py2p's re-timed copies never come where senders are proven, and there a forger
   // could use this check to have a genuine message dropped as a copy of its forgery.
   if (msg.msgType === flags.waterfall && !s.sendersProven && !checkContent(s, msg, time)) {

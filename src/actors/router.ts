@@ -33,7 +33,7 @@ import type { ParsedFrame } from '../streams/parse.js';
 import type { ListenerNotice, TransportConnection } from '../transport/transport.js';
 import { refusedSender } from './bounds.js';
 import { dial, redialDue } from './dial.js';
-import { admit, broadcastFromHere, expireSeen, flood, noteContent, ownCopy, relay, verifiedByExtensions } from './flood.js';
+import { admitVerified, broadcastFromHere, expireSeen, flood, noteContent, ownCopy, relay } from './flood.js';
 import { onHandshake, onPeers } from './handshake.js';
 import { disconnect, forgetAll, onAccepted, onClosed, onFault, onPending, onPendingFailed, shutdown, sweepTimeouts } from './lifecycle.js';
 import { onRenegotiate, onUndecodable } from './renegotiate.js';
@@ -242,9 +242,9 @@ export class Router {
           return;
         }
         if (s.hooks.acceptBroadcast.length !== 0 && !acceptedByExtensions(s, msg, conn)) return;
-        if (!admit(s, msg)) return;
-        // Checked once per message, after de-duplication: copies cost no verification.
-        if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, conn)) return;
+        // Checked once per message, after de-duplication (copies cost no verification),
+        // and remembered as seen only once verified (a forgery cannot shadow it).
+        if (!admitVerified(s, msg, conn)) return;
         // The user has the message before it is relayed: a relay is one socket write
         // per peer, and the user's latency need not include them.
         handleSubflag(s, msg, conn, false, true);

@@ -78,6 +78,8 @@ export interface RouterStats {
   signaturesVerified: number;
   /** Authenticated protocol: messages dropped for a missing, malformed or wrong signature. */
   badSignatures: number;
+  /** Authenticated protocol: messages dropped because their origin is not on the allow-list (admitOrigins). */
+  unadmittedOrigins?: number;
   /** Errors met, counted by code (ERR_…, or a system code such as ECONNRESET). */
   errors: Record<string, number>;
   /** Broadcasts this node sent to peers that asked for them (repair.ts). */

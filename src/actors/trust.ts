@@ -14,12 +14,15 @@ import { completeHandshake } from './handshake.js';
 import type { Hello, Packet, RouterExtension, RouterState } from './state.js';
 import {
   AuthRefusedError, BadSignatureError, IdentityMismatchError, InternalError, NotAdmittedError, ProofError, SenderMismatchError,
-  TooManyBadSignaturesError,
+  SessionMismatchError, TooManyBadSignaturesError,
 } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Identity } from '../trust/identity.js';
 import { publicKeyFromRaw, idOfPublicKey } from '../trust/identity.js';
-import { EKM_BYTES, EKM_CONTEXT, EKM_LABEL, macMatches, makeProof, PROOF_SUBFLAG, proofTranscript, readProof, signatureMatches } from '../trust/proof.js';
+import {
+  EKM_BYTES, EKM_CONTEXT, EKM_LABEL, KEY_PROOF_SUBFLAG, MAC_BYTES, macMatches, makeProof, networkMac, PROOF_SUBFLAG, proofTranscript, readProof,
+  REFUSED_SUBFLAG, signatureMatches,
+} from '../trust/proof.js';
 import {
   messageDigest, readTrailer, rootOf, SenderKeys, signBatch, signedRoot, signTrailer, verifySignature, type BatchItem,
 } from '../trust/signed-message.js';
@@ -28,6 +31,10 @@ interface Pending {
   hello: Hello;
   /** This node's proof went out (a dialler sends first; an acceptor after admitting). */
   proofSent: boolean;
+  /** An acceptor with a network key: the dialler's proof passed, its MAC is awaited. */
+  awaitingKey?: boolean;
+  /** A dialler: the acceptor said this node's proof is bound to another TLS session. */
+  sessionRefused?: boolean;
 }
 
 /**
@@ -92,16 +99,31 @@ export class TrustExtension implements RouterExtension {
     return true;
   }
 
+  /**
+   * This node's proof: its key and its signature of the transcript. The dialler's
+   * carries no MAC (it has not seen the acceptor show anything); the acceptor's, sent
+   * only to a dialler it admitted, carries its MAC under the network key if there is
+   * one; the dialler then sends its own MAC (sendKeyProof) only once the acceptor's
+   * checked out. So a node that claims a listed id, or dials any node, gets nothing
+   * keyed by the network key from a member unless it proved a key the allow-list
+   * admits (without an allow-list, an acceptor's MAC is the one thing a non-member
+   * can obtain: hence network keys of 32 random bytes, see options.ts).
+   */
   private sendProof(s: RouterState, conn: Connection, state: Pending): boolean {
+    const transcript = this.transcriptFor(s, conn, this.identity.id, state.hello.id);
+    if (transcript === undefined) return false;
+    s.sendTo(conn, flags.whisper, [PROOF_SUBFLAG, ...makeProof(this.identity, transcript, conn.outgoing ? undefined : this.options.networkKey)]);
+    state.proofSent = true;
+    return true;
+  }
+
+  private transcriptFor(s: RouterState, conn: Connection, prover: string, verifier: string): Buffer | undefined {
     const ekm = keyingMaterial(conn);
     if (ekm === undefined) {
       s.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
-      return false;
+      return undefined;
     }
-    const transcript = proofTranscript(this.protocolId, ekm, this.identity.id, state.hello.id);
-    s.sendTo(conn, flags.whisper, [PROOF_SUBFLAG, ...makeProof(this.identity, transcript, this.options.networkKey)]);
-    state.proofSent = true;
-    return true;
+    return proofTranscript(this.protocolId, ekm, prover, verifier);
   }
 
   private allowed(id: string): boolean {
@@ -111,34 +133,46 @@ export class TrustExtension implements RouterExtension {
 
   /** Before its handshake completes, a connection is heard only for its proof (other frames are ignored). */
   onFrameBeforeHandshake(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
-    if (msg.msgType === flags.whisper && msg.subflag === PROOF_SUBFLAG) this.onProof(s, conn, msg);
+    if (msg.msgType !== flags.whisper) return;
+    if (msg.subflag === PROOF_SUBFLAG) this.onProof(s, conn, msg);
+    else if (msg.subflag === KEY_PROOF_SUBFLAG) this.onKeyProof(s, conn, msg);
+    else if (msg.subflag === REFUSED_SUBFLAG) {
+      // The acceptor's word that this node's proof failed for its TLS session: kept to
+      // tell the user why it closes (a man in the middle, most likely).
+      const state = this.pending.get(conn);
+      if (state !== undefined && conn.outgoing && state.proofSent && msg.payload[1]?.toString('latin1') === 'session') state.sessionRefused = true;
+    }
   }
 
   private onProof(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
     const state = this.pending.get(conn);
     if (state === undefined) return s.drop(conn, new ProofError('a proof before the handshake'));
+    if (state.awaitingKey) return s.drop(conn, new ProofError('a second proof'));
     const hello = state.hello;
     const o = this.options;
     if (!msg.senderIs(Buffer.from(hello.id, 'latin1'))) return s.drop(conn, new SenderMismatchError());
-    const proof = readProof(msg.payload, o.networkKey !== undefined);
+    // The acceptor's answer carries its MAC; the dialler's proof never does.
+    const withMac = conn.outgoing && o.networkKey !== undefined;
+    const proof = readProof(msg.payload, withMac);
     if (typeof proof === 'string') return s.drop(conn, new ProofError(proof));
     const ekm = keyingMaterial(conn);
     if (ekm === undefined) return s.drop(conn, new ProofError('the connection has no TLS session to bind a proof to'));
     if (idOfPublicKey(proof.publicKey) !== hello.id) return s.drop(conn, new IdentityMismatchError(hello.id));
-    // Cheap refusals first (a hash, a set, an HMAC): an outsider costs no verification.
+    // Cheap refusals first (a hash, a set): an outsider costs no verification.
     if (!this.allowed(hello.id)) return s.drop(conn, new NotAdmittedError(hello.id, 'not on the allow-list'));
-    const transcript = proofTranscript(this.protocolId, ekm, hello.id, this.identity.id);
-    if (o.networkKey !== undefined && !macMatches(o.networkKey, transcript, proof.mac!)) {
-      return s.drop(conn, new NotAdmittedError(hello.id, 'no proof of the network key'));
-    }
     let publicKey: KeyObject;
     try {
       publicKey = publicKeyFromRaw(proof.publicKey);
-    } catch {
-      return s.drop(conn, new ProofError('not an Ed25519 public key'));
+    } catch (err) {
+      return s.drop(conn, new ProofError((err as Error).message));
     }
+    const transcript = proofTranscript(this.protocolId, ekm, hello.id, this.identity.id);
     if (!signatureMatches(publicKey, transcript, proof.signature)) {
-      return s.drop(conn, new ProofError('the signature does not verify for this TLS session'));
+      if (conn.outgoing) return s.drop(conn, new ProofError('the peer\'s signature does not verify for this TLS session (a man in the middle?)'));
+      return this.refuseSession(s, conn);
+    }
+    if (withMac && !macMatches(o.networkKey!, transcript, proof.mac!)) {
+      return s.drop(conn, new NotAdmittedError(hello.id, 'no proof of the network key'));
     }
     if (o.admit !== undefined) {
       let admitted: boolean;
@@ -150,18 +184,63 @@ export class TrustExtension implements RouterExtension {
       if (!admitted) return s.drop(conn, new NotAdmittedError(hello.id, 'refused by the admit policy'));
     }
     if (!state.proofSent && !this.sendProof(s, conn, state)) return;
+    if (o.networkKey !== undefined) {
+      if (!conn.outgoing) {
+        state.awaitingKey = true;
+        return;
+      }
+      s.sendTo(conn, flags.whisper, [KEY_PROOF_SUBFLAG, networkMac(o.networkKey, proofTranscript(this.protocolId, ekm, this.identity.id, hello.id))]);
+    }
     this.pending.delete(conn);
     completeHandshake(s, conn, hello);
   }
 
+  /** An acceptor's check of the dialler's MAC, the last step where there is a network key. */
+  private onKeyProof(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
+    const state = this.pending.get(conn);
+    if (state === undefined || !state.awaitingKey) return s.drop(conn, new ProofError('a network key proof out of turn'));
+    const mac = msg.payload[1];
+    if (msg.payload.length !== 2 || mac === undefined || mac.length !== MAC_BYTES) return s.drop(conn, new ProofError('malformed network key proof'));
+    const transcript = this.transcriptFor(s, conn, state.hello.id, this.identity.id);
+    if (transcript === undefined) return;
+    if (!msg.senderIs(Buffer.from(state.hello.id, 'latin1'))) return s.drop(conn, new SenderMismatchError());
+    if (!macMatches(this.options.networkKey!, transcript, mac)) return s.drop(conn, new NotAdmittedError(state.hello.id, 'no proof of the network key'));
+    this.pending.delete(conn);
+    completeHandshake(s, conn, state.hello);
+  }
+
+  /**
+   * The dialler's signature does not verify for this node's TLS session: a proof from
+   * another session (replayed, or passed on by a TLS-terminating proxy). The dialler is
+   * told so before the connection ends, so that it can report a possible man in the
+   * middle rather than a refusal.
+   */
+  private refuseSession(s: RouterState, conn: Connection): void {
+    const error = new ProofError('the signature does not verify for this TLS session');
+    this.pending.delete(conn);
+    s.closedOnPurpose.add(conn);
+    s.recordError(error, conn.remote);
+    s.settleWaiters(conn, error);
+    s.sendTo(conn, flags.whisper, [REFUSED_SUBFLAG, 'session']);
+    // Once this tick's frames are flushed (the flush is queued first), end the stream
+    // gracefully; a dialler that does not close in turn is cut off a second later.
+    process.nextTick(() => {
+      if (conn.closed) return;
+      conn.transport.end();
+      setTimeout(() => conn.destroy(), 1_000).unref();
+    });
+  }
+
   /**
    * Why a connection closed before it was proven, if the peer refused this node: it
-   * had this node's proof and closed without answering.
+   * had this node's proof and closed without answering (or said that this node's
+   * proof was bound to another TLS session: a man in the middle).
    */
   closeReason(_s: RouterState, conn: Connection): Error | undefined {
     const state = this.pending.get(conn);
     if (state === undefined || !state.proofSent || !conn.outgoing) return undefined;
     this.pending.delete(conn);
+    if (state.sessionRefused) return new SessionMismatchError(conn.remote);
     return new AuthRefusedError(conn.remote);
   }
 
@@ -170,7 +249,7 @@ export class TrustExtension implements RouterExtension {
   /** A direct message (whisper, peers, renegotiation) must come from the connection's proven peer. */
   acceptDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
     // A proof after the handshake completed changes nothing (and is not the user's).
-    if (msg.subflag === PROOF_SUBFLAG) return false;
+    if (msg.subflag === PROOF_SUBFLAG || msg.subflag === KEY_PROOF_SUBFLAG || msg.subflag === REFUSED_SUBFLAG) return false;
     const id = conn.idBytes;
     if (id !== undefined && msg.senderIs(id)) return true;
     this.offence(s, conn, new SenderMismatchError());
@@ -232,6 +311,14 @@ export class TrustExtension implements RouterExtension {
     if (n < 2) return this.badMessage(s, from, 'missing');
     const trailer = readTrailer(payload[n - 1]!);
     if (typeof trailer === 'string') return this.badMessage(s, from, trailer);
+    // Origins under admission: with an allow-list, a message naming an origin this node
+    // would not admit is dropped before any crypto (the key must then hash to a listed
+    // id). Its relay is not charged: allow-lists may differ between nodes.
+    if (this.options.admitOrigins && !this.allowed(msg.sender)) {
+      s.stats.unadmittedOrigins = (s.stats.unadmittedOrigins ?? 0) + 1;
+      s.recordError(new NotAdmittedError(msg.sender, 'origin not on the allow-list'), from?.id ?? from?.remote);
+      return false;
+    }
     let known;
     try {
       known = this.keys.get(trailer.publicKey, (id) => msg.senderIs(id));
@@ -240,8 +327,8 @@ export class TrustExtension implements RouterExtension {
     }
     if (known === undefined || !msg.senderIs(known.idBytes)) return this.badMessage(s, from, 'the key is not the sender\'s');
     const packets = payload.slice(0, n - 1);
-    const leaf = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets);
-    // Another message of the same batch had this signature verified: the path must lead into it.
+    const leaf = messageDigest(this.protocolId, msg.senderBytes, msg.time58, packets, trailer.count, trailer.index);
+    // Another message of the same batch had this signature verified: the path must lead to its root.
     const inBatch = this.keys.inVerifiedBatch(trailer, leaf);
     if (inBatch === false) return this.badMessage(s, from, 'not in the signed batch');
     if (inBatch === undefined) {

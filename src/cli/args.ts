@@ -21,6 +21,8 @@ export interface CliArgs {
   allow: string | undefined;
   /** --auth: a file holding the network key shared by the members. */
   networkKey: string | undefined;
+  /** --network-key-new FILE: write a new network key (32 random bytes as hex, mode 0600) to FILE, which must not exist, and exit. */
+  networkKeyNew?: string;
   /** Debug verbosity for the mesh socket (a line of level L prints to stderr when L < debug). */
   debug: number;
   /** One JSON object per line on stdout instead of human-readable text. */
@@ -63,6 +65,7 @@ Options:
                        so the node keeps its id across restarts (default: a new key)
   --allow FILE         --auth: admit only the node ids / PEM public keys in FILE
   --network-key FILE   --auth: admit only nodes holding the secret in FILE
+  --network-key-new FILE  write a new network key (32 random bytes) to FILE and exit
   --debug N            mesh debug verbosity, printed to stderr (default 0)
   --json               print one JSON object per line: messages and status
   --send TEXT          broadcast TEXT once a peer is connected (repeatable)
@@ -120,6 +123,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         identity: { type: 'string' },
         allow: { type: 'string' },
         'network-key': { type: 'string' },
+        'network-key-new': { type: 'string' },
         debug: { type: 'string', default: '0' },
         json: { type: 'boolean', default: false },
         send: { type: 'string', multiple: true, default: [] },
@@ -168,6 +172,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     identity: values.identity,
     allow: values.allow,
     networkKey: values['network-key'],
+    ...(values['network-key-new'] !== undefined ? { networkKeyNew: values['network-key-new'] } : {}),
     debug,
     json: values.json,
     send: values.send,

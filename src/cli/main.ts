@@ -9,9 +9,10 @@ import { Protocol } from '../protocol/protocol.js';
 import { __version__ } from '../protocol/constants.js';
 import { joinCommand, NETWORK_KEY_PLACEHOLDER, parseCliArgs, usage, UsageError, type CliArgs } from './args.js';
 import { resolveOptions, type MeshOptions } from '../options.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError, InvalidArgumentError } from '../errors.js';
 import { AUTH_ENCRYPTION } from '../trust/protocol.js';
-import { identityFromFile } from '../trust/identity.js';
+import { createSecretFile, identityFromFile, readSecretFile } from '../trust/identity.js';
+import { networkKeyBytes, newNetworkKeyText } from '../trust/network-key.js';
 import { parseAllowFile } from '../trust/admission.js';
 import { formatMessage, messageRecord, safeText, shortId } from './format.js';
 
@@ -68,13 +69,11 @@ function trustOptions(args: CliArgs): MeshOptions {
   if (args.networkKey !== undefined) {
     const file = args.networkKey;
     o.networkKey = reading(`--network-key ${file}`, () => {
-      // A text file's final newline is not part of the key.
-      const bytes = readFileSync(file);
-      let end = bytes.length;
-      while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
-      const key = bytes.subarray(0, end);
-      resolveOptions({ networkKey: key }); // too short a key throws here
-      return key;
+      // Held to the identity file's rules (regular file, mode 0600); its hex text (what
+      // --network-key-new writes) or its raw bytes, checked by the networkKey option.
+      const bytes = readSecretFile(file, 'network key file');
+      if (bytes === undefined) throw new InvalidArgumentError(`network key file ${file} does not exist (rx2p --network-key-new ${file} writes one)`);
+      return networkKeyBytes(bytes);
     });
   }
   return o;
@@ -91,6 +90,16 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.help || args.version) {
     process.stdout.write(args.help ? usage : `rx2p ${__version__}\n`);
+    return 0;
+  }
+  if (args.networkKeyNew !== undefined) {
+    try {
+      if (!createSecretFile(args.networkKeyNew, newNetworkKeyText())) throw new InvalidArgumentError(`${args.networkKeyNew} exists: a network key is never overwritten`);
+    } catch (err) {
+      process.stderr.write(`rx2p: ${(err as Error).message}\n`);
+      return 1;
+    }
+    process.stdout.write(`rx2p: wrote a new network key to ${args.networkKeyNew} (mode 0600); give it to each member with --network-key\n`);
     return 0;
   }
 

@@ -4,6 +4,7 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { fromBase58 } from '../protocol/base58.js';
 import { InvalidArgumentError } from '../errors.js';
 import { idOfPublicKey, PUBLIC_KEY_BYTES, rawPublicKeyOf } from './identity.js';
+import { publicKeyFault } from './strict.js';
 
 /** One allow-list entry: a node id, a PEM public (or private) key, a KeyObject, or 32 raw key bytes. */
 export type AllowEntry = string | KeyObject | Uint8Array;
@@ -35,6 +36,8 @@ function entryId(entry: AllowEntry): string {
     if (entry instanceof KeyObject) return idOfPublicKey(rawPublicKeyOf(entry.type === 'private' ? createPublicKey(entry) : entry));
     if (entry instanceof Uint8Array) {
       if (entry.length !== PUBLIC_KEY_BYTES) throw new Error(`${entry.length} bytes, ${PUBLIC_KEY_BYTES} expected`);
+      const fault = publicKeyFault(entry);
+      if (fault !== undefined) throw new Error(fault);
       return idOfPublicKey(entry);
     }
     if (typeof entry === 'string') {

@@ -1,9 +1,13 @@
 // Node keys of the authenticated protocol: an Ed25519 key pair per node, and the node
 // id derived from its public key (base_58 of SHA-384, the shape of every py2p id).
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
+import {
+  closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, unlinkSync, writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { toBase58 } from '../protocol/base58.js';
 import { InvalidArgumentError } from '../errors.js';
+import { publicKeyFault } from './strict.js';
 
 /** An Ed25519 public key is 32 bytes on the wire. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -39,9 +43,11 @@ export function rawPublicKeyOf(key: KeyObject): Buffer {
   return Buffer.from(der.subarray(der.length - PUBLIC_KEY_BYTES));
 }
 
-/** A public KeyObject from 32 raw bytes (costs ~90 µs: callers cache it). */
+/** A public KeyObject from 32 raw bytes, checked strictly (strict.ts; costs ~90 µs and the check: callers cache it). */
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
   if (raw.length !== PUBLIC_KEY_BYTES) throw new InvalidArgumentError(`an Ed25519 public key is ${PUBLIC_KEY_BYTES} bytes, got ${raw.length}`);
+  const fault = publicKeyFault(raw);
+  if (fault !== undefined) throw new InvalidArgumentError(`Ed25519 public key refused: ${fault}`);
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
@@ -83,32 +89,99 @@ export function identityPem(identity: Identity): string {
 }
 
 /**
- * The identity kept in `file` (PEM): read if the file exists, else generated and
- * written with mode 0600 (created exclusively, so two processes never both write it).
- * The same file gives the same node id across restarts.
+ * The identity kept in `file` (PEM), as ssh treats keys: the file must be a regular
+ * file (not a symbolic link, a directory or a device) readable by its owner only;
+ * anything else is refused with a message saying why (and, for the mode, naming
+ * `chmod 600`). A missing file is created atomically: the key is written to a
+ * temporary file (mode 0600) beside it, then linked into place exclusively, so that
+ * a reader never sees a half-written file and, of two processes creating it at once,
+ * one links its key and the other reads that one. The same file gives the same node id
+ * across restarts.
  */
 export function identityFromFile(file: string): Identity {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const pem = readSecretFile(file, 'identity file');
+    if (pem !== undefined) return loadIdentity(pem.toString('utf8'));
     const identity = generateIdentity();
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o600);
-    } catch (e) {
-      // Another process created it in between: use theirs.
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return identityFromFile(file);
-      throw e;
+    if (createSecretFile(file, identityPem(identity))) return identity;
+    // Another process linked its key first: read that one.
+  }
+  throw new InvalidArgumentError(`identity file ${file} keeps appearing and vanishing`);
+}
+
+/**
+ * The bytes of a secret file (a node key, a network key), or undefined if there is
+ * none. Refuses a symbolic link, anything but a regular file, and a file that group
+ * or others may read (InvalidArgumentError, naming chmod 600).
+ */
+export function readSecretFile(file: string, what: string): Buffer | undefined {
+  let fd: number;
+  try {
+    // O_NOFOLLOW: a symbolic link (dangling or not) is an error, not followed.
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      if (isSymlink(file)) throw new InvalidArgumentError(`${what} ${file} is a symbolic link (to nothing): give the file itself`);
+      return undefined;
     }
+    if (code === 'ELOOP' || code === 'EMLINK') throw new InvalidArgumentError(`${what} ${file} is a symbolic link: give the file itself`);
+    throw new InvalidArgumentError(`${what} ${file} cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new InvalidArgumentError(`${what} ${file} is not a regular file`);
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+      throw new InvalidArgumentError(`${what} ${file} is readable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 ${file}`);
+    }
+    if (st.size > MAX_SECRET_FILE_BYTES) throw new InvalidArgumentError(`${what} ${file} is ${st.size} bytes: not a key`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Largest secret file read (a PEM key is about 120 bytes). */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes `contents` to a new file at `file`, mode 0600, atomically: a temporary file
+ * beside it, then an exclusive link into place. False if `file` exists already (it is
+ * left alone); throws InvalidArgumentError for any other failure.
+ */
+export function createSecretFile(file: string, contents: string | Uint8Array): boolean {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(temp, 'wx', 0o600);
     try {
-      writeSync(fd, identityPem(identity));
+      writeFileSync(fd, contents);
+      fchmodSync(fd, 0o600); // the umask may have narrowed it; never widened
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    chmodSync(file, 0o600); // the umask may have narrowed it; never widened
-    return identity;
+    try {
+      linkSync(temp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    return true;
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot create ${file}: ${(err as Error).message}`);
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // not created
+    }
   }
-  return loadIdentity(pem);
 }

@@ -2,12 +2,17 @@
 // key to this very TLS session (the session's exported keying material) and to both
 // node ids. A proof copied to another connection, or passed on by a TLS-terminating
 // proxy (which holds two sessions with two different exported secrets), fails.
-import { createHmac, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHmac, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { strictVerify } from './strict.js';
 import type { Identity } from './identity.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './identity.js';
 
 /** The subflag of the proof whisper (rx2p's own: py2p never speaks this protocol). */
 export const PROOF_SUBFLAG = 'rx2p-proof';
+/** The dialler's MAC under the network key, sent once the acceptor's proof and MAC checked out. */
+export const KEY_PROOF_SUBFLAG = 'rx2p-proof-key';
+/** An acceptor's word, before it closes, that the dialler's proof is bound to another TLS session. */
+export const REFUSED_SUBFLAG = 'rx2p-refused';
 /** RFC 5705 exporter label (TLS keying material export). */
 export const EKM_LABEL = 'EXPORTER-rx2p-auth';
 export const EKM_BYTES = 32;
@@ -15,7 +20,7 @@ export const EKM_BYTES = 32;
 export const EKM_CONTEXT = Buffer.alloc(0);
 /** HMAC-SHA256 of the transcript under the network key, when one is set. */
 export const MAC_BYTES = 32;
-const PROOF_CONTEXT = Buffer.from('rx2p Ed25519 handshake proof v1\0', 'latin1');
+const PROOF_CONTEXT = Buffer.from('rx2p Ed25519 handshake proof v2\0', 'latin1');
 
 /**
  * What a prover signs: a context label, the protocol id, the TLS session's keying
@@ -65,10 +70,7 @@ export function macMatches(networkKey: Buffer, transcript: Buffer, mac: Buffer):
   return timingSafeEqual(networkMac(networkKey, transcript), mac);
 }
 
+/** Checks a proof's signature strictly (strict.ts). */
 export function signatureMatches(key: KeyObject, transcript: Buffer, signature: Buffer): boolean {
-  try {
-    return verify(null, transcript, key, signature);
-  } catch {
-    return false;
-  }
+  return strictVerify(key, transcript, signature);
 }

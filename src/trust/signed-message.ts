@@ -14,8 +14,16 @@
 //
 // Trailer: public key (32) ‖ signature (64) ‖ count (u16) ‖ index (u16) ‖ path (32 each,
 // ceil(log2(count)) of them, leaf level first).
+//
+// One encoding per signed message: the leaf binds the batch size and the message's
+// index, so a leaf has one place in one tree and one path to the root (another would
+// be a SHA-256 collision); the signature is checked strictly (strict.ts: no second
+// encoding of it); the key must hash to the sender. A relay can change no byte of a
+// trailer and keep it valid, so what de-duplication keys on (payload with trailer, and
+// time) names one signed message, and no altered copy is ever new.
 import * as nodeCrypto from 'node:crypto';
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
+import { strictVerify } from './strict.js';
 import { toBase58 } from '../protocol/base58.js';
 import type { Identity } from './identity.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, idOfPublicKey, publicKeyFromRaw } from './identity.js';
@@ -25,8 +33,8 @@ export const TRAILER_HEAD_BYTES = PUBLIC_KEY_BYTES + SIGNATURE_BYTES + 4;
 /** The largest batch the protocol allows (8 path hashes, 256 bytes). */
 export const MAX_BATCH = 256;
 const HASH_BYTES = 32;
-const MESSAGE_CONTEXT = Buffer.from('rx2p Ed25519 message v1\0', 'latin1');
-const BATCH_CONTEXT = Buffer.from('rx2p Ed25519 batch v1\0', 'latin1');
+const MESSAGE_CONTEXT = Buffer.from('rx2p Ed25519 message v2\0', 'latin1');
+const BATCH_CONTEXT = Buffer.from('rx2p Ed25519 batch v2\0', 'latin1');
 /** The leaf that fills a batch up to a power of two (no message hashes to it). */
 const PAD_LEAF = createHash('sha256').update('rx2p Ed25519 batch padding v1').digest();
 const INNER = Buffer.from([1]);
@@ -37,17 +45,20 @@ const SCRATCH = Buffer.allocUnsafe(16 * 1024);
 const NODE_SCRATCH = Buffer.allocUnsafe(1 + 2 * HASH_BYTES);
 
 /**
- * A message's leaf: SHA-256 over a context label, the protocol id, the sender, the time
- * (its base_58 packet) and the payload packets before the trailer, each with its
- * length. Not the message type: a relay changes broadcast to waterfall.
+ * A message's leaf: SHA-256 over a context label, the batch size and the message's
+ * index in it, the protocol id, the sender, the time (its base_58 packet) and the
+ * payload packets before the trailer, each with its length. Not the message type: a
+ * relay changes broadcast to waterfall.
  */
-export function messageDigest(protocolId: string, sender: Uint8Array, time58: string, packets: readonly Uint8Array[]): Buffer {
-  let size = MESSAGE_CONTEXT.length + protocolId.length + 1 + 12 + sender.length + time58.length;
+export function messageDigest(protocolId: string, sender: Uint8Array, time58: string, packets: readonly Uint8Array[], count = 1, index = 0): Buffer {
+  let size = MESSAGE_CONTEXT.length + 4 + protocolId.length + 1 + 12 + sender.length + time58.length;
   for (const p of packets) size += 4 + p.length;
   if (oneShotHash !== undefined && size <= SCRATCH.length) {
     // Small messages (nearly all): one buffer and node:crypto's one-shot hash, about a
     // third of the cost of a Hash object fed piece by piece.
     let at = MESSAGE_CONTEXT.copy(SCRATCH, 0);
+    at = SCRATCH.writeUInt16BE(count, at);
+    at = SCRATCH.writeUInt16BE(index, at);
     at += SCRATCH.write(protocolId, at, 'latin1');
     SCRATCH[at++] = 0;
     at = SCRATCH.writeUInt32BE(sender.length, at);
@@ -65,6 +76,9 @@ export function messageDigest(protocolId: string, sender: Uint8Array, time58: st
   const h = createHash('sha256');
   const head = Buffer.allocUnsafe(4);
   h.update(MESSAGE_CONTEXT);
+  head.writeUInt16BE(count, 0);
+  head.writeUInt16BE(index, 2);
+  h.update(head);
   h.update(protocolId, 'latin1');
   h.update('\0', 'latin1');
   head.writeUInt32BE(sender.length, 0);
@@ -120,9 +134,9 @@ export function signBatch(identity: Identity, protocolId: string, items: readonl
   const k = pathLength(count);
   let lastTime = -1;
   let time58 = '';
-  const levels: Buffer[][] = [items.map((it) => {
+  const levels: Buffer[][] = [items.map((it, index) => {
     if (it.time !== lastTime) time58 = toBase58((lastTime = it.time));
-    return messageDigest(protocolId, sender, time58, it.packets);
+    return messageDigest(protocolId, sender, time58, it.packets, count, index);
   })];
   while (levels[0]!.length < 1 << k) levels[0]!.push(PAD_LEAF);
   for (let l = 0; l < k; l++) {
@@ -196,20 +210,24 @@ interface KnownKey {
 /**
  * Public keys met in signed messages, with their ids (making a KeyObject costs about
  * as much as a verification, the id a SHA-384 and a base_58), and the batches already
- * verified, each as the set of its nodes met so far (so the other messages of a batch
- * cost no verification, and most of them one hash of their path or none: a path that
- * reaches a verified node is in the batch, since two different children of one node
- * would be a SHA-256 second preimage). Both bounded; the oldest entries go first.
+ * verified, each as the tree nodes met so far by position (so the other messages of a
+ * batch cost no verification, and most of them one hash of their path or none). A
+ * message of a known batch is in it if its path, hashed up from its leaf, meets the
+ * node known at that position, and every sibling above is the one known there: then
+ * its path is the one path from its leaf to the verified root (another would be a
+ * SHA-256 collision), so no altered trailer passes. Nodes are kept in sibling pairs, so
+ * above any known node the siblings are known. Both bounded; the oldest go first.
  */
 export class SenderKeys {
   private readonly known = new Map<string, KnownKey>();
-  private readonly batches = new Map<string, Set<string>>();
+  private readonly batches = new Map<string, Map<number, Buffer>>();
   constructor(private readonly max: number, private readonly maxBatches: number) {}
 
   /**
    * The key and id of `raw`, if its id is `sender` (checked by the caller on a cache
    * hit); undefined if it is not. A key that is not the sender's costs a hash and is
    * not kept: a peer cannot fill the cache, nor cost a KeyObject, with keys of no one.
+   * Throws for a key strict Ed25519 refuses (small order, non-canonical).
    */
   get(raw: Buffer, sender?: (id: Buffer) => boolean): KnownKey | undefined {
     const k = raw.toString('latin1');
@@ -226,33 +244,48 @@ export class SenderKeys {
   }
 
   /**
-   * Whether a leaf with this trailer's path is in a batch verified before: true if the
-   * path reaches one of its nodes (they then join it), false if the batch is known and
-   * the path does not reach it, undefined if no batch of this signature was verified.
+   * Whether a message with this trailer and leaf is in a batch verified before: true if
+   * its path leads to that batch's root through the known nodes (which it then joins),
+   * false if the batch is known and it does not, undefined if no batch of this
+   * signature was verified.
    */
   inVerifiedBatch(t: Trailer, leaf: Buffer): boolean | undefined {
     const nodes = this.batches.get(batchKey(t));
     if (nodes === undefined) return undefined;
-    const met: string[] = [];
+    const k = t.path.length / HASH_BYTES;
+    const met: Array<[number, Buffer]> = [];
     let node = leaf;
-    for (let at = 0, i = t.index; ; at += HASH_BYTES, i >>= 1) {
-      const k = node.toString('latin1');
-      if (nodes.has(k)) {
-        for (const m of met) nodes.add(m);
+    for (let l = 0, i = t.index; ; l++, i >>= 1) {
+      const have = nodes.get(position(l, i));
+      if (have !== undefined) {
+        if (!have.equals(node)) return false;
+        // Above a known node, the path must be the known siblings: one encoding.
+        for (let m = l, j = i; m < k; m++, j >>= 1) {
+          const sibling = nodes.get(position(m, j ^ 1));
+          if (sibling === undefined || !sibling.equals(t.path.subarray(m * HASH_BYTES, (m + 1) * HASH_BYTES))) return false;
+        }
+        for (const [at, n] of met) nodes.set(at, n);
         return true;
       }
-      if (at >= t.path.length) return false;
-      const sibling = t.path.subarray(at, at + HASH_BYTES);
-      met.push(k, sibling.toString('latin1'));
+      if (l >= k) return false; // the root is always known: not reached
+      const sibling = t.path.subarray(l * HASH_BYTES, (l + 1) * HASH_BYTES);
+      met.push([position(l, i), node], [position(l, i ^ 1), Buffer.from(sibling)]);
       node = (i & 1) === 0 ? inner(node, sibling) : inner(sibling, node);
     }
   }
 
-  /** A batch whose signature verified, with the nodes of the path that led to its root. */
-  rememberBatch(t: Trailer, nodes: readonly Buffer[]): void {
+  /** A batch whose signature verified, with the nodes rootOf met on the way from the message's leaf (pairs, then the root). */
+  rememberBatch(t: Trailer, met: readonly Buffer[]): void {
     if (t.count === 1) return; // no other message will ask
     if (this.batches.size >= this.maxBatches) this.batches.delete(this.batches.keys().next().value!);
-    this.batches.set(batchKey(t), new Set(nodes.map((n) => n.toString('latin1'))));
+    const nodes = new Map<number, Buffer>();
+    let l = 0;
+    for (let i = t.index; 2 * l + 1 < met.length; l++, i >>= 1) {
+      nodes.set(position(l, i), met[2 * l]!);
+      nodes.set(position(l, i ^ 1), Buffer.from(met[2 * l + 1]!));
+    }
+    nodes.set(position(l, 0), met[met.length - 1]!);
+    this.batches.set(batchKey(t), nodes);
   }
 
   /** Forgets the verified batches only (keys stay). */
@@ -266,15 +299,16 @@ export class SenderKeys {
   }
 }
 
+/** A tree node's key: its level and its index in the level (at most 2^8 levels of 2^16). */
+function position(level: number, index: number): number {
+  return level * 0x10000 + index;
+}
+
 function batchKey(t: Trailer): string {
   return t.publicKey.toString('latin1') + t.signature.toString('latin1') + t.count;
 }
 
-/** Checks a signature; false for any failure. */
+/** Checks a signature strictly (strict.ts); false for any failure. */
 export function verifySignature(key: KeyObject, data: Buffer, signature: Buffer): boolean {
-  try {
-    return verify(null, data, key, signature);
-  } catch {
-    return false;
-  }
+  return strictVerify(key, data, signature);
 }

@@ -16,3 +16,14 @@ export const openSync = unavailable('node:fs openSync');
 export const writeSync = unavailable('node:fs writeSync');
 export const closeSync = unavailable('node:fs closeSync');
 export const chmodSync = unavailable('node:fs chmodSync');
+// node:fs and node:path as the key-file rules use them (trust/identity.ts; never in a browser).
+export const constants: Record<string, number> = {};
+export const fchmodSync = unavailable('node:fs fchmodSync');
+export const fstatSync = unavailable('node:fs fstatSync');
+export const fsyncSync = unavailable('node:fs fsyncSync');
+export const linkSync = unavailable('node:fs linkSync');
+export const lstatSync = unavailable('node:fs lstatSync');
+export const unlinkSync = unavailable('node:fs unlinkSync');
+export const basename = unavailable('node:path basename');
+export const dirname = unavailable('node:path dirname');
+export const join = unavailable('node:path join');
