@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError, MeshError, MeshSocket } from '../../src/index.js';
@@ -60,7 +61,8 @@ describe('rx2p: first contact', function () {
 
   it('prints a join line with every flag an --auth --network-key node needs, and that line joins', async () => {
     const key = join(dir, 'network.key');
-    writeFileSync(key, 'a shared secret of the mesh\n');
+    // What rx2p --network-key-new writes: 64 hex digits, mode 0600 (a passphrase or a readable file is refused).
+    writeFileSync(key, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
     const a = procs.add(Proc.rx2p('--json', '--no-stdin', '--auth', '--network-key', key, '--subnet', 'team'));
     const listening = await a.record(isListening, 15_000, 'a listening');
     const line = listening.join as string;
