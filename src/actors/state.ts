@@ -8,6 +8,7 @@ import type { Message, MessageServer } from '../protocol/user-message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { pyJsonDumps } from '../protocol/pyjson.js';
 import { Connection } from '../streams/connection.js';
+import { OffLoopPool } from '../streams/off-loop-pool.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ListenerNotice, PendingConnection, Transport, TransportConnection } from '../transport/transport.js';
 import { WaterfallCache } from './waterfall-cache.js';
@@ -237,6 +238,8 @@ function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
 export class RouterState {
   readonly routingTable = new Map<string, Connection>();
   readonly awaiting = new Set<Connection>();
+  /** The node's share of the thread pool, made on the first connection. */
+  private offLoopPool: OffLoopPool | undefined;
   /** Every connection not yet closed, handshaken or not. */
   readonly live = new Set<Connection>();
   readonly requests = new Map<string, PendingRequest>();
@@ -338,6 +341,14 @@ export class RouterState {
       supported: this.host.supported,
       outgoing,
       now: () => this.now(),
+      schedule: (fn, ms) => {
+        const sub = o.scheduler.schedule(fn, ms);
+        return () => sub.unsubscribe();
+      },
+      maxUnhandledBytes: o.maxUnhandledBytes,
+      maxInflatedBytesPerSecond: o.maxInflatedBytesPerSecond,
+      untrustedMaxFrameBytes: o.untrustedMaxFrameBytes,
+      offLoopPool: (this.offLoopPool ??= new OffLoopPool(o.maxOffLoopJobs)),
     });
     conn.id = expectedId;
     this.live.add(conn);
