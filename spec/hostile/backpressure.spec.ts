@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import * as http from 'node:http';
 import { expect } from 'chai';
-import { MeshSocket, Protocol, encodeLength, type MeshOptions } from '../../src/index.js';
+import { MeshSocket, Protocol, defaultOptions, encodeLength, type MeshOptions } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
 import { NodeProcess } from './child.js';
 import { RawPeer, fakeId, frameOf } from './raw-peer.js';
@@ -182,10 +182,16 @@ describe('backpressure and fair admission (node in a child process)', function (
       const { gapMs, lost, sent } = honest.measure(victim, start, end);
       const report = await victim.report();
       const peak = (report.peak as { rss: number }).rss;
+      const { unhandledRaw, unhandledInflated } = report.peak as { unhandledRaw: number; unhandledInflated: number };
       const stats = report.stats as { errors: Record<string, number> };
       if (process.env.RX2P_DEBUG) console.log(JSON.stringify({ victim: report.loopDelay, honest: (await honest.node.report()).loopDelay, hstats: (await honest.node.report()).stats }));
       console.log(`      inflate flood, ${peers} peer(s), ${INFLATE_MS / 1000} s: ${mb(wire)} MiB offered on the wire (${Math.round(wire / frames[0]!.length)} frames of ${frames[0]!.length} B, each 15 MiB inflated); `
-        + `honest: ${sent} sent, ${lost} lost, longest gap ${gapMs} ms (its own sends: ${honest.ownIntervalMs} ms apart at most); node peak RSS ${mb(peak)} MiB; ${fmtJoins(joins)}; errors ${JSON.stringify(stats.errors)}`);
+        + `honest: ${sent} sent, ${lost} lost, longest gap ${gapMs} ms (its own sends: ${honest.ownIntervalMs} ms apart at most); node peak RSS ${mb(peak)} MiB; `
+        + `most read-but-unhandled on one connection ${(unhandledRaw / 1024).toFixed(0)} KiB as read and ${mb(unhandledInflated)} MiB inflated; ${fmtJoins(joins)}; errors ${JSON.stringify(stats.errors)}`);
+      // maxUnhandledBytes (4 MiB) plus what one read can complete past it (64 KiB); behind
+      // the digest, the body that shut the gate and the one inflating then.
+      expect(unhandledRaw).to.be.at.most(defaultOptions.maxUnhandledBytes + 64 * 1024);
+      expect(unhandledInflated).to.be.at.most(2 * defaultOptions.maxDecompressedBytes);
       expect(lost).to.equal(0);
       expect(gapMs).to.be.below(MAX_GAP_MS);
       expect(peak).to.be.below(MAX_RSS);

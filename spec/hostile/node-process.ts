@@ -21,12 +21,17 @@ const node = await MeshSocket.create(args.host, args.port, {
   // page: the WebSocket port also answers plain HTTP, as `rx2p --web` serves its page.
   ...(args.page && args.options?.webSocket ? { webSocket: { ...args.options.webSocket, onRequest: (_req, res) => res.end('page') } } : {}),
 });
-const peak = { rss: 0, heapUsed: 0, arrayBuffers: 0 };
+const peak = { rss: 0, heapUsed: 0, arrayBuffers: 0, unhandledRaw: 0, unhandledInflated: 0 };
 const sample = () => {
   const m = process.memoryUsage();
   peak.rss = Math.max(peak.rss, m.rss);
   peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
   peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
+  // The most bytes one connection held read but not yet handled (MeshOptions.maxUnhandledBytes).
+  for (const c of node.routingTable.values()) {
+    peak.unhandledRaw = Math.max(peak.unhandledRaw, c.readFlow.queuedRaw);
+    peak.unhandledInflated = Math.max(peak.unhandledInflated, c.readFlow.queuedInflated);
+  }
 };
 const sampler = setInterval(sample, 20);
 gc?.();
