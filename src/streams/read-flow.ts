@@ -61,6 +61,16 @@ export class ReadFlow {
     };
   }
 
+  /** Frame bytes waiting to be inflated (as read). */
+  get queuedRaw(): number {
+    return this.rawHeld;
+  }
+
+  /** Inflated payload bytes waiting to be digested. */
+  get queuedInflated(): number {
+    return this.bodyHeld;
+  }
+
   /** Bytes read and waiting for the thread pool (both queues). */
   get unhandled(): number {
     return this.rawHeld + this.bodyHeld;
