@@ -25,6 +25,8 @@ export interface SpawnOptions {
   encryption?: string;
   /** With options.webSocket: answer plain HTTP on that port too (as the page server does). */
   page?: boolean;
+  /** Record (in the child) when each message whose tag starts with this arrives; reports give them. */
+  record?: string;
 }
 
 export class NodeProcess {
@@ -60,7 +62,7 @@ export class NodeProcess {
   }
 
   static async spawn(o: SpawnOptions): Promise<NodeProcess> {
-    const nodeArgs = [...(o.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', script, JSON.stringify({ host: o.host, port: o.port ?? 0, options: o.options, echo: o.echo, encryption: o.encryption, page: o.page })];
+    const nodeArgs = [...(o.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', script, JSON.stringify({ host: o.host, port: o.port ?? 0, options: o.options, echo: o.echo, encryption: o.encryption, page: o.page, record: o.record })];
     const child = o.netns
       ? spawn('ip', ['netns', 'exec', o.netns, process.execPath, ...nodeArgs], { cwd: root })
       : spawn(process.execPath, nodeArgs, { cwd: root });

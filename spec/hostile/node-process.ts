@@ -10,7 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { MeshSocket, Protocol, type MeshOptions } from '../../src/index.js';
 
-interface Args { host: string; port: number; options?: MeshOptions; echo?: boolean; encryption?: string; page?: boolean }
+interface Args { host: string; port: number; options?: MeshOptions; echo?: boolean; encryption?: string; page?: boolean; record?: string }
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -37,8 +37,15 @@ const sampler = setInterval(sample, 20);
 gc?.();
 const base = process.memoryUsage();
 let received = 0;
+// record: the arrival time (this process's clock) of each message whose tag starts with
+// this prefix, kept here and given in reports: no line per message, so that a parent
+// slow to read the pipe cannot hold this process's loop (a pipe write is synchronous).
+const recorded: Record<string, number> = {};
+const prefix = args.record === undefined ? undefined : Buffer.from(args.record);
 node.messages$.subscribe((m) => {
   received++;
+  const p1 = m.packets[1];
+  if (prefix !== undefined && p1 !== undefined && p1.length < 64 && p1.subarray(0, prefix.length).equals(prefix)) recorded[p1.toString()] ??= Date.now();
   // At most 64 bytes of the tag: a flood's payload may be megabytes.
   if (args.echo) out({ event: 'message', tag: m.packets[1]?.subarray(0, 64).toString() ?? '', at: Date.now() });
 });
@@ -94,7 +101,7 @@ lines.on('line', (line) => {
       out({
         event: 'report', base, peak, afterGc: now, gcAvailable: gc !== undefined, received,
         waterfalls: node.waterfalls.length, queue: node.queue.length, stats: node.stats,
-        peers: [...node.routingTable.keys()], loopDelay,
+        peers: [...node.routingTable.keys()], loopDelay, recorded,
       });
       loop.reset();
       break;
