@@ -158,7 +158,8 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
       // Compressed with node:zlib, once for all peers: a large frame on its thread pool.
       const plain = source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null);
       if (conn.deflatesOffLoop(payloadBytes)) {
-        offLoop ??= compressFrameAsync(plain);
+        // In the node's share of the thread pool, as inflates and digests are.
+        offLoop ??= s.pool.run(() => compressFrameAsync(plain));
         if (!conn.writeLater(offLoop, payloadBytes)) below = false;
       } else if (!conn.write((deflated ??= compressFrameSync(plain)))) below = false;
       stats.framesOut++;

@@ -238,8 +238,13 @@ function hooksOf(extensions: readonly RouterExtension[]): ExtensionHooks {
 export class RouterState {
   readonly routingTable = new Map<string, Connection>();
   readonly awaiting = new Set<Connection>();
-  /** The node's share of the thread pool, made on the first connection. */
+  /** The node's share of the thread pool, made on first use. */
   private offLoopPool: OffLoopPool | undefined;
+
+  /** The node's share of the thread pool: every inflate, digest and deflate off the loop takes a slot. */
+  get pool(): OffLoopPool {
+    return (this.offLoopPool ??= new OffLoopPool(this.host.options.maxOffLoopJobs));
+  }
   /** Every connection not yet closed, handshaken or not. */
   readonly live = new Set<Connection>();
   readonly requests = new Map<string, PendingRequest>();
@@ -348,7 +353,7 @@ export class RouterState {
       maxUnhandledBytes: o.maxUnhandledBytes,
       maxInflatedBytesPerSecond: o.maxInflatedBytesPerSecond,
       untrustedMaxFrameBytes: o.untrustedMaxFrameBytes,
-      offLoopPool: (this.offLoopPool ??= new OffLoopPool(o.maxOffLoopJobs)),
+      offLoopPool: this.pool,
     });
     conn.id = expectedId;
     this.live.add(conn);

@@ -257,7 +257,11 @@ export class Connection {
     }
     if (method !== null && this.usesNodeZlib) {
       const plain = new PathfindingMessage(this.options.protocol, msgType, sender, payload, [], time);
-      if (this.deflatesOffLoop(bytes)) this.writeLater(compressFrameAsync(plain.string), plain.string.length);
+      if (this.deflatesOffLoop(bytes)) {
+        const frame = plain.string;
+        const pool = this.options.offLoopPool;
+        this.writeLater(pool === undefined ? compressFrameAsync(frame) : pool.run(() => compressFrameAsync(frame)), frame.length);
+      }
       else this.write(compressFrameSync(plain.string));
       return plain;
     }
