@@ -30,10 +30,16 @@ export interface ByteSourceOptions {
   nextTurn?: (fn: () => void) => () => void;
 }
 
-const nextImmediate = (fn: () => void): (() => void) => {
-  const t = setImmediate(fn);
-  return () => clearImmediate(t);
-};
+// A browser (the WebSocket transport runs in the page) has no setImmediate: a 0 ms timer.
+const nextImmediate = typeof setImmediate === 'function'
+  ? (fn: () => void): (() => void) => {
+    const t = setImmediate(fn);
+    return () => clearImmediate(t);
+  }
+  : (fn: () => void): (() => void) => {
+    const t = setTimeout(fn, 0);
+    return () => clearTimeout(t);
+  };
 
 /**
  * A medium's received bytes as a cold, single-subscriber Observable. The transport
@@ -140,23 +146,4 @@ export class ByteSource {
     if (pause) this.medium.pause();
     else this.medium.resume();
   }
-}
-
-/**
- * The bytes a Duplex stream receives, with the per-turn budget: next per 'data' chunk,
- * complete on a clean close, error on a stream error. Unsubscribing detaches the
- * listeners and leaves the stream to its owner.
- */
-export function duplexSource(socket: import('node:stream').Duplex, budget = READ_BUDGET_BYTES): ByteSource {
-  let failure: Error | undefined;
-  const source = new ByteSource({
-    pause: () => { if (!socket.destroyed) socket.pause(); },
-    resume: () => { if (!socket.destroyed) socket.resume(); },
-  }, { budget });
-  socket.on('data', (chunk: Buffer) => source.push(chunk));
-  socket.on('error', (err: Error) => { failure ??= err; });
-  socket.on('close', () => source.end(failure));
-  // Attaching 'data' set the stream flowing: hold it until the reader subscribes.
-  socket.pause();
-  return source;
 }
