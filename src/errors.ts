@@ -73,6 +73,13 @@ export class DuplicatePeerError extends MeshError {
 export class ConnectionLimitError extends MeshError {
   constructor(what: string, limit: number) { super('ERR_CONNECTION_LIMIT', `${what} limit of ${limit} reached`); }
 }
+/**
+ * The awaiting or connection slots were full and a newcomer arrived: the oldest
+ * connection still before its handshake (or its TLS or WebSocket upgrade) makes room.
+ */
+export class HalfOpenEvictedError extends MeshError {
+  constructor(what: string, limit: number) { super('ERR_HALF_OPEN_EVICTED', `${what} limit of ${limit} reached: the oldest connection not yet handshaken made room for a newcomer`); }
+}
 /** A reply through request/response got no answer in time. */
 export class RequestTimeoutError extends MeshError {
   constructor(target: string, ms: number) { super('ERR_REQUEST_TIMEOUT', `no route to ${target} found within ${ms} ms`); }

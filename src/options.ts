@@ -108,6 +108,29 @@ export interface MeshOptions {
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes?: number;
   /**
+   * Bytes one connection has read and not yet handled (frames waiting for the thread
+   * pool to inflate or digest them), at most: past it reading pauses until the pipeline
+   * has caught up (to half), and the peer's own TCP window slows it. Default 4 MiB.
+   */
+  maxUnhandledBytes?: number;
+  /**
+   * Bytes one connection's compressed frames may inflate to per second: past it reading
+   * pauses until the budget refills (one second's worth at most is saved up). 0: no
+   * budget. Default 256 MiB (W2 with gzip inflates ~150 MB/s on one connection).
+   */
+  maxInflatedBytesPerSecond?: number;
+  /**
+   * Largest frame accepted from a peer until its handshake (and, with Ed25519, its
+   * proof) is done: a handshake is under 1 KiB. A larger one ends the connection
+   * (FrameTooLargeError). Default 16 KiB.
+   */
+  untrustedMaxFrameBytes?: number;
+  /**
+   * Off-loop jobs (inflating a large body, digesting a large payload) this node runs on
+   * Node's thread pool at once, shared by its connections in turn. Default 2 (of libuv's 4 threads).
+   */
+  maxOffLoopJobs?: number;
+  /**
    * A waterfall is not relayed to a peer that already has this many unsent bytes
    * (stats.relaysSkipped counts it). A peer that cannot keep up then falls behind by
    * a bounded amount instead of by up to maxSendBufferBytes: copies held back longer
@@ -309,6 +332,10 @@ export interface ResolvedOptions {
   maxMessageAgeSeconds: number;
   retimedDuplicateWindowSeconds: number;
   maxSendBufferBytes: number;
+  maxUnhandledBytes: number;
+  maxInflatedBytesPerSecond: number;
+  untrustedMaxFrameBytes: number;
+  maxOffLoopJobs: number;
   maxRelayBacklogBytes: number;
   maxQueue: number;
   maxQueueBytes: number;
@@ -377,6 +404,10 @@ export const defaultOptions = {
   maxMessageAgeSeconds: 60,
   retimedDuplicateWindowSeconds: 2,
   maxSendBufferBytes: 64 * 1024 * 1024,
+  maxUnhandledBytes: 4 * 1024 * 1024,
+  maxInflatedBytesPerSecond: 256 * 1024 * 1024,
+  untrustedMaxFrameBytes: 16 * 1024,
+  maxOffLoopJobs: 2,
   maxRelayBacklogBytes: 4 * 1024 * 1024,
   maxQueue: 10_000,
   maxQueueBytes: 64 * 1024 * 1024,
@@ -506,6 +537,10 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxMessageAgeSeconds,
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
+    maxUnhandledBytes: count('maxUnhandledBytes', o.maxUnhandledBytes, d.maxUnhandledBytes, 1024),
+    maxInflatedBytesPerSecond: count('maxInflatedBytesPerSecond', o.maxInflatedBytesPerSecond, d.maxInflatedBytesPerSecond),
+    untrustedMaxFrameBytes: count('untrustedMaxFrameBytes', o.untrustedMaxFrameBytes, d.untrustedMaxFrameBytes, 1024),
+    maxOffLoopJobs: count('maxOffLoopJobs', o.maxOffLoopJobs, d.maxOffLoopJobs, 1),
     maxRelayBacklogBytes: count('maxRelayBacklogBytes', o.maxRelayBacklogBytes, d.maxRelayBacklogBytes),
     maxQueue: count('maxQueue', o.maxQueue, d.maxQueue, 1),
     maxQueueBytes: count('maxQueueBytes', o.maxQueueBytes, d.maxQueueBytes, 1),

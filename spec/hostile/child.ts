@@ -21,11 +21,21 @@ export interface SpawnOptions {
   netns?: string;
   /** Pass --expose-gc, so that reports include the heap after a full GC. */
   exposeGc?: boolean;
+  /** The protocol's encryption ('Plaintext', 'SSL', 'Ed25519'); default the node's. */
+  encryption?: string;
+  /** With options.webSocket: answer plain HTTP on that port too (as the page server does). */
+  page?: boolean;
+  /** Record (in the child) when each message whose tag starts with this arrives; reports give them. */
+  record?: string;
 }
 
 export class NodeProcess {
   readonly events: ChildEvent[] = [];
   readonly messages = new Set<string>();
+  /** When each echoed message tag reached this process (Date.now()), first arrival. */
+  readonly arrivals = new Map<string, number>();
+  /** The WebSocket listener's port, when the node has one. */
+  wsPort: number | undefined;
   id = '';
   port = 0;
   exited = false;
@@ -39,7 +49,12 @@ export class NodeProcess {
       } catch {
         return;
       }
-      if (e.event === 'message') this.messages.add(String(e.tag));
+      if (e.event === 'message') {
+        const tag = String(e.tag);
+        this.messages.add(tag);
+        // The child's own clock when it stamps the message (this process may be busy).
+        if (!this.arrivals.has(tag)) this.arrivals.set(tag, typeof e.at === 'number' ? e.at : Date.now());
+      }
       else this.events.push(e);
     });
     child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
@@ -47,7 +62,7 @@ export class NodeProcess {
   }
 
   static async spawn(o: SpawnOptions): Promise<NodeProcess> {
-    const nodeArgs = [...(o.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', script, JSON.stringify({ host: o.host, port: o.port ?? 0, options: o.options, echo: o.echo })];
+    const nodeArgs = [...(o.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', script, JSON.stringify({ host: o.host, port: o.port ?? 0, options: o.options, echo: o.echo, encryption: o.encryption, page: o.page, record: o.record })];
     const child = o.netns
       ? spawn('ip', ['netns', 'exec', o.netns, process.execPath, ...nodeArgs], { cwd: root })
       : spawn(process.execPath, nodeArgs, { cwd: root });
@@ -57,6 +72,7 @@ export class NodeProcess {
     if (!ready) throw new Error(`child node failed to start: ${p.stderr}`);
     p.id = String(ready.id);
     p.port = Number(ready.port);
+    p.wsPort = ready.wsPort === undefined ? undefined : Number(ready.wsPort);
     return p;
   }
 

@@ -172,11 +172,16 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
     const method = conn.methodFor(payloadBytes ??= source.payloadBytes, source);
     if (method !== null && conn.usesNodeZlib) {
       // Compressed with node:zlib, once for all peers: a large frame on its thread pool.
-      const plain = source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null);
+      // The plain frame is made only for the one compression (it was made per peer: a
+      // 15 MiB broadcast relayed to nine gzip peers cost nine 15 MiB copies on the loop).
       if (conn.deflatesOffLoop(payloadBytes)) {
-        offLoop ??= compressFrameAsync(plain);
+        // In the node's share of the thread pool, as inflates and digests are.
+        if (offLoop === undefined) {
+          const plain = source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null);
+          offLoop = s.pool.run(() => compressFrameAsync(plain));
+        }
         if (!conn.writeLater(offLoop, payloadBytes)) below = false;
-      } else if (!conn.write((deflated ??= compressFrameSync(plain)))) below = false;
+      } else if (!conn.write((deflated ??= compressFrameSync(source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, null))))) below = false;
       stats.framesOut++;
       if (msgType === flags.broadcast) conn.lastSent = source;
       continue;

@@ -43,6 +43,7 @@ export function completeHandshake(s: RouterState, conn: Connection, hello: Hello
   conn.addr = addr;
   conn.setPeerCompression(methods);
   conn.handshaken = true;
+  conn.trust();
   s.awaiting.delete(conn);
   if (existing && existing !== conn && existing.outgoing === conn.outgoing) {
     // Not crossed dials but a second connection claiming a connected peer's id. Ids are not

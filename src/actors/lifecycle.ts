@@ -3,7 +3,7 @@
 // tick, and the node's shutdown.
 import { isProtocolError } from '../protocol/errors.js';
 import {
-  ConnectionClosedError, ConnectionLimitError, FrameTimeoutError, HandshakeTimeoutError, MeshError, SocketClosedError,
+  ConnectionClosedError, ConnectionLimitError, FrameTimeoutError, HalfOpenEvictedError, HandshakeTimeoutError, MeshError, SocketClosedError,
 } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import type { PendingConnection, TransportConnection } from '../transport/transport.js';
@@ -27,10 +27,12 @@ export function onPending(s: RouterState, pending: PendingConnection): void {
   if (s.closing) return void pending.destroy();
   const count = s.pendingAccepts.size;
   if (s.awaiting.size + count >= o.maxAwaiting || s.live.size + count >= o.maxConnections) {
-    return refuse(s, pending, s.awaiting.size + count >= o.maxAwaiting);
+    const awaitingFull = s.awaiting.size + count >= o.maxAwaiting;
+    if (!evictOldestHalfOpen(s, awaitingFull)) return refuse(s, pending, awaitingFull);
   }
   const key = remoteKey(pending);
   s.pendingAccepts.set(key, pending);
+  pendingSince.set(pending, s.now());
   void pending.closed.then(() => {
     if (s.pendingAccepts.get(key) === pending) s.pendingAccepts.delete(key);
   });
@@ -48,6 +50,52 @@ export function onPendingFailed(s: RouterState, pending: PendingConnection, erro
   pending.destroy();
 }
 
+/** When each connection still in its transport handshake was accepted (the router's clock). */
+const pendingSince = new WeakMap<PendingConnection, number>();
+
+/** Connections of a set not yet destroyed (an evicted one stays in the sets until its close event). */
+function openCount(set: ReadonlySet<Connection>): number {
+  let n = 0;
+  for (const c of set) if (!c.closed) n++;
+  return n;
+}
+
+/**
+ * Slots are full and a newcomer is here: the oldest incoming connection that has not
+ * completed its handshake (its TLS handshake or WebSocket upgrade included) is closed
+ * to make room, so idle or slow half-open connections cannot lock fresh peers out; an
+ * honest handshake takes milliseconds, so it is never the oldest for long. False when
+ * there is none (every slot holds a handshaken or dialled connection): then the
+ * newcomer is refused.
+ */
+function evictOldestHalfOpen(s: RouterState, awaitingFull: boolean): boolean {
+  let oldest: Connection | undefined;
+  for (const c of s.awaiting) {
+    if (c.closed || c.outgoing || c.handshaken) continue;
+    if (oldest === undefined || c.openedAt < oldest.openedAt) oldest = c;
+  }
+  let oldestPending: [string, PendingConnection] | undefined;
+  let pendingAt = Infinity;
+  for (const entry of s.pendingAccepts) {
+    const at = pendingSince.get(entry[1]) ?? 0;
+    if (at < pendingAt) {
+      pendingAt = at;
+      oldestPending = entry;
+    }
+  }
+  const o = s.options;
+  const error = new HalfOpenEvictedError(awaitingFull ? 'awaiting handshake' : 'connection', awaitingFull ? o.maxAwaiting : o.maxConnections);
+  if (oldestPending !== undefined && (oldest === undefined || pendingAt <= oldest.openedAt)) {
+    s.pendingAccepts.delete(oldestPending[0]);
+    s.recordError(error, oldestPending[0]);
+    oldestPending[1].destroy();
+    return true;
+  }
+  if (oldest === undefined) return false;
+  s.drop(oldest, error);
+  return true;
+}
+
 function refuse(s: RouterState, link: PendingConnection | TransportConnection, awaitingFull: boolean): void {
   const o = s.options;
   s.stats.connectionsRefused++;
@@ -61,8 +109,9 @@ export function onAccepted(s: RouterState, link: TransportConnection): void {
   if (s.closing) return void link.destroy();
   // A connection in a transport handshake was counted from its accept; from here on it is a Connection.
   if (s.pendingAccepts.size > 0) s.pendingAccepts.delete(remoteKey(link));
-  if (s.awaiting.size >= o.maxAwaiting || s.live.size >= o.maxConnections) {
-    return refuse(s, link, s.awaiting.size >= o.maxAwaiting);
+  if (openCount(s.awaiting) >= o.maxAwaiting || openCount(s.live) >= o.maxConnections) {
+    const awaitingFull = openCount(s.awaiting) >= o.maxAwaiting;
+    if (!evictOldestHalfOpen(s, awaitingFull)) return refuse(s, link, awaitingFull);
   }
   s.host.print(1, `Incoming connection from ${link.remoteAddress}:${link.remotePort}`);
   s.adopt(link, false);

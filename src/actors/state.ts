@@ -8,6 +8,7 @@ import type { Message, MessageServer } from '../protocol/user-message.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { pyJsonDumps } from '../protocol/pyjson.js';
 import { Connection } from '../streams/connection.js';
+import { OffLoopPool } from '../streams/off-loop-pool.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ListenerNotice, PendingConnection, Transport, TransportConnection } from '../transport/transport.js';
 import { WaterfallCache } from './waterfall-cache.js';
@@ -261,6 +262,13 @@ export class RouterState {
   readonly routingTable = new Map<string, Connection>();
   /** Connections whose handshake is not done yet (py2p's awaiting_ids). */
   readonly awaiting = new Set<Connection>();
+  /** The node's share of the thread pool, made on first use. */
+  private offLoopPool: OffLoopPool | undefined;
+
+  /** The node's share of the thread pool: every inflate, digest and deflate off the loop takes a slot. */
+  get pool(): OffLoopPool {
+    return (this.offLoopPool ??= new OffLoopPool(this.host.options.maxOffLoopJobs));
+  }
   /** Every connection not yet closed, handshaken or not. */
   readonly live = new Set<Connection>();
   /** Whispers waiting for a route through request/response, by request key. */
@@ -379,6 +387,14 @@ export class RouterState {
       supported: this.host.supported,
       outgoing,
       now: () => this.now(),
+      schedule: (fn, ms) => {
+        const sub = o.scheduler.schedule(fn, ms);
+        return () => sub.unsubscribe();
+      },
+      maxUnhandledBytes: o.maxUnhandledBytes,
+      maxInflatedBytesPerSecond: o.maxInflatedBytesPerSecond,
+      untrustedMaxFrameBytes: o.untrustedMaxFrameBytes,
+      offLoopPool: this.pool,
     });
     conn.id = expectedId;
     this.live.add(conn);

@@ -90,6 +90,11 @@ export class Deframer {
     return this.#state === State.Body ? 4 + this.#bodyFill : this.#headerFill;
   }
 
+  /** The size its header announced for the frame in progress (0 between frames). */
+  get announced(): number {
+    return this.#state === State.Body ? this.#expected : 0;
+  }
+
   /** True after an error: every later push() throws it again. */
   get failed(): boolean {
     return this.#state === State.Failed;

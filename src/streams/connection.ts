@@ -7,6 +7,8 @@ import { deframe } from './deframe.js';
 import { inflate } from './inflate.js';
 import { parseMessage, type ParsedFrame } from './parse.js';
 import { digestLarge } from './digest.js';
+import { ReadFlow } from './read-flow.js';
+import type { OffLoopPool } from './off-loop-pool.js';
 import { packetsWorthCompressing, worthCompressing } from './send-compression.js';
 import { compressFrameAsync, compressFrameSync } from './zlib-async.js';
 
@@ -34,6 +36,16 @@ export interface ConnectionOptions {
   outgoing: boolean;
   /** Milliseconds (the scheduler's clock: virtual in a simulation). */
   now: () => number;
+  /** Runs fn after ms on the scheduler; returns a cancel. Default setTimeout. */
+  schedule?: (fn: () => void, ms: number) => () => void;
+  /** Read-but-unhandled bytes past which reading pauses (see MeshOptions.maxUnhandledBytes). Default: no bound. */
+  maxUnhandledBytes?: number;
+  /** Inflated bytes per second past which reading pauses (see MeshOptions.maxInflatedBytesPerSecond). 0: none. */
+  maxInflatedBytesPerSecond?: number;
+  /** Largest frame accepted before the peer is trusted (see MeshOptions.untrustedMaxFrameBytes). Default maxFrameBytes. */
+  untrustedMaxFrameBytes?: number;
+  /** The node's share of the thread pool (inflate and digest jobs of all its connections). */
+  offLoopPool?: OffLoopPool;
 }
 
 let serial = 0;
@@ -103,6 +115,10 @@ export class Connection {
   /** Frames waiting behind one being deflated off the loop, in order (undefined: none is). */
   private deferred: Array<{ frame: Deferred; bytes: number }> | undefined;
   private deferredBytes = 0;
+  /** The read side's flow control: unhandled bytes and the inflate budget. */
+  readonly readFlow: ReadFlow;
+  /** The frame limit in force: untrustedMaxFrameBytes until trust(), then maxFrameBytes. */
+  private readonly frameLimit: { bytes: number };
 
   constructor(
     /** The byte stream this connection reads and writes. */
@@ -112,9 +128,26 @@ export class Connection {
     this.outgoing = options.outgoing;
     this.openedAt = this.lastReceivedMs = options.now();
     this.receiveMethods = [...options.supported];
+    const maxFrameBytes = options.limits.maxFrameBytes;
+    this.frameLimit = { bytes: Math.min(maxFrameBytes, options.untrustedMaxFrameBytes ?? maxFrameBytes) };
+    const schedule = options.schedule ?? ((fn: () => void, ms: number) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    });
+    this.readFlow = new ReadFlow({
+      maxUnhandledBytes: options.maxUnhandledBytes ?? Number.MAX_SAFE_INTEGER,
+      maxInflatedBytesPerSecond: options.maxInflatedBytesPerSecond ?? 0,
+      now: options.now,
+      schedule,
+      pause: () => transport.pause?.(),
+      resume: () => transport.resume?.(),
+      pool: options.offLoopPool,
+    });
+    const flow = this.readFlow;
     const frames$ = transport.bytes$.pipe(
       deframe({
-        maxFrameBytes: options.limits.maxFrameBytes,
+        maxFrameBytes,
+        limit: this.frameLimit,
         // The frame timeout measures the wait for the frame now in progress: a peer
         // streaming whole frames whose ends never line up with chunk ends is not a slowloris.
         onBuffered: (bytes, completed) => {
@@ -123,13 +156,25 @@ export class Connection {
           else if (this.partialSince === 0 || completed > 0) this.partialSince = options.now();
         },
       }),
-      inflate(() => this.receiveMethods, options.limits, { asyncMinBytes: options.asyncZlibMinBytes ?? 0 }),
+      inflate(() => this.receiveMethods, options.limits, {
+        asyncMinBytes: options.asyncZlibMinBytes ?? 0,
+        flow: flow.inflateFlow,
+        onInflated: (options.maxInflatedBytesPerSecond ?? 0) > 0 ? (bytes) => flow.inflated(bytes) : undefined,
+      }),
       parseMessage(options.protocol, options.limits),
-      digestLarge(),
+      digestLarge(undefined, flow.digestFlow),
       map((frame): ConnectionEvent => ({ type: 'frame', conn: this, frame })),
       catchError((error: unknown) => of<ConnectionEvent>({ type: 'fault', conn: this, error })),
     );
     this.events$ = concat(frames$, of<ConnectionEvent>({ type: 'closed', conn: this }));
+  }
+
+  /**
+   * The peer has handshaken (and, where an extension holds the handshake, proven
+   * itself): its frames may now be as large as maxFrameBytes.
+   */
+  trust(): void {
+    this.frameLimit.bytes = this.options.limits.maxFrameBytes;
   }
 
   /** py2p's `sock`: the medium's own object (a net.Socket for TCP and TLS), else the transport connection. */
@@ -223,7 +268,11 @@ export class Connection {
     }
     if (method !== null && this.usesNodeZlib) {
       const plain = new PathfindingMessage(this.options.protocol, msgType, sender, payload, [], time);
-      if (this.deflatesOffLoop(bytes)) this.writeLater(compressFrameAsync(plain.string), plain.string.length);
+      if (this.deflatesOffLoop(bytes)) {
+        const frame = plain.string;
+        const pool = this.options.offLoopPool;
+        this.writeLater(pool === undefined ? compressFrameAsync(frame) : pool.run(() => compressFrameAsync(frame)), frame.length);
+      }
       else this.write(compressFrameSync(plain.string));
       return plain;
     }
@@ -426,6 +475,7 @@ export class Connection {
   destroy(error?: Error): void {
     if (this.closing) return;
     this.closing = true;
+    this.readFlow.stop();
     this.transport.destroy(error);
     this.batch = [];
     this.batchBytes = 0;

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Deframer } from '../protocol/framing.js';
+import { FrameTooLargeError } from '../protocol/errors.js';
 
 export interface DeframeOptions {
   maxFrameBytes: number;
@@ -8,6 +9,12 @@ export interface DeframeOptions {
    * frames the chunk completed (a held remainder after completed frames is a new frame).
    */
   onBuffered?: (bytes: number, completed: number) => void;
+  /**
+   * The limit in force now, at most maxFrameBytes: lower until the peer is trusted (its
+   * handshake done). Checked per frame as it goes out and, after each chunk, against the
+   * frame in progress, so a handshake in the same chunk raises it for what follows.
+   */
+  limit?: { bytes: number };
 }
 
 /**
@@ -19,6 +26,7 @@ export function deframe(options: DeframeOptions): OperatorFunction<Uint8Array, B
   return (source) =>
     new Observable<Buffer>((subscriber) => {
       const deframer = new Deframer({ maxFrameBytes: options.maxFrameBytes });
+      const limit = options.limit ?? { bytes: options.maxFrameBytes };
       return source.subscribe({
         next(chunk) {
           // Frames completed before a bad header in the same chunk still go out first,
@@ -31,8 +39,12 @@ export function deframe(options: DeframeOptions): OperatorFunction<Uint8Array, B
             failure = err;
           }
           if (failure === undefined) options.onBuffered?.(deframer.buffered, frames.length);
-          for (const frame of frames) subscriber.next(frame);
-          if (failure !== undefined) subscriber.error(failure);
+          for (const frame of frames) {
+            if (frame.length > limit.bytes) return subscriber.error(new FrameTooLargeError(frame.length, limit.bytes));
+            subscriber.next(frame);
+          }
+          if (failure !== undefined) return subscriber.error(failure);
+          if (deframer.announced > limit.bytes) subscriber.error(new FrameTooLargeError(deframer.announced, limit.bytes));
         },
         error: (err) => subscriber.error(err),
         complete: () => subscriber.complete(),

@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import { flags } from '../protocol/flags.js';
 import { presetDedupKey } from '../protocol/message.js';
 import type { ParsedFrame } from './parse.js';
-import { orderedOffLoop } from './ordered-off-loop.js';
+import { orderedOffLoop, type OffLoopFlow } from './ordered-off-loop.js';
 
 /**
  * A broadcast or waterfall with at least this many payload bytes has its de-duplication
@@ -14,7 +14,7 @@ import { orderedOffLoop } from './ordered-off-loop.js';
 export const ASYNC_DIGEST_MIN_BYTES = 4 * 1024 * 1024;
 
 /** Parsed frames → the same frames, large flooded ones with their dedupKey computed off the loop; order is kept. */
-export function digestLarge(minBytes = ASYNC_DIGEST_MIN_BYTES): OperatorFunction<ParsedFrame, ParsedFrame> {
+export function digestLarge(minBytes = ASYNC_DIGEST_MIN_BYTES, flow?: OffLoopFlow<ParsedFrame>): OperatorFunction<ParsedFrame, ParsedFrame> {
   const needsDigest = (f: ParsedFrame): boolean => {
     if (!f.ok) return false;
     const type = f.msg.msgType;
@@ -35,5 +35,6 @@ export function digestLarge(minBytes = ASYNC_DIGEST_MIN_BYTES): OperatorFunction
         () => f,
       );
     },
+    flow,
   );
 }

@@ -3,7 +3,7 @@ import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
 import { compression, mayBeCompressed } from '../protocol/compression.js';
 import { DecompressedTooLargeError, DecompressionFailedError } from '../protocol/errors.js';
 import { inflateAsync, inflateNodeSync } from './zlib-async.js';
-import { orderedOffLoop } from './ordered-off-loop.js';
+import { orderedOffLoop, type OffLoopFlow } from './ordered-off-loop.js';
 
 export interface InflatedFrame {
   /** The frame body as received (compressed or not), kept for diagnostics. */
@@ -22,6 +22,10 @@ export interface InflateOptions {
    * MeshOptions.asyncZlibMinBytes.
    */
   asyncMinBytes?: number;
+  /** The connection's flow control for the frames that wait behind one on the thread pool. */
+  flow?: OffLoopFlow<Buffer>;
+  /** Told of each body's inflated size (a compressed one), for the per-second budget. */
+  onInflated?: (bytes: number) => void;
 }
 
 /**
@@ -35,6 +39,7 @@ export function inflate(methods: () => readonly string[], limits: CodecLimits, o
   const asyncMin = options.asyncMinBytes ?? 0;
   const syncCap = asyncMin > 0 ? Math.min(limits.maxDecompressedBytes, 4 * asyncMin) : limits.maxDecompressedBytes;
   const syncLimits: CodecLimits = { ...limits, maxDecompressedBytes: syncCap };
+  const onInflated = options.onInflated;
   /** One frame: its result now, or undefined when it is to go to the thread pool. */
   const step = (raw: Buffer): InflatedFrame | undefined => {
     const list = methods();
@@ -48,13 +53,16 @@ export function inflate(methods: () => readonly string[], limits: CodecLimits, o
       if (asyncMin > 0 && list.includes('gzip')) {
         // node:zlib, synchronously: gzip is the one method this build has.
         try {
-          return { raw, body: inflateNodeSync(raw, syncCap, 'gzip'), compressionFail: false };
+          const body = inflateNodeSync(raw, syncCap, 'gzip');
+          onInflated?.(body.length);
+          return { raw, body, compressionFail: false };
         } catch (err) {
           if (err instanceof DecompressionFailedError) return { raw, body: raw, compressionFail: true };
           throw err;
         }
       }
       const [body, compressionFail] = PathfindingMessage.decompressString(raw, [...list], syncLimits);
+      if (onInflated !== undefined && body !== raw) onInflated(body.length);
       return { raw, body, compressionFail };
     } catch (err) {
       // Past the synchronous share: the whole body goes to the thread pool.
@@ -64,12 +72,16 @@ export function inflate(methods: () => readonly string[], limits: CodecLimits, o
   };
   return orderedOffLoop(step, (raw) =>
     inflateAsync(raw, limits.maxDecompressedBytes, 'gzip').then(
-      (body): InflatedFrame => ({ raw, body, compressionFail: false }),
+      (body): InflatedFrame => {
+        onInflated?.(body.length);
+        return { raw, body, compressionFail: false };
+      },
       (err: unknown) => {
         if (err instanceof DecompressionFailedError) return { raw, body: raw, compressionFail: true };
         throw err;
       },
     ),
+    options.flow,
   );
 }
 

@@ -3,6 +3,7 @@
 // is on the RxJS scheduler the network is given (virtual time in a simulation): no
 // wall-clock timer anywhere, so that a seeded run is reproducible byte for byte.
 import { Observable, Subject, type SchedulerLike, type Subscriber } from 'rxjs';
+import { ByteSource } from './byte-source.js';
 import type { BoundAddress, Listener, ListenerNotice, Transport, TransportConnection } from './transport.js';
 
 /** How a MemoryNetwork behaves: its clock, latency, bandwidth and buffers. */
@@ -237,9 +238,9 @@ export class MemoryConnection implements TransportConnection {
   /** Written before the dial connected. */
   private early: Buffer[] = [];
   private earlyBytes = 0;
-  private subscriber: Subscriber<Uint8Array> | undefined;
-  private inbox: Buffer[] = [];
-  private ending: { error?: Error } | undefined;
+  private readonly source: ByteSource;
+  /** Arrived while the reader is paused (pause holds them here, in order, with the end). */
+  private inbox: Chunk[] = [];
   private done = false;
   private isDestroyed = false;
   private endAfterConnect = false;
@@ -257,13 +258,32 @@ export class MemoryConnection implements TransportConnection {
   ) {
     this.writableHighWaterMark = net.highWaterMark;
     this.closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
-    this.bytes$ = new Observable<Uint8Array>((subscriber) => {
-      if (this.subscriber) return subscriber.error(new Error('bytes$ has one subscriber'));
-      this.subscriber = subscriber;
-      for (const chunk of this.inbox.splice(0)) subscriber.next(chunk);
-      if (this.ending) this.finish();
-      return () => { this.subscriber = undefined; };
+    // The shared byte source, its next turn in the network's (virtual) time. Paused, the
+    // chunks that arrive wait in the inbox, as they would in a socket's receive buffer.
+    this.source = new ByteSource({
+      pause: () => undefined,
+      resume: () => { if (this.inbox.length !== 0) net.scheduler.schedule(() => this.flushInbox(), 0); },
+    }, {
+      nextTurn: (fn) => {
+        const sub = net.scheduler.schedule(fn, 0);
+        return () => sub.unsubscribe();
+      },
     });
+    this.bytes$ = this.source.bytes$;
+  }
+
+  /** {@inheritDoc TransportConnection.pause} */
+  pause(): void {
+    this.source.pause();
+  }
+
+  /** {@inheritDoc TransportConnection.resume} */
+  resume(): void {
+    this.source.resume();
+  }
+
+  private flushInbox(): void {
+    while (this.inbox.length !== 0 && !this.source.paused && !this.done) this.deliver(this.inbox.shift()!);
   }
 
   /** {@inheritDoc TransportConnection.raw} */
@@ -370,14 +390,18 @@ export class MemoryConnection implements TransportConnection {
   /** @internal Bytes (or the end) from the peer. */
   receive(chunk: Chunk): void {
     if (this.done) return;
+    if (this.inbox.length !== 0 || this.source.paused) this.inbox.push(chunk);
+    else this.deliver(chunk);
+  }
+
+  private deliver(chunk: Chunk): void {
     if (chunk === FIN) {
       // As a net.Socket without allowHalfOpen: the peer's end ends this side too.
       if (!this.isDestroyed && !this.endAfterConnect) this.out?.send(FIN);
       return this.close();
     }
     if (chunk === RST) return this.close(new MemoryNetError('ECONNRESET', 'connection reset by peer'));
-    if (this.subscriber) this.subscriber.next(chunk);
-    else this.inbox.push(chunk);
+    this.source.push(chunk);
   }
 
   /** @internal Ends this end: bytes$ completes (or errors), closed resolves. */
@@ -385,17 +409,10 @@ export class MemoryConnection implements TransportConnection {
     if (this.done) return;
     this.done = true;
     this.net.forget(this);
-    this.ending = error ? { error } : {};
+    this.inbox = [];
     this.drainListeners = [];
-    if (this.subscriber) this.finish();
+    this.source.end(error);
     this.markClosed();
-  }
-
-  private finish(): void {
-    const s = this.subscriber!;
-    const error = this.ending?.error;
-    if (error) s.error(error);
-    else s.complete();
   }
 }
 

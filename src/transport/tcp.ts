@@ -1,7 +1,8 @@
 // TCP under the seam: a net.Socket as a TransportConnection, a net.Server as a Listener.
 // TLS (tls.ts) reuses both: a TLSSocket is a net.Socket.
 import * as net from 'node:net';
-import { Observable, Subject } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
+import { ByteSource } from './byte-source.js';
 import type { BoundAddress, Listener, ListenerNotice, Transport, TransportConnection } from './transport.js';
 
 /** Settings of a TcpTransport. */
@@ -22,7 +23,7 @@ export class SocketConnection implements TransportConnection {
   private address: string | undefined;
   private port: number | undefined;
   private failure: Error | undefined;
-  private ended = false;
+  private readonly source: ByteSource;
 
   constructor(readonly socket: net.Socket, keepAliveMs: number) {
     socket.setNoDelay(true);
@@ -34,25 +35,24 @@ export class SocketConnection implements TransportConnection {
     // Listened for from the start, so that an error before bytes$ is subscribed is held
     // for it rather than thrown as an unhandled 'error'.
     socket.on('error', (err: Error) => { this.failure ??= err; });
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.ended = true;
-      resolve();
-    }));
-    this.bytes$ = new Observable<Uint8Array>((subscriber) => {
-      if (this.ended) {
-        if (this.failure) subscriber.error(this.failure);
-        else subscriber.complete();
-        return undefined;
-      }
-      const onData = (chunk: Buffer) => subscriber.next(chunk);
-      const onClose = () => (this.failure ? subscriber.error(this.failure) : subscriber.complete());
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      return () => {
-        socket.off('data', onData);
-        socket.off('close', onClose);
-      };
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    // The shared byte source: the per-turn read budget, and pause() from the pipeline
+    // (socket.pause() stops reading; the kernel's window then slows the peer).
+    this.source = new ByteSource({
+      pause: () => { if (!socket.destroyed) socket.pause(); },
+      resume: () => { if (!socket.destroyed) socket.resume(); },
     });
+    socket.on('data', (chunk: Buffer) => this.source.push(chunk));
+    socket.once('close', () => this.source.end(this.failure));
+    this.bytes$ = this.source.bytes$;
+  }
+
+  pause(): void {
+    this.source.pause();
+  }
+
+  resume(): void {
+    this.source.resume();
   }
 
   private remember(): void {

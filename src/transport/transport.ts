@@ -30,6 +30,16 @@ export interface TransportConnection {
    */
   readonly bytes$: Observable<Uint8Array>;
   /**
+   * Flow control: no more bytes on bytes$ until resume(); the medium stops reading, so
+   * that the sender is slowed by its own transport (TCP's window) rather than buffered
+   * here. The built-in transports have it (one shared ByteSource, which also yields
+   * the medium after 64 KiB in one turn of the event loop); one without it is read as
+   * fast as it delivers.
+   */
+  pause?(): void;
+  /** Ends a pause(): the medium is read again and bytes$ goes on where it stopped. */
+  resume?(): void;
+  /**
    * Queues one chunk. True while the backlog (writableLength) is below
    * writableHighWaterMark; false means: wait for onceDrain before writing much more.
    * Writes before a dialled connection is established are queued, not refused.

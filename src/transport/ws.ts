@@ -3,7 +3,8 @@
 // chunking). Written against the browser's WebSocket API, which the `ws` package offers
 // too, so one connection class serves a browser tab and a Node node. This module is
 // browser-safe; the listener (Node only) is in ws-listener.ts.
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { ByteSource } from './byte-source.js';
 import { WebSocketMessageTooLargeError, WebSocketProtocolError, WebSocketTextMessageError } from './ws-errors.js';
 import type { Listener, Transport, TransportConnection } from './transport.js';
 
@@ -25,6 +26,10 @@ export interface WebSocketLike {
   terminate?: () => void;
   /** `ws` only: its EventEmitter side, which skips an Event object per message. */
   on?: (event: string, listener: (...args: any[]) => void) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** `ws` only: stops (and restarts) reading its socket. A browser's WebSocket cannot. */
+  pause?: () => void;
+  /** `ws` only: reads its socket again after pause(). */
+  resume?: () => void;
 }
 
 const CONNECTING = 0;
@@ -70,8 +75,7 @@ export class WsConnection implements TransportConnection {
   private ended = false;
   private destroying = false;
   private markClosed!: () => void;
-  private readonly early: Uint8Array[] = [];
-  private sink: { next(b: Uint8Array): void; error(e: Error): void; complete(): void } | undefined;
+  private readonly source: ByteSource;
   private drainWaiters: Array<() => void> = [];
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -109,17 +113,24 @@ export class WsConnection implements TransportConnection {
       ws.addEventListener('error', (event: { error?: Error; message?: string }) => this.onError(event));
       ws.addEventListener('close', () => this.onClose());
     }
-    // Bytes that arrive before the one subscriber are held for it.
-    this.bytes$ = new Observable<Uint8Array>((subscriber) => {
-      for (const chunk of this.early.splice(0)) subscriber.next(chunk);
-      if (this.ended) {
-        if (this.failure) subscriber.error(this.failure);
-        else subscriber.complete();
-        return undefined;
-      }
-      this.sink = subscriber;
-      return () => { this.sink = undefined; };
+    // The shared byte source (bytes before the one subscriber are held for it). `ws`
+    // pauses its socket, so TCP's window slows the peer; a browser cannot pause, and
+    // there the budget and pause only hold what has arrived.
+    this.source = new ByteSource({
+      pause: () => { if (ws.readyState === OPEN) ws.pause?.(); },
+      resume: () => { if (ws.readyState === OPEN) ws.resume?.(); },
     });
+    this.bytes$ = this.source.bytes$;
+  }
+
+  /** {@inheritDoc TransportConnection.pause} */
+  pause(): void {
+    this.source.pause();
+  }
+
+  /** {@inheritDoc TransportConnection.resume} */
+  resume(): void {
+    this.source.resume();
   }
 
   /** {@inheritDoc TransportConnection.raw} */
@@ -221,6 +232,8 @@ export class WsConnection implements TransportConnection {
 
   private onOpen(): void {
     if (this.destroyed) return;
+    // A pause asked for while connecting could not reach `ws` yet.
+    if (this.source.paused) this.ws.pause?.();
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -230,9 +243,7 @@ export class WsConnection implements TransportConnection {
   private onMessage(data: unknown): void {
     if (this.destroyed) return;
     if (typeof data === 'string') return this.destroy(new WebSocketTextMessageError());
-    const bytes = data instanceof ArrayBuffer ? Buffer.from(data) : data as Uint8Array;
-    if (this.sink) this.sink.next(bytes);
-    else this.early.push(bytes);
+    this.source.push(data instanceof ArrayBuffer ? Buffer.from(data) : data as Uint8Array);
   }
 
   private onError(event: { error?: Error; message?: string }): void {
@@ -248,12 +259,7 @@ export class WsConnection implements TransportConnection {
     this.ended = true;
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
     this.drainWaiters = [];
-    const sink = this.sink;
-    this.sink = undefined;
-    if (sink) {
-      if (this.failure) sink.error(this.failure);
-      else sink.complete();
-    }
+    this.source.end(this.failure);
     this.markClosed();
   }
 }

@@ -1,0 +1,118 @@
+// Flow control in the transport seam, for every transport: the per-turn read budget
+// (a connection hands on at most READ_BUDGET_BYTES, plus the chunk that crossed it, per
+// turn of the event loop) and pause(): while paused, bytes$ gets nothing more, the
+// medium stops reading and the sender's own backlog grows; resume() delivers it all.
+import { expect } from 'chai';
+import { asyncScheduler } from 'rxjs';
+import {
+  MemoryNetwork, MemoryTransport, TcpTransport, TlsTransport,
+  type Transport, type TransportConnection,
+} from '../../src/index.js';
+import { READ_BUDGET_BYTES } from '../../src/transport/byte-source.js';
+import { nodeWsTransport } from '../../src/transport/ws-listener.js';
+import { waitFor } from '../helpers.js';
+
+const MiB = 1024 * 1024;
+const transports: Array<{ name: string; make: () => Transport; socket: boolean }> = [
+  { name: 'TCP', make: () => new TcpTransport(), socket: true },
+  { name: 'TLS', make: () => new TlsTransport(), socket: true },
+  { name: 'WebSocket', make: () => nodeWsTransport({ maxMessageBytes: 16 * MiB, upgradeTimeoutMs: 5_000 }), socket: true },
+  { name: 'memory', make: () => new MemoryTransport(new MemoryNetwork({ scheduler: asyncScheduler }), 'a'), socket: false },
+];
+
+async function pair(t: Transport): Promise<{ accepted: TransportConnection; dialled: TransportConnection; close: () => Promise<void> }> {
+  const listener = await t.listen('127.0.0.1', 0);
+  let accepted: TransportConnection | undefined;
+  listener.accepted$.subscribe((c) => { accepted = c; });
+  const dialled = t.dial('127.0.0.1', listener.address.port);
+  dialled.bytes$.subscribe({ error: () => undefined });
+  await waitFor(() => accepted !== undefined, 5_000, 'connection accepted');
+  return {
+    accepted: accepted!,
+    dialled,
+    close: async () => {
+      dialled.destroy();
+      accepted!.destroy();
+      await listener.close();
+    },
+  };
+}
+
+/** Writes `total` bytes in 64 KiB chunks, waiting for drain when the transport asks to. */
+async function writeAll(conn: TransportConnection, total: number): Promise<void> {
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  for (let sent = 0; sent < total && !conn.destroyed; sent += chunk.length) {
+    if (!conn.write(chunk)) await new Promise<void>((r) => conn.onceDrain(r));
+  }
+}
+
+describe('transport seam flow control', function () {
+  this.timeout(30_000);
+
+  for (const t of transports) {
+    if (t.socket) {
+      it(`${t.name}: hands on at most the read budget (plus one chunk) per turn of the event loop`, async () => {
+        const { accepted, dialled, close } = await pair(t.make());
+        let turn = 0;
+        let maxTurn = 0;
+        let got = 0;
+        let imm: NodeJS.Immediate;
+        const tick = () => {
+          maxTurn = Math.max(maxTurn, turn);
+          turn = 0;
+          imm = setImmediate(tick);
+        };
+        imm = setImmediate(tick);
+        accepted.bytes$.subscribe({ next: (b) => { turn += b.length; got += b.length; }, error: () => undefined });
+        const total = 16 * MiB;
+        try {
+          await writeAll(dialled, total);
+          await waitFor(() => got >= total, 20_000, 'every byte read');
+        } finally {
+          clearImmediate(imm!);
+          await close();
+        }
+        console.log(`      ${t.name}: 16 MiB read, at most ${(maxTurn / 1024).toFixed(0)} KiB in one turn (budget ${READ_BUDGET_BYTES / 1024} KiB)`);
+        expect(maxTurn).to.be.at.most(READ_BUDGET_BYTES + 64 * 1024);
+      });
+    }
+
+    it(`${t.name}: pause() stops reading (the sender's backlog grows), resume() delivers every byte in order`, async () => {
+      const { accepted, dialled, close } = await pair(t.make());
+      let got = 0;
+      let ordered = true;
+      let expect8 = 0;
+      accepted.bytes$.subscribe({
+        next: (b) => {
+          for (let i = 0; i < b.length; i += 4096) if (b[i] !== ((expect8 + i) >> 16 & 0xff)) ordered = false;
+          expect8 += b.length;
+          got += b.length;
+        },
+        error: () => undefined,
+      });
+      accepted.pause!();
+      // Numbered 64 KiB chunks (each byte is the chunk's number mod 256), as much as the
+      // medium takes before the sender's own backlog passes 1 MiB (a socket: the kernel's
+      // buffers are full, nothing is read) or 32 MiB are sent.
+      let sent = 0;
+      const total = 32 * MiB;
+      while (sent < total && dialled.writableLength < MiB) {
+        dialled.write(Buffer.alloc(64 * 1024, (sent >> 16) & 0xff));
+        sent += 64 * 1024;
+        await new Promise((r) => setImmediate(r));
+      }
+      const whilePaused = got;
+      try {
+        if (t.socket) expect(dialled.writableLength, 'the sender is held back').to.be.at.least(MiB);
+        expect(whilePaused).to.be.at.most(READ_BUDGET_BYTES + 64 * 1024);
+        accepted.resume!();
+        await waitFor(() => got >= sent, 20_000, 'every byte after resume');
+      } finally {
+        await close();
+      }
+      console.log(`      ${t.name}: ${(whilePaused / 1024).toFixed(0)} KiB read while paused, ${(sent / MiB).toFixed(0)} MiB sent, all of it read after resume`);
+      expect(got).to.equal(sent);
+      expect(ordered).to.equal(true);
+    });
+  }
+});

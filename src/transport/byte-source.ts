@@ -1,0 +1,149 @@
+// One byte source for every transport: what a medium (a net.Socket, a WebSocket, an
+// in-memory pipe) receives becomes a connection's bytes$, under two kinds of flow
+// control. The per-turn read budget yields the medium to other connections and timers
+// once it has handed on READ_BUDGET_BYTES in one turn; the reader's pause() (the
+// connection pipeline, when frames wait for the thread pool) stops it until resume().
+// Either way the medium stops reading: TCP's window then slows the sender, as a Node
+// stream or ws does, instead of the bytes piling up here.
+import { Observable, type Subscriber } from 'rxjs';
+
+/**
+ * Bytes one connection may hand on in one turn of the event loop. libuv reads a ready
+ * socket up to 32 times (64 KiB each) before it returns to timers and other sockets: a
+ * peer flooding small frames had a node decode ~2 MiB of them, half a second of work,
+ * per turn (spec/hostile/flood.spec.ts). Past this budget the medium is paused until
+ * the next turn, so other peers and timers get their share.
+ */
+export const READ_BUDGET_BYTES = 64 * 1024;
+
+/** What a byte source drives: the medium's own reading. */
+export interface ByteMedium {
+  /** Stops reading (a medium that cannot stop, a browser's WebSocket, does nothing). */
+  pause(): void;
+  resume(): void;
+}
+
+export interface ByteSourceOptions {
+  /** The per-turn read budget (bytes). Default READ_BUDGET_BYTES. */
+  budget?: number;
+  /** Runs fn on the next turn; returns a cancel. Default setImmediate (virtual time: the scheduler). */
+  nextTurn?: (fn: () => void) => () => void;
+}
+
+// A browser (the WebSocket transport runs in the page) has no setImmediate: a 0 ms timer.
+const nextImmediate = typeof setImmediate === 'function'
+  ? (fn: () => void): (() => void) => {
+    const t = setImmediate(fn);
+    return () => clearImmediate(t);
+  }
+  : (fn: () => void): (() => void) => {
+    const t = setTimeout(fn, 0);
+    return () => clearTimeout(t);
+  };
+
+/**
+ * A medium's received bytes as a cold, single-subscriber Observable. The transport
+ * calls push() per chunk and end() once; bytes (and the end) that come before the
+ * subscriber are held for it, and the medium is kept paused until it subscribes.
+ */
+export class ByteSource {
+  readonly bytes$: Observable<Uint8Array>;
+  private sink: Subscriber<Uint8Array> | undefined;
+  private early: Uint8Array[] | undefined = [];
+  private ending: { error?: Error } | undefined;
+  private turnBytes = 0;
+  private cancelTurn: (() => void) | undefined;
+  private readerPaused = false;
+  private mediumPaused = false;
+  private readonly budget: number;
+  private readonly nextTurn: (fn: () => void) => () => void;
+
+  constructor(private readonly medium: ByteMedium, options: ByteSourceOptions = {}) {
+    this.budget = options.budget ?? READ_BUDGET_BYTES;
+    this.nextTurn = options.nextTurn ?? nextImmediate;
+    this.bytes$ = new Observable<Uint8Array>((subscriber) => {
+      if (this.sink !== undefined || this.early === undefined) {
+        subscriber.error(new Error('bytes$ has one subscriber'));
+        return undefined;
+      }
+      const early = this.early;
+      this.early = undefined;
+      this.sink = subscriber;
+      for (const chunk of early) subscriber.next(chunk);
+      if (this.ending !== undefined) {
+        this.finish();
+        return undefined;
+      }
+      this.update();
+      return () => {
+        this.sink = undefined;
+        this.cancelTurn?.();
+        this.cancelTurn = undefined;
+      };
+    });
+    this.update();
+  }
+
+  /** A chunk from the medium. */
+  push(chunk: Uint8Array): void {
+    const sink = this.sink;
+    if (sink === undefined) {
+      if (this.early !== undefined && this.ending === undefined) this.early.push(chunk);
+      return;
+    }
+    sink.next(chunk);
+    this.turnBytes += chunk.length;
+    if (this.turnBytes >= this.budget && this.cancelTurn === undefined && this.sink !== undefined) {
+      this.cancelTurn = this.nextTurn(this.onNextTurn);
+      this.update();
+    }
+  }
+
+  /** The medium closed: cleanly, or with error. Later pushes are ignored. */
+  end(error?: Error): void {
+    if (this.ending !== undefined) return;
+    this.ending = error ? { error } : {};
+    this.cancelTurn?.();
+    this.cancelTurn = undefined;
+    if (this.sink !== undefined) this.finish();
+  }
+
+  /** The reader's flow control: no more bytes until resume() (the medium stops reading). */
+  pause(): void {
+    this.readerPaused = true;
+    this.update();
+  }
+
+  resume(): void {
+    this.readerPaused = false;
+    this.update();
+  }
+
+  /** True while the medium is told to stop reading (budget spent, reader paused, or no reader yet). */
+  get paused(): boolean {
+    return this.mediumPaused;
+  }
+
+  private readonly onNextTurn = (): void => {
+    this.cancelTurn = undefined;
+    this.turnBytes = 0;
+    this.update();
+  };
+
+  private finish(): void {
+    const sink = this.sink!;
+    this.sink = undefined;
+    const error = this.ending!.error;
+    if (error) sink.error(error);
+    else sink.complete();
+  }
+
+  private update(): void {
+    if (this.ending !== undefined) return;
+    const pause = this.readerPaused || this.cancelTurn !== undefined || this.sink === undefined;
+    if (pause === this.mediumPaused) return;
+    this.mediumPaused = pause;
+    if (pause) this.medium.pause();
+    else this.medium.resume();
+  }
+}
