@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import { MeshSocket, PathfindingMessage, Protocol, REPAIR_CAPABILITY, compression, encodeFrame, pyJsonDumps } from '../../src/index.js';
+import { MeshSocket, PathfindingMessage, Protocol, REPAIR_CAPABILITY, RX2P_CAPABILITY, compression, encodeFrame, pyJsonDumps } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
 import { RawPeer } from './raw-peer.js';
 
@@ -21,10 +21,11 @@ function packetsOf(protocol: Protocol, body: Buffer): string[] {
 }
 
 /**
- * The compression list of an rx2p handshake: what this build supports, then the repair
- * capability (a name py2p does not know, so it never uses it: README, Repair).
+ * The compression list of an rx2p handshake: what this build supports, then the rx2p and
+ * repair capabilities (names py2p does not know, so it never uses them: README, Repair;
+ * docs/py2p-interop.md).
  */
-const advertised = pyJsonDumps([...compression, REPAIR_CAPABILITY]);
+const advertised = pyJsonDumps([...compression, RX2P_CAPABILITY, REPAIR_CAPABILITY]);
 
 /**
  * The handshake rx2p must write where py2p wrote `packets`: the same packets but for the

@@ -11,6 +11,7 @@ import { Connection } from '../streams/connection.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ListenerNotice, PendingConnection, Transport, TransportConnection } from '../transport/transport.js';
 import { WaterfallCache } from './waterfall-cache.js';
+import { RX2P_CAPABILITY } from './capability.js';
 
 export type Packet = string | Uint8Array;
 
@@ -273,7 +274,7 @@ export class RouterState {
   /** The plain waterfall frame the last relay() sent for `relayedFor` (for onAdmitted hooks). */
   relayedFrame: Buffer | undefined;
   relayedFor: PathfindingMessage | undefined;
-  /** The compression list of this node's handshake: its methods, then the extensions' capabilities. */
+  /** The compression list of this node's handshake: its methods, RX2P_CAPABILITY, then the extensions' capabilities. */
   private readonly handshakeMethods: string;
   private readonly textBytes = new Map<string, Buffer>();
 
@@ -296,7 +297,8 @@ export class RouterState {
     this.sendersProven = (host.extensions ?? []).some((e) => e.provesSenders === true);
     this.trailerPackets = (host.extensions ?? []).reduce((n, e) => n + (e.trailerPackets ?? 0), 0);
     const capabilities = (host.extensions ?? []).flatMap((e) => e.advertise ?? []);
-    this.handshakeMethods = pyJsonDumps([...o.compression, ...capabilities]);
+    // RX2P_CAPABILITY first: every rx2p node names it, whatever its extensions (capability.ts).
+    this.handshakeMethods = pyJsonDumps([...o.compression, RX2P_CAPABILITY, ...capabilities]);
   }
 
   get options(): ResolvedOptions {
