@@ -101,6 +101,17 @@ export interface MeshOptions {
    * a copy. 0 turns the check off. Default 2 s. Only messages up to 64 KiB are tracked.
    */
   retimedDuplicateWindowSeconds?: number;
+  /**
+   * A py2p 0.2 node relays a broadcast as a waterfall dated when it relays it: a busy one
+   * is seconds behind, past retimedDuplicateWindowSeconds. So a waterfall from a py2p peer
+   * (one that did not name the rx2p capability) whose sender and payload match a message
+   * seen with a time this close is dropped as such a copy; and a message that arrives
+   * after such a copy was delivered, with the same sender and payload, dated at most this
+   * much before it, is dropped as the copy's original. The cost: a sender's identical
+   * payloads this close together reach a node whose only route is a py2p relay once.
+   * 0 turns it off. Default 30 s.
+   */
+  py2pCopyWindowSeconds?: number;
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes?: number;
   /**
@@ -272,6 +283,7 @@ export interface ResolvedOptions {
   waterfallCacheSize: number;
   maxMessageAgeSeconds: number;
   retimedDuplicateWindowSeconds: number;
+  py2pCopyWindowSeconds: number;
   maxSendBufferBytes: number;
   maxRelayBacklogBytes: number;
   maxQueue: number;
@@ -333,6 +345,7 @@ export const defaultOptions = {
   waterfallCacheSize: 100_000,
   maxMessageAgeSeconds: 60,
   retimedDuplicateWindowSeconds: 2,
+  py2pCopyWindowSeconds: 30,
   maxSendBufferBytes: 64 * 1024 * 1024,
   maxRelayBacklogBytes: 4 * 1024 * 1024,
   maxQueue: 10_000,
@@ -459,6 +472,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     waterfallCacheSize: count('waterfallCacheSize', o.waterfallCacheSize, d.waterfallCacheSize, 1),
     maxMessageAgeSeconds,
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
+    py2pCopyWindowSeconds: count('py2pCopyWindowSeconds', o.py2pCopyWindowSeconds, d.py2pCopyWindowSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
     maxRelayBacklogBytes: count('maxRelayBacklogBytes', o.maxRelayBacklogBytes, d.maxRelayBacklogBytes),
     maxQueue: count('maxQueue', o.maxQueue, d.maxQueue, 1),

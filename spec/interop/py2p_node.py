@@ -15,6 +15,51 @@ from py_src import mesh, base  # noqa: E402
 
 out_lock = threading.Lock()
 
+# Which peer and which frame each entry of daemon.exceptions came from (py2p records
+# neither): found_terminator and send are wrapped, the frame kept only when one raised.
+blame = {}
+_found_terminator = mesh.mesh_connection.found_terminator
+_send = mesh.mesh_connection.send
+
+
+def found_terminator(self):
+    raw = b"".join(self.buffer)
+    try:
+        return _found_terminator(self)
+    except Exception:
+        blame[len(self.server.daemon.exceptions)] = {"peer": text(self.id), "frame": raw[:4096].hex()}
+        raise
+
+
+def send(self, *args, **kargs):
+    n = len(self.server.daemon.exceptions)
+    _send(self, *args, **kargs)
+    if len(self.server.daemon.exceptions) > n:
+        blame[n] = {"peer": text(self.id), "frame": "", "in": "send"}
+
+
+mesh.mesh_connection.found_terminator = found_terminator
+mesh.mesh_connection.send = send
+
+# The user's calls run on py2p's daemon thread (between two turns of its loop): py2p 0.2
+# is not thread-safe (send() iterates the routing table the daemon changes), and its
+# races are no peer's doing.
+import collections  # noqa: E402
+calls = collections.deque()
+_handle_accept = mesh.mesh_daemon.handle_accept
+
+
+def handle_accept(self):
+    while calls:
+        try:
+            calls.popleft()()
+        except Exception as e:
+            say({"type": "error", "where": "call", "error": repr(e), "traceback": traceback.format_exc()})
+    return _handle_accept(self)
+
+
+mesh.mesh_daemon.handle_accept = handle_accept
+
 
 def say(record):
     with out_lock:
@@ -59,7 +104,7 @@ def watch():
             while reported < len(exc):
                 e, tb = exc[reported]
                 reported += 1
-                say({"type": "exception", "error": repr(e), "traceback": tb})
+                say(dict({"type": "exception", "error": repr(e), "traceback": tb}, **blame.get(reported - 1, {})))
         except Exception as e:  # the watcher itself must not die silently
             say({"type": "error", "where": "watch", "error": repr(e), "traceback": traceback.format_exc()})
         time.sleep(0.02)
@@ -71,11 +116,9 @@ for line in sys.stdin:
     try:
         c = json.loads(line)
         if c["cmd"] == "send":
-            sock.send(c["text"])
-            say({"type": "sent", "text": c["text"]})
+            calls.append(lambda t=c["text"]: sock.send(t))
         elif c["cmd"] == "connect":
-            sock.connect(c["host"], c["port"])
-            say({"type": "connected", "host": c["host"], "port": c["port"]})
+            calls.append(lambda h=c["host"], p=c["port"]: sock.connect(h, p))
         elif c["cmd"] == "status":
             say({"type": "status", "peers": [text(k) for k in list(sock.routing_table.keys())],
                  "exceptions": len(sock.daemon.exceptions), "waterfalls": len(sock.waterfalls)})

@@ -87,12 +87,29 @@ export interface IncarnationResult {
   disconnects: string[];
 }
 
+export interface Py2pException {
+  node: string;
+  /** The peer py2p was reading from or writing to (first 12 characters of its id). */
+  peer: string;
+  /** True where that peer is the node the test killed: a write to it failed. */
+  killed: boolean;
+  /** 'daemon': in py2p's daemon.exceptions; 'call': raised by a user call (send()) on py2p. */
+  where: 'daemon' | 'call';
+  error: string;
+  traceback: string;
+}
+
 export interface MixedResult {
   options: MixedOptions;
   seconds: number;
-  py2pExceptions: string[];
+  /** py2p's exceptions that the test's kill does not explain (none expected). */
+  py2pExceptions: Py2pException[];
+  /** Those the kill explains: py2p's write to the killed node, and its send() iterating the routing table its own failed write changed. */
+  py2pExceptionsFromKill: Py2pException[];
   /** py2p routing-table losses of peers other than the killed node. */
   py2pUnexpectedLost: number;
+  /** Which peers each py2p node lost (first 12 characters of their ids; r#1 is expected). */
+  py2pLostPeers: Record<string, string[]>;
   rx2p: IncarnationResult[];
   /** What py2p nodes delivered of the others' broadcasts (not asked of py2p 0.2: its waterfall drops fresh relays). */
   py2pDelivered: Record<string, number>;
@@ -144,8 +161,12 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
         send(text);
       }
       if (i === Math.floor(o.perNode / 2)) {
-        r1.downAt = Date.now();
+        // r's last broadcast reaches a before r is killed; what others sent in r's last
+        // 2 s may still be on its way to r, so r#1 is not asked for it.
         rDown = true;
+        const last = `r-${i}`;
+        await a.proc.until(() => (a.deliveries().has(last) ? true : undefined), 10_000, `${last} at a`).catch(() => undefined);
+        r1.downAt = Date.now() - 2_000;
         await r.kill();
         const back = Date.now() + o.downMs;
         void (async () => {
@@ -194,8 +215,9 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
     return {
       options: o,
       seconds: Math.round((Date.now() - started) / 1000),
-      py2pExceptions: [p, q].flatMap((n) => n.exceptions.map((e) => `${n.name}: ${String(e.traceback ?? e.error)}`)),
+      ...classify([p, q], rIds, r1.downAt + 2_000),
       py2pUnexpectedLost: [p, q].reduce((k, n) => k + n.peersLost.filter((id) => !rIds.has(id)).length, 0),
+      py2pLostPeers: Object.fromEntries([p, q].map((n) => [n.name, n.peersLost.map((id) => `${id.slice(0, 12)}${rIds.has(id) ? ' (r)' : ''}`)])),
       rx2p: result,
       py2pDelivered,
     };
@@ -203,4 +225,25 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
     for (const x of all) await (x instanceof Py2pNode ? x.quit() : x.stop());
     live.remove();
   }
+}
+
+/**
+ * Splits py2p's exceptions into those the kill explains and the rest: a failed write to
+ * the killed node (py2p records it, then drops the peer), and, within 10 s of the kill,
+ * py2p's send() or waterfall() stopping with "dictionary changed size during iteration"
+ * because that failed write removed the peer from the routing table it was iterating.
+ */
+function classify(nodes: Py2pNode[], killed: Set<string>, killedAt: number): { py2pExceptions: Py2pException[]; py2pExceptionsFromKill: Py2pException[] } {
+  const out = { py2pExceptions: [] as Py2pException[], py2pExceptionsFromKill: [] as Py2pException[] };
+  for (const n of nodes) {
+    for (const e of n.exceptions) {
+      const tb = String(e.traceback ?? '');
+      const peer = String(e.peer ?? '');
+      const x: Py2pException = { node: n.name, peer: peer.slice(0, 12), killed: killed.has(peer), where: e.type === 'exception' ? 'daemon' : 'call', error: String(e.error), traceback: tb };
+      const writeToKilled = x.killed && e.in === 'send';
+      const iteration = /dictionary changed size during iteration/.test(tb) && e.at >= killedAt && e.at < killedAt + 10_000;
+      (writeToKilled || iteration ? out.py2pExceptionsFromKill : out.py2pExceptions).push(x);
+    }
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { MAX_ID_CHARS } from '../protocol/bounds.js';
 import { compressFrameAsync, compressFrameSync } from '../streams/zlib-async.js';
+import { isRx2pPeer } from './capability.js';
 import type { Packet, RouterState } from './state.js';
 
 /** Payloads larger than this are not tracked for re-timed copies (their hash would cost more than they risk). */
@@ -23,7 +24,7 @@ const PIECES_FROM_BYTES = 64 * 1024;
  * a waterfall that keeps the original sender and time, hence the same id.
  */
 export function flood(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
-  if (!admit(s, msg)) return false;
+  if (!admit(s, msg, from)) return false;
   // A message the user floods is checked as any other (in the authenticated protocol,
   // it must carry its origin's signature).
   if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, from)) return false;
@@ -49,7 +50,7 @@ export function relay(s: RouterState, msg: PathfindingMessage, from: Connection 
  * False for a message too old, dated too far ahead, already seen, or a py2p
  * re-timed copy of a message seen. An admitted message's id is in the cache.
  */
-export function admit(s: RouterState, msg: PathfindingMessage): boolean {
+export function admit(s: RouterState, msg: PathfindingMessage, from?: Connection): boolean {
   const now = s.utc();
   const time = msg.timeNumber;
   const o = s.host.options;
@@ -68,7 +69,18 @@ export function admit(s: RouterState, msg: PathfindingMessage): boolean {
   s.waterfalls.labelNewest(displayId(msg));
   // py2p's re-timed copies never come where senders are proven, and there a forger
   // could use this check to have a genuine message dropped as a copy of its forgery.
-  if (msg.msgType === flags.waterfall && !s.sendersProven && !checkContent(s, msg, time)) {
+  if (s.sendersProven) return true;
+  // A py2p peer's waterfall is its relay, dated when it relayed (py2pCopyWindowSeconds).
+  const fromPy2p = from !== undefined && o.py2pCopyWindowSeconds > 0 && !isRx2pPeer(from);
+  // py2p's send() dates its broadcast anew for each peer (and its resend too), so a
+  // py2p peer's broadcast may be a copy of one that came another way, a second later.
+  const waterfall = msg.msgType === flags.waterfall;
+  if ((waterfall || fromPy2p) && !checkContent(s, msg, time, fromPy2p && waterfall)) {
+    s.stats.retimedDuplicates++;
+    return false;
+  }
+  // The original of a py2p copy already delivered (it came the longer way round).
+  if (!fromPy2p && s.py2pCopies.size !== 0 && isOriginalOfCopy(s, msg, time)) {
     s.stats.retimedDuplicates++;
     return false;
   }
@@ -83,13 +95,24 @@ function admittedOld(s: RouterState, msg: PathfindingMessage, now: number): bool
 
 /**
  * False for a waterfall that is a py2p re-timed copy of a message seen (see
- * retimedDuplicateWindowSeconds); its content is remembered either way.
+ * retimedDuplicateWindowSeconds, and py2pCopyWindowSeconds for one from a py2p peer);
+ * its content is remembered either way, and a py2p peer's admitted as a copy.
  */
-function checkContent(s: RouterState, msg: PathfindingMessage, time: number): boolean {
-  const window = s.host.options.retimedDuplicateWindowSeconds;
+function checkContent(s: RouterState, msg: PathfindingMessage, time: number, py2pRelay: boolean): boolean {
+  const o = s.host.options;
+  const window = py2pRelay ? Math.max(o.retimedDuplicateWindowSeconds, o.py2pCopyWindowSeconds) : o.retimedDuplicateWindowSeconds;
   if (window <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return true;
   const seenAt = s.contents.putIfAbsent(msg.contentKey, time);
-  return seenAt === undefined || Math.abs(time - seenAt) > window;
+  if (seenAt !== undefined && Math.abs(time - seenAt) <= window) return false;
+  if (py2pRelay) s.py2pCopies.putIfAbsent(msg.contentKey, time);
+  return true;
+}
+
+/** True for a message dated at most py2pCopyWindowSeconds before a py2p copy of it that was delivered. */
+function isOriginalOfCopy(s: RouterState, msg: PathfindingMessage, time: number): boolean {
+  if (msg.payloadBytes > CONTENT_TRACK_LIMIT) return false;
+  const copyAt = s.py2pCopies.get(msg.contentKey);
+  return copyAt !== undefined && copyAt >= time && copyAt - time <= s.host.options.py2pCopyWindowSeconds;
 }
 
 /**
@@ -108,6 +131,7 @@ export function expireSeen(s: RouterState): void {
   const utc = s.utc();
   s.waterfalls.expire(utc);
   s.contents.expire(utc);
+  s.py2pCopies.expire(utc);
 }
 
 /**

@@ -236,7 +236,7 @@ export class Router {
           return;
         }
         if (s.hooks.acceptBroadcast.length !== 0 && !acceptedByExtensions(s, msg, conn)) return;
-        if (!admit(s, msg)) return;
+        if (!admit(s, msg, conn)) return;
         // Checked once per message, after de-duplication: copies cost no verification.
         if (s.hooks.verifyAdmitted.length !== 0 && !verifiedByExtensions(s, msg, conn)) return;
         // The user has the message before it is relayed: a relay is one socket write

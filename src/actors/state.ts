@@ -244,6 +244,8 @@ export class RouterState {
   readonly waterfalls: WaterfallCache;
   /** Content keys of recent broadcasts, to catch py2p's re-timed copies. */
   readonly contents: WaterfallCache;
+  /** Contents of waterfalls admitted from py2p peers (their time is the relay's): flood.ts, py2pCopyWindowSeconds. */
+  readonly py2pCopies: WaterfallCache;
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
     queueDropped: 0, connectionsRefused: 0, signaturesVerified: 0, badSignatures: 0, errors: {},
@@ -292,7 +294,8 @@ export class RouterState {
     // old as the repair window.
     const oldest = Math.max(o.maxMessageAgeSeconds, o.repair ? o.repairWindowSeconds : 0);
     this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds + oldest);
-    this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
+    this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, o.py2pCopyWindowSeconds, 1));
+    this.py2pCopies = new WaterfallCache(o.waterfallCacheSize, Math.max(o.py2pCopyWindowSeconds, 1));
     this.hooks = hooksOf(host.extensions ?? []);
     this.sendersProven = (host.extensions ?? []).some((e) => e.provesSenders === true);
     this.trailerPackets = (host.extensions ?? []).reduce((n, e) => n + (e.trailerPackets ?? 0), 0);
