@@ -85,6 +85,8 @@ export interface IncarnationResult {
   /** Broadcast texts this incarnation delivered more than once, with the times each copy carried. */
   duplicates: Array<{ text: string; times: number[]; ids: string[] }>;
   disconnects: string[];
+  /** Errors the node reported (code: count), peers' misdeeds included. */
+  errors: Record<string, number>;
 }
 
 export interface Py2pException {
@@ -206,7 +208,9 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
         if (!got.has(text)) lost++;
       }
       const duplicates = [...got].filter(([, c]) => c.length > 1).map(([text, c]) => ({ text, times: c.map((x) => x.time), ids: c.map((x) => x.id.slice(0, 12)) }));
-      result.push({ node: inc.name, lost, expected, duplicates, disconnects: inc.node.disconnects.map((d) => d.slice(0, 12)) });
+      const errors: Record<string, number> = {};
+      for (const rec of inc.node.records) if (rec.type === 'error') errors[`${String(rec.code)}: ${String(rec.message).slice(0, 80)}`] = (errors[`${String(rec.code)}: ${String(rec.message).slice(0, 80)}`] ?? 0) + 1;
+      result.push({ node: inc.name, lost, expected, duplicates, disconnects: inc.node.disconnects.map((d) => d.slice(0, 12)), errors });
     }
     const rIds = new Set(incarnations.filter((x) => x.name.startsWith('r')).map((x) => x.node.id));
     const py2pDelivered: Record<string, number> = {};
