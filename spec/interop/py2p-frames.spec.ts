@@ -67,7 +67,7 @@ describe('frames rx2p writes to a py2p 0.2 peer (py2p-model.ts: its handlers rep
     await fake?.close();
   });
 
-  it('make py2p 0.2 raise, disconnect, write to all its peers or dial a dead address: never, over every frame type, discovery, repair and the web directory running', async () => {
+  it('make py2p 0.2 raise, disconnect, write to all its peers or dial a dead address: never, over every frame type, discovery, repair and the web directory running, a peer lost and a second connection in a peer\'s name', async () => {
     fake = new FakePy2p();
     await fake.listen();
     // Every default extension on, their intervals short so that each fires many times.
@@ -106,6 +106,19 @@ describe('frames rx2p writes to a py2p 0.2 peer (py2p-model.ts: its handlers rep
     const until = Date.now() + 4_000;
     await waitFor(() => Date.now() > until, 10_000, 'the extensions ran');
     for (let i = 0; i < 3; i++) d.send(`d-${i}`);
+    // A second connection in the py2p peer's name: a keeps the first and probes it.
+    const again = await fake.dial(a.outAddr[1], 'a, again');
+    const probed = toA.frames.length;
+    await waitFor(() => again.socket.destroyed || again.frames.length > 0, 5_000, 'a answered the second connection');
+    await waitFor(() => toA.frames.length > probed, 5_000, 'a probed the first connection');
+    // b loses a peer it dialled (a): it asks its peers for their lists again.
+    const bFramesToFake = () => fake.wires.filter((w) => w.node === undefined).reduce((n, w) => n + w.frames.length, 0);
+    const before = bFramesToFake();
+    await a.close();
+    await waitFor(() => !b.routing_table.has(a.id), 5_000, 'b lost a');
+    const settle = Date.now() + 1_000;
+    await waitFor(() => Date.now() > settle, 3_000, 'b reacted');
+    expect(bFramesToFake()).to.be.at.least(before);
     await waitFor(() => fake.wires.every((w) => w.frames.some((f) => f.body.length > 0)), 5_000, 'frames on every wire');
     const after = Date.now() + 500;
     await waitFor(() => Date.now() > after, 2_000, 'the last frames');

@@ -39,6 +39,23 @@ def send(self, *args, **kargs):
 
 
 mesh.mesh_connection.found_terminator = found_terminator
+
+# Relays of messages dated 5 s or more before py2p's clock: py2p dates its relay anew, so
+# such a relay is a copy under a new id (what made rx2p deliver duplicates).
+_waterfall = mesh.mesh_socket.waterfall
+
+
+def waterfall(self, msg):
+    new = _waterfall(self, msg)
+    age = base.getUTC() - msg.time
+    if new and age >= 5:
+        p = msg.packets
+        say({"type": "late-relay", "age": age, "flag": text(msg.msg.msg_type), "sender": text(msg.sender)[:12],
+             "subflag": text(p[0]) if p else "", "text": text(p[1])[:40] if len(p) > 1 else ""})
+    return new
+
+
+mesh.mesh_socket.waterfall = waterfall
 mesh.mesh_connection.send = send
 
 # The user's calls run on py2p's daemon thread (between two turns of its loop): py2p 0.2

@@ -115,6 +115,8 @@ export interface MixedResult {
   rx2p: IncarnationResult[];
   /** What py2p nodes delivered of the others' broadcasts (not asked of py2p 0.2: its waterfall drops fresh relays). */
   py2pDelivered: Record<string, number>;
+  /** py2p's relays of messages 5 s old or more (dated anew: copies under new ids), by flag and age. */
+  py2pLateRelays: Record<string, number>;
 }
 
 /**
@@ -224,6 +226,7 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
       py2pLostPeers: Object.fromEntries([p, q].map((n) => [n.name, n.peersLost.map((id) => `${id.slice(0, 12)}${rIds.has(id) ? ' (r)' : ''}`)])),
       rx2p: result,
       py2pDelivered,
+      py2pLateRelays: lateRelays([p, q]),
     };
   } finally {
     for (const x of all) await (x instanceof Py2pNode ? x.quit() : x.stop());
@@ -247,6 +250,19 @@ function classify(nodes: Py2pNode[], killed: Set<string>, killedAt: number): { p
       const writeToKilled = x.killed && e.in === 'send';
       const iteration = /dictionary changed size during iteration/.test(tb) && e.at >= killedAt && e.at < killedAt + 10_000;
       (writeToKilled || iteration ? out.py2pExceptionsFromKill : out.py2pExceptions).push(x);
+    }
+  }
+  return out;
+}
+
+function lateRelays(nodes: Py2pNode[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) {
+    for (const r of n.records) {
+      if (r.type !== 'late-relay') continue;
+      const age = Number(r.age);
+      const k = `${n.name} ${String(r.flag)} age ${age >= 60 ? '>=60' : age >= 30 ? '30-59' : '5-29'} s`;
+      out[k] = (out[k] ?? 0) + 1;
     }
   }
   return out;

@@ -277,7 +277,7 @@ export class RouterState {
   relayedFrame: Buffer | undefined;
   relayedFor: PathfindingMessage | undefined;
   /** The compression list of this node's handshake: its methods, RX2P_CAPABILITY, then the extensions' capabilities. */
-  private readonly handshakeMethods: string;
+  readonly handshakeMethods: string;
   private readonly textBytes = new Map<string, Buffer>();
 
   /**

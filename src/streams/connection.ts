@@ -81,6 +81,8 @@ export class Connection {
   /** When an unfinished frame started waiting (ms), or 0 if none is buffered. */
   partialSince = 0;
   decodeFailures = 0;
+  /** The compression list (JSON) this node last renegotiated with the peer; undefined: its handshake's. */
+  toldCompression: string | undefined;
   private lastReceivedMs: number;
   private remoteLabel: string | undefined;
   private markClosed!: () => void;
