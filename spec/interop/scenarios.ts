@@ -215,6 +215,7 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
       result.push({ node: inc.name, lost, expected, duplicates, disconnects: inc.node.disconnects.map((d) => d.slice(0, 12)), errors });
     }
     const rIds = new Set(incarnations.filter((x) => x.name.startsWith('r')).map((x) => x.node.id));
+    const names = new Map<string, string>([...incarnations.map((x) => [x.node.id, x.name] as [string, string]), [p.id, 'p'], [q.id, 'q']]);
     const py2pDelivered: Record<string, number> = {};
     for (const n of [p, q]) py2pDelivered[n.name] = n.records.filter((x) => x.type === 'message').length;
     void rx;
@@ -223,7 +224,7 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
       seconds: Math.round((Date.now() - started) / 1000),
       ...classify([p, q], rIds, r1.downAt + 2_000),
       py2pUnexpectedLost: [p, q].reduce((k, n) => k + n.peersLost.filter((id) => !rIds.has(id)).length, 0),
-      py2pLostPeers: Object.fromEntries([p, q].map((n) => [n.name, n.peersLost.map((id) => `${id.slice(0, 12)}${rIds.has(id) ? ' (r)' : ''}`)])),
+      py2pLostPeers: Object.fromEntries([p, q].map((n) => [n.name, n.records.filter((x) => x.type === 'peer-down').map((x) => `${names.get(x.id as string) ?? String(x.id).slice(0, 12)} at ${((x.at - r1.downAt - 2_000) / 1000).toFixed(1)} s from the kill`)])),
       rx2p: result,
       py2pDelivered,
       py2pLateRelays: lateRelays([p, q]),
