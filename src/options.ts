@@ -112,6 +112,13 @@ export interface MeshOptions {
    * 0 turns it off. Default 30 s.
    */
   py2pCopyWindowSeconds?: number;
+  /**
+   * Waterfalls this old or older are not relayed to py2p peers. py2p 0.2 drops waterfalls
+   * younger than 60 s (its age test is inverted) and takes older ones as new: it floods
+   * them dated anew (a copy every node delivers again) and raises on some (a handshake or
+   * request in one). A repaired message may be as old as repairWindowSeconds. Default 50 s.
+   */
+  py2pRelayMaxAgeSeconds?: number;
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes?: number;
   /**
@@ -284,6 +291,7 @@ export interface ResolvedOptions {
   maxMessageAgeSeconds: number;
   retimedDuplicateWindowSeconds: number;
   py2pCopyWindowSeconds: number;
+  py2pRelayMaxAgeSeconds: number;
   maxSendBufferBytes: number;
   maxRelayBacklogBytes: number;
   maxQueue: number;
@@ -346,6 +354,7 @@ export const defaultOptions = {
   maxMessageAgeSeconds: 60,
   retimedDuplicateWindowSeconds: 2,
   py2pCopyWindowSeconds: 30,
+  py2pRelayMaxAgeSeconds: 50,
   maxSendBufferBytes: 64 * 1024 * 1024,
   maxRelayBacklogBytes: 4 * 1024 * 1024,
   maxQueue: 10_000,
@@ -473,6 +482,7 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     maxMessageAgeSeconds,
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
     py2pCopyWindowSeconds: count('py2pCopyWindowSeconds', o.py2pCopyWindowSeconds, d.py2pCopyWindowSeconds),
+    py2pRelayMaxAgeSeconds: count('py2pRelayMaxAgeSeconds', o.py2pRelayMaxAgeSeconds, d.py2pRelayMaxAgeSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
     maxRelayBacklogBytes: count('maxRelayBacklogBytes', o.maxRelayBacklogBytes, d.maxRelayBacklogBytes),
     maxQueue: count('maxQueue', o.maxQueue, d.maxQueue, 1),

@@ -2,7 +2,7 @@
 // late when it is busy: rx2p drops a py2p peer's relay that matches a message it has, and
 // the original that arrives after such a relay (py2pCopyWindowSeconds).
 import { expect } from 'chai';
-import { Protocol, RX2P_CAPABILITY, pyJsonDumps, type MeshOptions } from '../../src/index.js';
+import { Deframer, PathfindingMessage, Protocol, RX2P_CAPABILITY, pyJsonDumps, type MeshOptions } from '../../src/index.js';
 import { Nodes, countDeliveries, waitFor } from '../helpers.js';
 import { RawPeer, fakeId, frameOf } from '../hostile/raw-peer.js';
 
@@ -70,5 +70,22 @@ describe('py2p re-timed relays (py2pCopyWindowSeconds)', function () {
     await through(rx2p, frame('waterfall', 'late', t - 25));
     await through(py2p, frame('waterfall', 'late', t));
     expect(got.get('late')).to.equal(2);
+  });
+
+  it('relays to a py2p peer a waterfall 10 s old, not one 55 s old (py2p 0.2 would take one 60 s old as new and flood it)', async () => {
+    const { py2p, rx2p, frame, through } = await setup();
+    const t = utc();
+    await through(rx2p, frame('waterfall', 'young', t - 10), frame('waterfall', 'old', t - 55), frame('waterfall', 'after', t));
+    await waitFor(() => texts().includes('after'), 5_000, 'the last one at the py2p peer');
+    expect(texts()).to.include('young');
+    expect(texts()).to.not.include('old');
+    function texts(): string[] {
+      const frames = new Deframer({ maxFrameBytes: 1 << 20 }).push(Buffer.concat(py2p.received));
+      return frames.map((f) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(f.length);
+        return PathfindingMessage.feedString(protocol, Buffer.concat([len, f]), false, ['gzip']).packets.map((x) => x.toString())[5] ?? '';
+      });
+    }
   });
 });

@@ -167,11 +167,14 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
   let deflated: Buffer | undefined;
   let below = true;
   const stats = s.stats;
+  // py2p 0.2 takes a waterfall 60 s old or older as new (py2pRelayMaxAgeSeconds).
+  const tooOldForPy2p = relaying && source.timeNumber <= s.utc() - s.host.options.py2pRelayMaxAgeSeconds;
   for (const conn of targets) {
     if (conn === except) continue;
     if (relaying) {
       const id = conn.idBytes;
       if (id !== undefined && source.senderIs(id)) continue;
+      if (tooOldForPy2p && !isRx2pPeer(conn)) continue;
       if (conn.backlog > s.host.options.maxRelayBacklogBytes) {
         stats.relaysSkipped++;
         continue;
