@@ -113,10 +113,14 @@ export interface MeshOptions {
    */
   py2pCopyWindowSeconds?: number;
   /**
-   * Waterfalls this old or older are not relayed to py2p peers. py2p 0.2 drops waterfalls
-   * younger than 60 s (its age test is inverted) and takes older ones as new: it floods
-   * them dated anew (a copy every node delivers again) and raises on some (a handshake or
-   * request in one). A repaired message may be as old as repairWindowSeconds. Default 50 s.
+   * Waterfalls younger than this are relayed to py2p peers (peers that did not name the
+   * rx2p capability); 0 relays them none. py2p 0.2 drops every waterfall younger than 60 s
+   * (its age test is inverted), so a relay is only work for it; and it takes one 60 s old
+   * or older, by its clock when it reads it, as new: it floods it dated anew (a copy every
+   * node delivers again, and py2p nodes flood to each other again a minute later) and
+   * raises on some (a handshake or a request in one). A py2p node a minute behind reads
+   * every relay that old. For a py2p that takes young waterfalls, set it below 60.
+   * Default 0.
    */
   py2pRelayMaxAgeSeconds?: number;
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
@@ -354,7 +358,7 @@ export const defaultOptions = {
   maxMessageAgeSeconds: 60,
   retimedDuplicateWindowSeconds: 2,
   py2pCopyWindowSeconds: 30,
-  py2pRelayMaxAgeSeconds: 50,
+  py2pRelayMaxAgeSeconds: 0,
   maxSendBufferBytes: 64 * 1024 * 1024,
   maxRelayBacklogBytes: 4 * 1024 * 1024,
   maxQueue: 10_000,

@@ -72,8 +72,14 @@ describe('py2p re-timed relays (py2pCopyWindowSeconds)', function () {
     expect(got.get('late')).to.equal(2);
   });
 
-  it('relays to a py2p peer a waterfall 10 s old, not one 55 s old (py2p 0.2 would take one 60 s old as new and flood it)', async () => {
-    const { py2p, rx2p, frame, through } = await setup();
+  it('relays no waterfall to a py2p peer by default; with py2pRelayMaxAgeSeconds 50, one 10 s old and not one 55 s old (py2p 0.2 takes one 60 s old as new and floods it)', async () => {
+    {
+      const { py2p, rx2p, frame, through } = await setup();
+      await through(rx2p, frame('waterfall', 'relayed?', utc()));
+      await through(py2p, frame('broadcast', 'from py2p', utc()));
+      expect(new Deframer({ maxFrameBytes: 1 << 20 }).push(Buffer.concat(py2p.received)).filter((f) => f.includes('waterfall'))).to.deep.equal([]);
+    }
+    const { py2p, rx2p, frame, through } = await setup({ py2pRelayMaxAgeSeconds: 50 });
     const t = utc();
     await through(rx2p, frame('waterfall', 'young', t - 10), frame('waterfall', 'old', t - 55), frame('waterfall', 'after', t));
     await waitFor(() => texts().includes('after'), 5_000, 'the last one at the py2p peer');

@@ -47,7 +47,9 @@ describe('replay of py2p 0.2 traffic against an rx2p node', function () {
   // py2p compresses every frame to a peer that negotiated a method, on the event loop:
   // these options make rx2p do exactly that (its defaults send small or incompressible
   // payloads plain, and deflate large ones with node:zlib).
-  const py2pCompression = { compressMinBytes: 0, skipIncompressible: false, asyncZlibMinBytes: 0 };
+  // py2pRelayMaxAgeSeconds: relay waterfalls to py2p peers as py2p does (rx2p's default
+  // relays none to them: py2p 0.2 drops young ones; docs/py2p-interop.md).
+  const py2pCompression = { compressMinBytes: 0, skipIncompressible: false, asyncZlibMinBytes: 0, py2pRelayMaxAgeSeconds: 60 };
 
   async function node(protocol: Protocol, salt: string, outAddr: [string, number], clock: () => number, extra = {}) {
     const n = await MeshSocket.create('127.0.0.1', 0, { protocol, userSalt: hex(salt), outAddr, clock, maxOutgoing: 0, ...py2pCompression, ...extra });

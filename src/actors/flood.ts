@@ -167,7 +167,7 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
   let deflated: Buffer | undefined;
   let below = true;
   const stats = s.stats;
-  // py2p 0.2 takes a waterfall 60 s old or older as new (py2pRelayMaxAgeSeconds).
+  // py2p 0.2 drops young waterfalls and takes old ones as new (py2pRelayMaxAgeSeconds).
   const tooOldForPy2p = relaying && source.timeNumber <= s.utc() - s.host.options.py2pRelayMaxAgeSeconds;
   for (const conn of targets) {
     if (conn === except) continue;
