@@ -99,6 +99,8 @@ export interface Py2pException {
   where: 'daemon' | 'call';
   error: string;
   traceback: string;
+  /** When the harness read it (ms since the epoch). */
+  at?: number;
 }
 
 export interface MixedResult {
@@ -223,7 +225,9 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
       options: o,
       seconds: Math.round((Date.now() - started) / 1000),
       ...classify([p, q], rIds, r1.downAt + 2_000),
-      py2pUnexpectedLost: [p, q].reduce((k, n) => k + n.peersLost.filter((id) => !rIds.has(id)).length, 0),
+      // A peer py2p drops in the turn where an exception the kill explains stopped its loop
+      // (mainloop drops the peer whose frame it was handling) is the kill's doing too.
+      py2pUnexpectedLost: [p, q].reduce((k, n) => k + n.records.filter((x) => x.type === 'peer-down' && !rIds.has(x.id as string) && !nearKillException(n, x.at, r1.downAt + 2_000)).length, 0),
       py2pLostPeers: Object.fromEntries([p, q].map((n) => [n.name, n.records.filter((x) => x.type === 'peer-down').map((x) => `${names.get(x.id as string) ?? String(x.id).slice(0, 12)} at ${((x.at - r1.downAt - 2_000) / 1000).toFixed(1)} s from the kill`)])),
       rx2p: result,
       py2pDelivered,
@@ -247,7 +251,7 @@ function classify(nodes: Py2pNode[], killed: Set<string>, killedAt: number): { p
     for (const e of n.exceptions) {
       const tb = String(e.traceback ?? '');
       const peer = String(e.peer ?? '');
-      const x: Py2pException = { node: n.name, peer: peer.slice(0, 12), killed: killed.has(peer), where: e.type === 'exception' ? 'daemon' : 'call', error: String(e.error), traceback: tb };
+      const x: Py2pException = { node: n.name, peer: peer.slice(0, 12), killed: killed.has(peer), where: e.type === 'exception' ? 'daemon' : 'call', error: String(e.error), traceback: tb, at: e.at };
       const writeToKilled = x.killed && e.in === 'send';
       const iteration = /dictionary changed size during iteration/.test(tb) && e.at >= killedAt && e.at < killedAt + 10_000;
       (writeToKilled || iteration ? out.py2pExceptionsFromKill : out.py2pExceptions).push(x);
@@ -267,4 +271,10 @@ function lateRelays(nodes: Py2pNode[]): Record<string, number> {
     }
   }
   return out;
+}
+
+/** True where `node` recorded, within 1 s before `at`, an exception the kill explains. */
+function nearKillException(node: Py2pNode, at: number, killedAt: number): boolean {
+  const { py2pExceptionsFromKill } = classify([node], new Set(), killedAt);
+  return py2pExceptionsFromKill.some((e) => e.at !== undefined && e.at <= at + 100 && e.at >= at - 1_000);
 }
