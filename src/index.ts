@@ -31,3 +31,4 @@ export type { WebSocketOptions } from './transport/ws-options.js';
 export { WebDirectory, WEB_SUBFLAG, type NodeView } from './actors/web.js';
 export { RepairStore } from './actors/repair-store.js';
 export { REPAIR_CAPABILITY, REPAIR_SUBFLAG } from './protocol/repair-wire.js';
+export { RX2P_CAPABILITY } from './actors/capability.js';

@@ -105,6 +105,28 @@ export interface MeshOptions {
    * a copy. 0 turns the check off. Default 2 s. Only messages up to 64 KiB are tracked.
    */
   retimedDuplicateWindowSeconds?: number;
+  /**
+   * A py2p 0.2 node relays a broadcast as a waterfall dated when it relays it: a busy one
+   * is seconds behind, past retimedDuplicateWindowSeconds. So a waterfall from a py2p peer
+   * (one that did not name the rx2p capability) whose sender and payload match a message
+   * seen with a time this close is dropped as such a copy; and a message that arrives
+   * after such a copy was delivered, with the same sender and payload, dated at most this
+   * much before it, is dropped as the copy's original. The cost: a sender's identical
+   * payloads this close together reach a node whose only route is a py2p relay once.
+   * 0 turns it off. Default 30 s.
+   */
+  py2pCopyWindowSeconds?: number;
+  /**
+   * Waterfalls younger than this are relayed to py2p peers (peers that did not name the
+   * rx2p capability); 0 relays them none. py2p 0.2 drops every waterfall younger than 60 s
+   * (its age test is inverted), so a relay is only work for it; and it takes one 60 s old
+   * or older, by its clock when it reads it, as new: it floods it dated anew (a copy every
+   * node delivers again, and py2p nodes flood to each other again a minute later) and
+   * raises on some (a handshake or a request in one). A py2p node a minute behind reads
+   * every relay that old. For a py2p that takes young waterfalls, set it below 60.
+   * Default 0.
+   */
+  py2pRelayMaxAgeSeconds?: number;
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes?: number;
   /**
@@ -331,6 +353,8 @@ export interface ResolvedOptions {
   waterfallCacheSize: number;
   maxMessageAgeSeconds: number;
   retimedDuplicateWindowSeconds: number;
+  py2pCopyWindowSeconds: number;
+  py2pRelayMaxAgeSeconds: number;
   maxSendBufferBytes: number;
   maxUnhandledBytes: number;
   maxInflatedBytesPerSecond: number;
@@ -403,6 +427,8 @@ export const defaultOptions = {
   waterfallCacheSize: 100_000,
   maxMessageAgeSeconds: 60,
   retimedDuplicateWindowSeconds: 2,
+  py2pCopyWindowSeconds: 30,
+  py2pRelayMaxAgeSeconds: 0,
   maxSendBufferBytes: 64 * 1024 * 1024,
   maxUnhandledBytes: 4 * 1024 * 1024,
   maxInflatedBytesPerSecond: 256 * 1024 * 1024,
@@ -536,6 +562,8 @@ export function resolveOptions(o: MeshOptions = {}): ResolvedOptions {
     waterfallCacheSize: count('waterfallCacheSize', o.waterfallCacheSize, d.waterfallCacheSize, 1),
     maxMessageAgeSeconds,
     retimedDuplicateWindowSeconds: count('retimedDuplicateWindowSeconds', o.retimedDuplicateWindowSeconds, d.retimedDuplicateWindowSeconds),
+    py2pCopyWindowSeconds: count('py2pCopyWindowSeconds', o.py2pCopyWindowSeconds, d.py2pCopyWindowSeconds),
+    py2pRelayMaxAgeSeconds: count('py2pRelayMaxAgeSeconds', o.py2pRelayMaxAgeSeconds, d.py2pRelayMaxAgeSeconds),
     maxSendBufferBytes: count('maxSendBufferBytes', o.maxSendBufferBytes, d.maxSendBufferBytes, 1024),
     maxUnhandledBytes: count('maxUnhandledBytes', o.maxUnhandledBytes, d.maxUnhandledBytes, 1024),
     maxInflatedBytesPerSecond: count('maxInflatedBytesPerSecond', o.maxInflatedBytesPerSecond, d.maxInflatedBytesPerSecond),

@@ -315,7 +315,8 @@ describe('hostile peers (real sockets)', function () {
   it('stops relaying to a peer maxRelayBacklogBytes behind, without dropping it, and keeps delivering', async function () {
     const { node, honest } = await victim({ maxRelayBacklogBytes: 64 * 1024, maxSendBufferBytes: 64 * 1024 * 1024 });
     const r = await raw(node);
-    await r.handshake();
+    // An rx2p reader: waterfalls are relayed to rx2p peers only (py2pRelayMaxAgeSeconds).
+    await r.handshake('["rx2p/1"]');
     r.socket.pause();
     let received = 0;
     const sub = node.messages$.subscribe(() => { received++; });

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import { MeshSocket, PathfindingMessage, Protocol, REPAIR_CAPABILITY, compression, encodeFrame, pyJsonDumps } from '../../src/index.js';
+import { MeshSocket, PathfindingMessage, Protocol, REPAIR_CAPABILITY, RX2P_CAPABILITY, compression, encodeFrame, pyJsonDumps } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
 import { RawPeer } from './raw-peer.js';
 
@@ -21,10 +21,11 @@ function packetsOf(protocol: Protocol, body: Buffer): string[] {
 }
 
 /**
- * The compression list of an rx2p handshake: what this build supports, then the repair
- * capability (a name py2p does not know, so it never uses it: docs/repair.md).
+ * The compression list of an rx2p handshake: what this build supports, then the rx2p and
+ * repair capabilities (names py2p does not know, so it never uses them: docs/repair.md,
+ * docs/py2p-interop.md).
  */
-const advertised = pyJsonDumps([...compression, REPAIR_CAPABILITY]);
+const advertised = pyJsonDumps([...compression, RX2P_CAPABILITY, REPAIR_CAPABILITY]);
 
 /**
  * The handshake rx2p must write where py2p wrote `packets`: the same packets but for the
@@ -46,7 +47,9 @@ describe('replay of py2p 0.2 traffic against an rx2p node', function () {
   // py2p compresses every frame to a peer that negotiated a method, on the event loop:
   // these options make rx2p do exactly that (its defaults send small or incompressible
   // payloads plain, and deflate large ones with node:zlib).
-  const py2pCompression = { compressMinBytes: 0, skipIncompressible: false, asyncZlibMinBytes: 0 };
+  // py2pRelayMaxAgeSeconds: relay waterfalls to py2p peers as py2p does (rx2p's default
+  // relays none to them: py2p 0.2 drops young ones; docs/py2p-interop.md).
+  const py2pCompression = { compressMinBytes: 0, skipIncompressible: false, asyncZlibMinBytes: 0, py2pRelayMaxAgeSeconds: 60 };
 
   async function node(protocol: Protocol, salt: string, outAddr: [string, number], clock: () => number, extra = {}) {
     const n = await MeshSocket.create('127.0.0.1', 0, { protocol, userSalt: hex(salt), outAddr, clock, maxOutgoing: 0, ...py2pCompression, ...extra });

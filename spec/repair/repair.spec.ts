@@ -2,7 +2,7 @@
 // was cut off gets back, what py2p peers see, catch-up, and the bounds a hostile peer meets.
 import { expect } from 'chai';
 import {
-  PathfindingMessage, Protocol, REPAIR_CAPABILITY, REPAIR_SUBFLAG, pyJsonDumps, type MeshEvent, type MeshOptions,
+  PathfindingMessage, Protocol, REPAIR_CAPABILITY, REPAIR_SUBFLAG, RX2P_CAPABILITY, pyJsonDumps, type MeshEvent, type MeshOptions,
 } from '../../src/index.js';
 import { encodeSummary, encodeWant } from '../../src/protocol/repair-wire.js';
 import { countDeliveries, link, waitFor } from '../helpers.js';
@@ -116,7 +116,7 @@ describe('repair of missed broadcasts between rx2p nodes', function () {
     const kinds = frames.map((f) => PathfindingMessage.feedString(a.protocol, Buffer.concat([lenOf(f), f]), false, ['gzip']).packets.map((p) => p.toString('latin1')));
     expect(kinds.map((p) => `${p[0]} ${p[4]}`)).to.deep.equal(['whisper handshake', 'whisper peers']);
     // The handshake names the capability after the methods; py2p ignores names it does not know.
-    expect(kinds[0]![8]).to.equal(pyJsonDumps(['gzip', REPAIR_CAPABILITY]));
+    expect(kinds[0]![8]).to.equal(pyJsonDumps(['gzip', RX2P_CAPABILITY, REPAIR_CAPABILITY]));
     expect(a.stats.repairControlBytes).to.equal(0);
   });
 

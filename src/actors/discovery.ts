@@ -2,9 +2,15 @@
 // again only when it loses a peer. A node that joins through a node that has itself just
 // joined gets a list of one (itself) or none, and stays a leaf for good: the simulation
 // found such nodes at N = 1,000 (a node with one connection in a mesh where
-// maxOutgoing is 4). Here a node with fewer than maxOutgoing peers asks one of them
-// (a py2p `request *`, which py2p answers) for its list again, backing off.
+// maxOutgoing is 4). Here a node with fewer than maxOutgoing peers asks one of its rx2p
+// peers (`whisper request *`, which rx2p answers with a whisper of its peers list) for its
+// list again, backing off. py2p peers are never asked: py2p 0.2 reads `request` as three
+// packets (request id, then target), so the two-packet form raises IndexError in its
+// daemon loop, which drops the asking peer; and it answers a well-formed `request *` by
+// broadcasting its routing table to the whole mesh. A node whose peers are all py2p
+// relies on py2p's own lists, as py2p does.
 import { flags } from '../protocol/flags.js';
+import { isRx2pPeer } from './capability.js';
 import type { RouterExtension, RouterState } from './state.js';
 
 export function peerDiscovery(intervalMs: number): RouterExtension {
@@ -23,11 +29,16 @@ export function peerDiscovery(intervalMs: number): RouterExtension {
       }
       if (dueAt < 0) dueAt = now + intervalMs;
       if (now < dueAt) return;
-      const conns = [...s.routingTable.values()];
-      const conn = conns[Math.floor(s.options.random() * conns.length)]!;
-      s.sendTo(conn, flags.whisper, [flags.request, '*']);
+      const conns = [...s.routingTable.values()].filter(isRx2pPeer);
+      // No rx2p peer to ask: look again in intervalMs (one may have joined by then).
+      if (conns.length === 0) {
+        dueAt = now + intervalMs;
+        return;
+      }
       attempt++;
       dueAt = now + intervalMs * 2 ** Math.min(attempt, 6);
+      const conn = conns[Math.floor(s.options.random() * conns.length)]!;
+      s.sendTo(conn, flags.whisper, [flags.request, '*']);
     },
   };
 }

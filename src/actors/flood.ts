@@ -6,6 +6,7 @@ import { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { MAX_ID_CHARS } from '../protocol/bounds.js';
 import { compressFrameAsync, compressFrameSync } from '../streams/zlib-async.js';
+import { isRx2pPeer } from './capability.js';
 import type { Packet, RouterState } from './state.js';
 
 /** Payloads larger than this are not tracked for re-timed copies (their hash would cost more than they risk). */
@@ -52,8 +53,8 @@ export function relay(s: RouterState, msg: PathfindingMessage, from: Connection 
  * genuine message per node).
  */
 export function admitVerified(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
-  if (s.hooks.verifyAdmitted.length === 0) return admit(s, msg);
-  if (!admit(s, msg, false)) return false;
+  if (s.hooks.verifyAdmitted.length === 0) return admit(s, msg, from);
+  if (!admit(s, msg, from, false)) return false;
   if (!verifiedByExtensions(s, msg, from)) return false;
   s.waterfalls.add(msg.dedupKey, s.utc());
   s.waterfalls.labelNewest(displayId(msg));
@@ -65,7 +66,7 @@ export function admitVerified(s: RouterState, msg: PathfindingMessage, from: Con
  * re-timed copy of a message seen. An admitted message's id is in the cache, unless
  * `remember` is false (the caller adds it once the message is verified).
  */
-export function admit(s: RouterState, msg: PathfindingMessage, remember = true): boolean {
+export function admit(s: RouterState, msg: PathfindingMessage, from?: Connection, remember = true): boolean {
   const now = s.utc();
   const time = msg.timeNumber;
   const o = s.host.options;
@@ -84,7 +85,18 @@ export function admit(s: RouterState, msg: PathfindingMessage, remember = true):
   if (remember) s.waterfalls.labelNewest(displayId(msg));
   // py2p's re-timed copies never come where senders are proven, and there a forger
   // could use this check to have a genuine message dropped as a copy of its forgery.
-  if (msg.msgType === flags.waterfall && !s.sendersProven && !checkContent(s, msg, time)) {
+  if (s.sendersProven) return true;
+  // A py2p peer's waterfall is its relay, dated when it relayed (py2pCopyWindowSeconds).
+  const fromPy2p = from !== undefined && o.py2pCopyWindowSeconds > 0 && !isRx2pPeer(from);
+  // py2p's send() dates its broadcast anew for each peer (and its resend too), so a
+  // py2p peer's broadcast may be a copy of one that came another way, a second later.
+  const waterfall = msg.msgType === flags.waterfall;
+  if ((waterfall || fromPy2p) && !checkContent(s, msg, time, fromPy2p && waterfall)) {
+    s.stats.retimedDuplicates++;
+    return false;
+  }
+  // The original of a py2p copy already delivered (it came the longer way round).
+  if (!fromPy2p && s.py2pCopies.size !== 0 && isOriginalOfCopy(s, msg, time)) {
     s.stats.retimedDuplicates++;
     return false;
   }
@@ -99,13 +111,24 @@ function admittedOld(s: RouterState, msg: PathfindingMessage, now: number): bool
 
 /**
  * False for a waterfall that is a py2p re-timed copy of a message seen (see
- * retimedDuplicateWindowSeconds); its content is remembered either way.
+ * retimedDuplicateWindowSeconds, and py2pCopyWindowSeconds for one from a py2p peer);
+ * its content is remembered either way, and a py2p peer's admitted as a copy.
  */
-function checkContent(s: RouterState, msg: PathfindingMessage, time: number): boolean {
-  const window = s.host.options.retimedDuplicateWindowSeconds;
+function checkContent(s: RouterState, msg: PathfindingMessage, time: number, py2pRelay: boolean): boolean {
+  const o = s.host.options;
+  const window = py2pRelay ? Math.max(o.retimedDuplicateWindowSeconds, o.py2pCopyWindowSeconds) : o.retimedDuplicateWindowSeconds;
   if (window <= 0 || msg.payloadBytes > CONTENT_TRACK_LIMIT) return true;
   const seenAt = s.contents.putIfAbsent(msg.contentKey, time);
-  return seenAt === undefined || Math.abs(time - seenAt) > window;
+  if (seenAt !== undefined && Math.abs(time - seenAt) <= window) return false;
+  if (py2pRelay) s.py2pCopies.putIfAbsent(msg.contentKey, time);
+  return true;
+}
+
+/** True for a message dated at most py2pCopyWindowSeconds before a py2p copy of it that was delivered. */
+function isOriginalOfCopy(s: RouterState, msg: PathfindingMessage, time: number): boolean {
+  if (msg.payloadBytes > CONTENT_TRACK_LIMIT) return false;
+  const copyAt = s.py2pCopies.get(msg.contentKey);
+  return copyAt !== undefined && copyAt >= time && copyAt - time <= s.host.options.py2pCopyWindowSeconds;
 }
 
 /**
@@ -124,6 +147,7 @@ export function expireSeen(s: RouterState): void {
   const utc = s.utc();
   s.waterfalls.expire(utc);
   s.contents.expire(utc);
+  s.py2pCopies.expire(utc);
 }
 
 /**
@@ -159,11 +183,14 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
   let deflated: Buffer | undefined;
   let below = true;
   const stats = s.stats;
+  // py2p 0.2 drops young waterfalls and takes old ones as new (py2pRelayMaxAgeSeconds).
+  const tooOldForPy2p = relaying && source.timeNumber <= s.utc() - s.host.options.py2pRelayMaxAgeSeconds;
   for (const conn of targets) {
     if (conn === except) continue;
     if (relaying) {
       const id = conn.idBytes;
       if (id !== undefined && source.senderIs(id)) continue;
+      if (tooOldForPy2p && !isRx2pPeer(conn)) continue;
       if (conn.backlog > s.host.options.maxRelayBacklogBytes) {
         stats.relaysSkipped++;
         continue;

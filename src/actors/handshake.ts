@@ -8,6 +8,7 @@ import type { Connection } from '../streams/connection.js';
 import { dial } from './dial.js';
 import { parseHandshake, parsePeersList, type Handshake } from '../protocol/bounds.js';
 import type { Hello, RouterState } from './state.js';
+import { isRx2pPeer, probe } from './capability.js';
 
 /** A peer's handshake: [handshake, id, protocol id, JSON address, JSON compression list]. */
 export function onHandshake(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
@@ -50,7 +51,7 @@ export function completeHandshake(s: RouterState, conn: Connection, hello: Hello
     // authenticated (but in the authenticated protocol): replacing the working connection would let anyone displace a peer by
     // naming its id. Keep it, and probe it: if it is in fact dead (half-open after a
     // partition) the probe meets a reset, and the peer's next redial gets in.
-    s.sendTo(existing, flags.whisper, [flags.request, '*']);
+    probe(s, existing);
     if (conn.outgoing) {
       // This node dialled the same peer twice (two addresses): already connected.
       s.closedOnPurpose.add(conn);
@@ -115,7 +116,11 @@ export function onPeers(s: RouterState, conn: Connection, p: Buffer[]): void {
   }
 }
 
-/** py2p's request_peers: ask every peer for its routing table. */
+/**
+ * After losing a peer: ask every rx2p peer for its routing table. Not py2p peers: py2p
+ * 0.2 raises on the two-packet request and broadcasts its table on a three-packet one
+ * (capability.ts); they keep to the peers lists of new connections.
+ */
 export function requestPeers(s: RouterState): void {
-  for (const c of s.routingTable.values()) s.sendTo(c, flags.whisper, [flags.request, '*']);
+  for (const c of s.routingTable.values()) if (isRx2pPeer(c)) s.sendTo(c, flags.whisper, [flags.request, '*']);
 }

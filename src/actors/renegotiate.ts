@@ -22,7 +22,7 @@ export function onUndecodable(s: RouterState, conn: Connection, error: Error): v
   if (++conn.decodeFailures > o.maxDecodeFailures) return s.drop(conn, new TooManyDecodeFailuresError(o.maxDecodeFailures));
   if (!conn.handshaken) return;
   conn.stopCompressing();
-  s.sendTo(conn, flags.renegotiate, [flags.compression, '[]']);
+  s.sendTo(conn, flags.renegotiate, [flags.compression, (conn.toldCompression = '[]')]);
   s.sendTo(conn, flags.renegotiate, [flags.resend]);
 }
 
@@ -41,7 +41,7 @@ export function onRenegotiate(s: RouterState, conn: Connection, msg: Pathfinding
     const changed = methods.length !== conn.compression.length || methods.some((m, i) => m !== conn.compression[i]);
     conn.setPeerCompression(methods);
     s.host.print(2, `Compression methods changed to: ${JSON.stringify(methods)}`);
-    if (changed) s.sendTo(conn, flags.renegotiate, [flags.compression, pyJsonDumps(intersect(s.options.compression, methods))]);
+    if (changed) s.sendTo(conn, flags.renegotiate, [flags.compression, (conn.toldCompression = pyJsonDumps(intersect(s.options.compression, methods)))]);
   } else if (what === flags.resend) {
     const last = conn.lastSent;
     if (last) fanOut(s, [conn], last.msgType, last);

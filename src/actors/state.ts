@@ -12,6 +12,7 @@ import { OffLoopPool } from '../streams/off-loop-pool.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ListenerNotice, PendingConnection, Transport, TransportConnection } from '../transport/transport.js';
 import { WaterfallCache } from './waterfall-cache.js';
+import { RX2P_CAPABILITY } from './capability.js';
 
 /** One packet of a message as the caller gives it: text (sent as UTF-8) or bytes. */
 export type Packet = string | Uint8Array;
@@ -277,6 +278,8 @@ export class RouterState {
   readonly waterfalls: WaterfallCache;
   /** Content keys of recent broadcasts, to catch py2p's re-timed copies. */
   readonly contents: WaterfallCache;
+  /** Contents of waterfalls admitted from py2p peers (their time is the relay's): flood.ts, py2pCopyWindowSeconds. */
+  readonly py2pCopies: WaterfallCache;
   /** The node's counters (MeshSocket.stats). */
   readonly stats: RouterStats = {
     framesIn: 0, framesOut: 0, delivered: 0, duplicates: 0, expired: 0, retimedDuplicates: 0, relaysSkipped: 0,
@@ -315,8 +318,8 @@ export class RouterState {
   relayedFrame: Buffer | undefined;
   /** The message `relayedFrame` was sent for. */
   relayedFor: PathfindingMessage | undefined;
-  /** The compression list of this node's handshake: its methods, then the extensions' capabilities. */
-  private readonly handshakeMethods: string;
+  /** The compression list of this node's handshake: its methods, RX2P_CAPABILITY, then the extensions' capabilities. */
+  readonly handshakeMethods: string;
   private readonly textBytes = new Map<string, Buffer>();
 
   /**
@@ -338,12 +341,14 @@ export class RouterState {
     // old as the repair window.
     const oldest = Math.max(o.maxMessageAgeSeconds, o.repair ? o.repairWindowSeconds : 0);
     this.waterfalls = new WaterfallCache(o.waterfallCacheSize, o.maxMessageAgeSeconds + oldest);
-    this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, 1));
+    this.contents = new WaterfallCache(o.waterfallCacheSize, Math.max(o.retimedDuplicateWindowSeconds, o.py2pCopyWindowSeconds, 1));
+    this.py2pCopies = new WaterfallCache(o.waterfallCacheSize, Math.max(o.py2pCopyWindowSeconds, 1));
     this.hooks = hooksOf(host.extensions ?? []);
     this.sendersProven = (host.extensions ?? []).some((e) => e.provesSenders === true);
     this.trailerPackets = (host.extensions ?? []).reduce((n, e) => n + (e.trailerPackets ?? 0), 0);
     const capabilities = (host.extensions ?? []).flatMap((e) => e.advertise ?? []);
-    this.handshakeMethods = pyJsonDumps([...o.compression, ...capabilities]);
+    // RX2P_CAPABILITY first: every rx2p node names it, whatever its extensions (capability.ts).
+    this.handshakeMethods = pyJsonDumps([...o.compression, RX2P_CAPABILITY, ...capabilities]);
   }
 
   /** The node's options, resolved with their defaults. */

@@ -3,13 +3,14 @@
 //
 // A browser can only dial WebSocket URLs, and py2p peers lists carry TCP addresses only
 // (browsers are never in them: see isListed in handshake.ts). So rx2p nodes whisper to
-// their peers, under the subflag 'rx2p-web', their own WebSocket URL (if they listen on
-// one), their peers' ids, and the views their peers sent them. py2p 0.2 queues only the
-// 'broadcast' and 'whisper' subflags for its user and ignores others, so a py2p peer
-// drops the whisper unread; rx2p claims the subflag before delivery (onSubflag).
-// Still, a node without a WebSocket listener does not start the exchange with a peer
-// that did not come over WebSocket: it only answers peers that spoke first, so the wire
-// between such rx2p nodes, and towards py2p, is what it was.
+// their rx2p peers (those that named RX2P_CAPABILITY, capability.ts), under the subflag
+// 'rx2p-web', their own WebSocket URL (if they listen on one), their peers' ids, and the
+// views their peers sent them; rx2p claims the subflag before delivery (onSubflag).
+// Never to a py2p peer: py2p 0.2 hands every subflag but its own to waterfall(), which
+// floods the whisper to its whole mesh as a new message and queues it for its user.
+// A node without a WebSocket listener does not start the exchange with a peer that did
+// not come over WebSocket: it only answers peers that spoke first, so the wire between
+// such rx2p nodes is what it was.
 import { NoRouteError } from '../errors.js';
 import { flags } from '../protocol/flags.js';
 import { parseJsonPacket } from '../protocol/bounds.js';
@@ -17,6 +18,7 @@ import type { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { isListed } from './handshake.js';
 import { latin1 } from './fields.js';
+import { isRx2pPeer } from './capability.js';
 import type { Packet, RouterExtension, RouterState } from './state.js';
 
 /** The subflag of the whispers in which rx2p nodes tell each other what they know of the mesh (for the live page). */
@@ -220,7 +222,7 @@ export class WebDirectory implements RouterExtension {
     if (!this.speakers.has(conn)) {
       this.speakers.add(conn);
       // A peer that spoke first hears this node's view once in return.
-      if (this.options.ownUrl() === null && !this.options.browser && isListed(conn)) this.tell(s, conn);
+      if (this.options.ownUrl() === null && !this.options.browser && isListed(conn) && isRx2pPeer(conn)) this.tell(s, conn);
     }
     let changed = false;
     const now = s.now();
@@ -248,6 +250,8 @@ export class WebDirectory implements RouterExtension {
 
   /** Whether this node tells `conn` its view (see the note at the top). */
   private shouldTell(conn: Connection): boolean {
+    // A browser peer is rx2p whatever its list says (WebSocket peers are never py2p).
+    if (isListed(conn) && !isRx2pPeer(conn)) return false;
     return this.options.ownUrl() !== null || this.options.browser || !isListed(conn) || this.speakers.has(conn);
   }
 

@@ -138,6 +138,8 @@ export class PathfindingMessage {
   #timeNumber = 0;
   #time58: string | undefined;
   #id: string | undefined;
+  /** contentKey, once computed (a py2p peer's broadcast is checked, then noted). */
+  #contentKey: string | undefined;
   #idKey: string | undefined;
   #dedupKey: string | undefined;
   #msgType: string | undefined;
@@ -379,6 +381,10 @@ export class PathfindingMessage {
    * A latin1 string of the raw digest.
    */
   get contentKey(): string {
+    return (this.#contentKey ??= this.computeContentKey());
+  }
+
+  private computeContentKey(): string {
     const b = this.#body;
     if (b !== undefined) {
       // sender length, sender, packet count, the payload's length headers, payload.

@@ -100,6 +100,8 @@ export class Connection {
   partialSince = 0;
   /** Undecodable frames in a row so far (reset by a good one); maxDecodeFailures drops the peer. */
   decodeFailures = 0;
+  /** The compression list (JSON) this node last renegotiated with the peer; undefined: its handshake's. */
+  toldCompression: string | undefined;
   private lastReceivedMs: number;
   private remoteLabel: string | undefined;
   private markClosed!: () => void;
