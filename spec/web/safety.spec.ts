@@ -166,11 +166,11 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
   });
 
   /** A py2p-like peer joined to node: every frame it is sent is kept in raw.frames. */
-  async function py2pPeer(node: MeshSocket): Promise<{ raw: RawPeer; send: (type: string, payload: string[]) => void; messages: () => PathfindingMessage[] }> {
+  /** A raw peer that speaks py2p 0.2, or with `methods` ['rx2p/1'] says it is an rx2p node (and so gets relays). */
+  async function py2pPeer(node: MeshSocket, methods: string[] = [], pid = 'RawPy2pPeer'): Promise<{ raw: RawPeer; send: (type: string, payload: string[]) => void; messages: () => PathfindingMessage[] }> {
     const raw = await RawPeer.connect(node.address!.port);
-    const pid = 'RawPy2pPeer';
     const send = (type: string, payload: string[]) => raw.send(new PathfindingMessage(node.protocol, type, pid, payload, []).string);
-    send('whisper', ['handshake', pid, node.protocol.id, pyJsonDumps(['127.0.0.1', 1]), '[]']);
+    send('whisper', ['handshake', pid, node.protocol.id, pyJsonDumps(['127.0.0.1', 1]), pyJsonDumps(methods)]);
     await waitFor(() => node.routingTable.has(pid), 5_000, 'the py2p peer joined');
     return { raw, send, messages: () => raw.frames.map((f) => PathfindingMessage.feedString(node.protocol, encodeFrame(f))) };
   }
@@ -183,6 +183,8 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     await link(a, b);
     await link(a, c);
     const py = await py2pPeer(a);
+    // py2p peers get no relays (docs/py2p-interop.md): request broadcasts are counted at a raw rx2p-speaking peer.
+    const watcher = await py2pPeer(a, ['rx2p/1'], 'RawRx2pWatcher');
     const got = new Map<MeshSocket, Message[]>([[a, []], [b, []], [c, []]]);
     for (const [n, list] of got) n.messages$.subscribe((m) => list.push(m));
     const tab1 = await openTab(a);
@@ -255,8 +257,9 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     const seen = py.messages();
     const responses = seen.filter((m) => m.payload[0]?.toString() === 'response').map((m) => m.payload[1]!.toString());
     expect([...new Set(responses)]).to.deep.equal(['rid-a']); // a's peers that know a may answer too
-    const requests = seen.filter((m) => m.payload[0]?.toString() === 'request' && m.payload[2]?.toString() === unknown);
+    const requests = watcher.messages().filter((m) => m.payload[0]?.toString() === 'request' && m.payload[2]?.toString() === unknown);
     expect(requests, 'one request broadcast for five whispers').to.have.length(1);
+    watcher.raw.close();
     for (const m of seen) {
       const text = m.payload.map((p) => p.toString('latin1')).join(' ');
       expect(text).to.not.include('browser');

@@ -144,8 +144,9 @@ export interface RouterExtension {
   closeReason?(s: RouterState, conn: Connection): Error | undefined;
   /**
    * A new broadcast or waterfall (in time, not seen before), before it is delivered or
-   * relayed: false drops it (neither delivered nor relayed). Called once per message,
-   * after de-duplication, never per copy.
+   * relayed: false drops it (neither delivered nor relayed). Called for a message not
+   * yet remembered as seen; only one that passes is remembered (flood.ts admitVerified), so
+   * copies of a verified message cost nothing and a forged copy cannot shadow it.
    */
   verifyAdmitted?(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean;
   /** A whisper or renegotiation from a handshaken peer: false drops it (e.g. another sender named). */
