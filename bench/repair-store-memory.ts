@@ -34,6 +34,13 @@ function fill(frameSize: number, count: number) {
   return result;
 }
 
-const countBound = fill(180, 2 * defaultOptions.repairStoreMaxMessages);
-const byteBound = fill(4096, 2 * Math.ceil(defaultOptions.repairStoreMaxBytes / 4096));
+// Unrelated allocations in the process (the loader, lazy compilation, timers) can only add to a
+// figure, never take from it: each bound is filled three times and the smallest figure is kept.
+function leastOf(frameSize: number, count: number) {
+  const runs = [0, 1, 2].map(() => fill(frameSize, count));
+  return runs.reduce((a, b) => (b.totalBytes < a.totalBytes ? b : a));
+}
+
+const countBound = leastOf(180, 2 * defaultOptions.repairStoreMaxMessages);
+const byteBound = leastOf(4096, 2 * Math.ceil(defaultOptions.repairStoreMaxBytes / 4096));
 console.log(JSON.stringify({ 'count bound': countBound, 'byte bound': byteBound }));
