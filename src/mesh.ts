@@ -1,48 +1,35 @@
 import type { RepairStore } from './actors/repair-store.js';
 import { Repair } from './actors/repair.js';
-import { EMPTY, from, merge, mergeMap, Subject, type Observable } from 'rxjs';
-import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
+import type { Observable } from 'rxjs';
+import { get_lan_ip } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
 import type { PathfindingMessage } from './protocol/message.js';
 import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
 import { peerDiscovery } from './actors/discovery.js';
-import { Router, type MeshEvent, type Packet, type RouterStats } from './actors/router.js';
+import type { MeshEvent, Packet, RouterStats } from './actors/router.js';
 import type { Connection } from './streams/connection.js';
-import { TcpTransport } from './transport/tcp.js';
-import { TlsTransport } from './transport/tls.js';
 import type { BoundAddress, Listener, Transport } from './transport/transport.js';
-import { InvalidArgumentError, SocketClosedError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import { ConnectError, MeshError } from './errors.js';
 import { ProtocolError } from './protocol/errors.js';
-import { resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
-import { RecvQueue } from './recv-queue.js';
-import { RecvWaiters } from './recv-waiters.js';
-import { isAuthenticated, usesTls } from './trust/protocol.js';
+import { defaultOptions, resolveOptions, type MeshOptions, type ResolvedOptions } from './options.js';
+import { isAuthenticated } from './trust/protocol.js';
 import { TrustExtension } from './actors/trust.js';
 import type { Identity } from './trust/identity.js';
 import { WebDirectory, type NodeView } from './actors/web.js';
-import { nodeWsTransport } from './transport/ws-listener.js';
-import { urlHost } from './transport/ws-origin.js';
 import { parseWsUrl, type WsTransport } from './transport/ws.js';
+import { SocketCore, type SendOptions } from './socket-core.js';
+import { defaultTransport, dialOnlyWsTransport, listen } from './mesh-listen.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
 export const meshDefaultProtocol = new Protocol('mesh', 'Plaintext');
 
 /** mesh.py's max_outgoing: the default of the maxOutgoing option. */
-export const max_outgoing = 4;
+export const max_outgoing = defaultOptions.maxOutgoing;
 
-/** The seed's `type` override for send(): the subflag, and (rarely) the main flag. */
-/** The last argument of send(): which subflag and main flag the message goes under. */
-export interface SendOptions {
-  /** The subflag (py2p's `type=`): the first packet the receiver sees. Default 'broadcast'. */
-  type?: string;
-  /** The main flag (py2p's `flag=`), the message type on the wire. Default 'broadcast': flooded to every node, de-duplicated. */
-  flag?: string;
-}
-
-export type { MeshEvent, Packet, RouterStats };
+export type { MeshEvent, Packet, RouterStats, SendOptions };
 
 /**
  * A py2p 0.2 mesh socket. Listens on (addr, port), joins peers with connect(),
@@ -79,17 +66,12 @@ export class MeshSocket implements MessageServer {
   private wsListener: Listener | undefined;
   /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
   readonly directory: WebDirectory;
-  private readonly router: Router;
+  /** The router and the user API over it, shared with the browser's MeshSocket (src/socket-core.ts). */
+  private readonly core: SocketCore;
   /** Repair of missed broadcasts (an extension of the router), when options.repair. */
   private readonly repair: Repair | undefined;
-  private readonly messageSubject = new Subject<Message>();
-  private readonly eventSubject = new Subject<MeshEvent>();
-  private readonly received: RecvQueue;
-  private readonly waiters: RecvWaiters;
-  private readonly recentErrors: Error[] = [];
   private nodeIdValue = '';
   private outAddrValue: [string, number];
-  private closedPromise: Promise<void> | undefined;
 
   /**
    * @param addr the address to bind ('0.0.0.0' advertises the LAN address)
@@ -106,47 +88,20 @@ export class MeshSocket implements MessageServer {
     this.protocol = opts.protocol ?? opts.prot ?? meshDefaultProtocol;
     if (!(this.protocol instanceof Protocol)) throw new InvalidArgumentError('protocol must be a Protocol');
     this.debug_level = this.options.debugLevel;
-    this.received = new RecvQueue(this.options.maxQueue, this.options.maxQueueBytes, this.options.queuePolicy);
-    // On options.scheduler, so that a simulation's recv() times out in virtual time.
-    this.waiters = new RecvWaiters(this.received, (fn, ms) => this.options.scheduler.schedule(fn, ms));
     this.outAddrValue = this.options.outAddr ?? [addr === '0.0.0.0' ? get_lan_ip() : addr, port];
-    this.messages$ = this.messageSubject.asObservable();
-    this.events$ = this.eventSubject.asObservable();
-
     this.repair = this.options.repair ? new Repair(this.options) : undefined;
     this.transport = this.options.transport ?? defaultTransport(this.protocol, this.options);
-    const wsOptions = this.options.webSocket;
-
-    const tcpListening = this.transport.listen(addr, port);
-    this.ws = wsOptions && nodeWsTransport({
-      maxMessageBytes: wsOptions.maxMessageBytes,
-      origins: wsOptions.origins,
-      hosts: [wsOptions.url, wsOptions.host, addr].flatMap((h) => {
-        const name = h === undefined ? undefined : h.includes('://') ? urlHost(h) : h;
-        return name === undefined ? [] : [name];
-      }),
-      upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
-      onRequest: wsOptions.onRequest,
-    });
-    const wsListening = this.ws ? this.ws.listen(wsOptions!.host ?? addr, wsOptions!.port) : Promise.resolve(undefined);
-    const listening = Promise.all([tcpListening, wsListening]).catch(async (err: unknown) => {
-      // One bound and the other not: the bound one is let go.
-      for (const r of await Promise.allSettled([tcpListening, wsListening])) if (r.status === 'fulfilled') await r.value?.close();
-      throw err;
-    });
-    // The router's view of the listeners: nothing until they listen, nothing if one cannot
-    // (that failure is ready's).
-    const listener$ = from(listening.then((ls) => ls.filter((l): l is Listener => l !== undefined), () => [] as Listener[])).pipe(mergeMap((ls) => from(ls)));
+    const { listening, ws, accepted$, notices$ } = listen(this.transport, addr, port, this.options);
+    this.ws = ws;
     this.directory = new WebDirectory({ ownUrl: () => this.webSocketUrl ?? null, browser: false });
-    this.router = new Router({
+    this.core = new SocketCore({
       protocol: this.protocol,
       options: this.options,
-      supported: supportedCompression,
       id: () => this.nodeIdValue,
       outAddr: () => this.outAddrValue,
       transport: this.transport,
-      accepted$: listener$.pipe(mergeMap((l) => l?.accepted$ ?? EMPTY)),
-      notices$: listener$.pipe(mergeMap((l) => l?.notices$ ?? EMPTY)),
+      accepted$,
+      notices$,
       server: this,
       // Extensions (src/actors): the authenticated protocol's proofs and signatures, the
       // repair of missed broadcasts, the WebSocket directory (rx2p-web advertisements between
@@ -157,10 +112,12 @@ export class MeshSocket implements MessageServer {
         this.directory,
         ...(this.options.peerDiscoveryMs > 0 ? [peerDiscovery(this.options.peerDiscoveryMs)] : []),
       ],
-      deliver: (m) => this.deliver(m),
-      emit: (e) => this.onEvent(e),
+      // On options.scheduler, so that a simulation's recv() times out in virtual time.
+      timer: (fn, ms) => this.options.scheduler.schedule(fn, ms),
       print: (level, ...args) => this.print(level, ...args),
     });
+    this.messages$ = this.core.messages$;
+    this.events$ = this.core.events$;
     this.ready = listening.then(([listener, wsListener]) => {
       this.listener = listener;
       this.wsListener = wsListener;
@@ -171,7 +128,7 @@ export class MeshSocket implements MessageServer {
         : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
       return this;
     }, (err: unknown) => {
-      this.router.command({ type: 'close' });
+      this.core.router.command({ type: 'close' });
       throw err;
     });
     // A failed listen is reported through `ready`; keep it from counting as unhandled
@@ -199,7 +156,7 @@ export class MeshSocket implements MessageServer {
 
   /** True for a peer that joined over WebSocket (a browser, maybe): never named in peers lists. */
   isWebSocketPeer(id: string): boolean {
-    return this.router.routingTable.get(id)?.transport.listed === false;
+    return this.core.routingTable.get(id)?.transport.listed === false;
   }
 
   /**
@@ -209,8 +166,7 @@ export class MeshSocket implements MessageServer {
   async connectWebSocket(url: string): Promise<boolean> {
     const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
     if (target === undefined || target.secure) throw new InvalidArgumentError('url must be a ws://HOST:PORT URL');
-    const transport = this.ws ?? (this.ws = nodeWsTransport({ maxMessageBytes: this.options.maxFrameBytes + 4, upgradeTimeoutMs: this.options.handshakeTimeoutMs }));
-    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: target.host, port: target.port, transport, done: { resolve, reject } }));
+    return this.core.connect(target.host, target.port, this.ws ??= dialOnlyWsTransport(this.options));
   }
 
   /** Creates a socket and waits until it listens. */
@@ -248,15 +204,15 @@ export class MeshSocket implements MessageServer {
 
   /** The handshaken peers, {id: connection} (a read-only snapshot view). */
   get routing_table(): ReadonlyMap<string, Connection> {
-    return this.router.routingTable;
+    return this.core.routingTable;
   }
   /** The handshaken peers by node id (py2p's routing_table), read-only. */
   get routingTable(): ReadonlyMap<string, Connection> {
-    return this.router.routingTable;
+    return this.core.routingTable;
   }
   /** Connections awaiting a handshake. */
   get awaiting_ids(): Connection[] {
-    return [...this.router.awaiting];
+    return [...this.core.router.awaiting];
   }
   /** Connections awaiting a handshake (py2p's awaiting_ids). */
   get awaitingIds(): Connection[] {
@@ -264,31 +220,31 @@ export class MeshSocket implements MessageServer {
   }
   /** Ids of handshaken peers this node dialled. */
   get outgoing(): string[] {
-    return this.router.outgoing;
+    return this.core.router.outgoing;
   }
   /** Ids of handshaken peers that dialled this node. */
   get incoming(): string[] {
-    return this.router.incoming;
+    return this.core.router.incoming;
   }
   /** Replies waiting for a route: {request_id: packets}. */
   get requests(): Map<string, Packet[]> {
-    return new Map([...this.router.requests].map(([rid, r]) => [rid, [flags.whisper, flags.whisper, ...r.packets]]));
+    return new Map([...this.core.router.requests].map(([rid, r]) => [rid, [flags.whisper, flags.whisper, ...r.packets]]));
   }
   /** Recently flooded message ids with their times, oldest first (py2p's waterfalls deque). */
   get waterfalls(): Array<[string, number]> {
-    return this.router.waterfalls.entries();
+    return this.core.router.waterfalls.entries();
   }
   /** Messages waiting for recv(), oldest first. */
   get queue(): Message[] {
-    return this.received.toArray();
+    return this.core.received.toArray();
   }
   /** 'Nominal', or the recent errors (at most maxErrors) when there were any. */
   get status(): 'Nominal' | Error[] {
-    return this.recentErrors.length ? [...this.recentErrors] : 'Nominal';
+    return this.core.status;
   }
   /** Counters: frames, deliveries, duplicates dropped, errors by code. */
   get stats(): RouterStats {
-    return this.router.stats;
+    return this.core.stats;
   }
 
   /** The broadcasts kept for repair (read it, do not change it); undefined when repair is off. */
@@ -305,14 +261,12 @@ export class MeshSocket implements MessageServer {
    * `drained()` before sending more if you want backpressure).
    */
   send(...args: Array<Packet | SendOptions>): boolean {
-    const { packets, options } = splitArgs(args);
-    this.assertOpen();
-    return this.router.broadcast(packets, options.type ?? flags.broadcast, options.flag ?? flags.broadcast);
+    return this.core.send(args);
   }
 
   /** Resolves when every peer's send buffer is below its high-water mark. */
-  async drained(): Promise<void> {
-    await Promise.all([...this.router.routingTable.values()].filter((c) => c.needsDrain).map((c) => c.drained()));
+  drained(): Promise<void> {
+    return this.core.drained();
   }
 
   /**
@@ -325,8 +279,7 @@ export class MeshSocket implements MessageServer {
   connect(addr: string, port: number, id?: string): Promise<boolean> {
     if (typeof addr !== 'string' || !addr) return Promise.reject(new InvalidArgumentError('addr must be a host name or address'));
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return Promise.reject(new InvalidArgumentError('port must be an integer 1..65535'));
-    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: addr, port, id, done: { resolve, reject } }))
-      .catch((err: unknown) => {
+    return this.core.connect(addr, port, undefined, id).catch((err: unknown) => {
         // rx2p's own errors are typed already; a system error of the dial is wrapped.
         throw err instanceof MeshError || err instanceof ProtocolError ? err : new ConnectError(addr, port, err);
       });
@@ -338,8 +291,7 @@ export class MeshSocket implements MessageServer {
    * response names). Rejects with RequestTimeoutError if no route turns up.
    */
   whisper(id: string, ...packets: Packet[]): Promise<void> {
-    checkPackets(packets);
-    return new Promise<void>((resolve, reject) => this.router.command({ type: 'whisper', id, packets, done: { resolve, reject } }));
+    return this.core.whisper(id, packets);
   }
 
   /** message.reply(): a whisper to the message's original sender. */
@@ -358,7 +310,7 @@ export class MeshSocket implements MessageServer {
   /** `quantity` messages as a list, or what there is once timeoutMs passes (or the socket closes). */
   recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
   recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
-    return this.waiters.recv(quantity, timeoutMs, this.closedPromise !== undefined);
+    return this.core.recv(quantity, timeoutMs);
   }
 
   /**
@@ -366,26 +318,18 @@ export class MeshSocket implements MessageServer {
    * its Connection. Resolves true once it is closed, false if there was no such peer.
    * This node does not dial it again by itself (a peers list may bring it back).
    */
-  async disconnect(peer: string | Connection): Promise<boolean> {
-    let found = false;
-    const conn = typeof peer === 'string' ? this.router.routingTable.get(peer) : peer;
-    this.router.command({ type: 'disconnect', peer, done: (v) => { found = v; } });
-    if (found && conn) await conn.whenClosed;
-    return found;
+  disconnect(peer: string | Connection): Promise<boolean> {
+    return this.core.disconnect(peer);
   }
 
   /** Floods a received message on to this node's peers; false if it was seen already. */
   waterfall(msg: Message | PathfindingMessage): boolean {
-    let isNew = false;
-    this.router.command({ type: 'waterfall', msg: 'msg' in msg ? msg.msg : msg, done: (v) => { isNew = v; } });
-    return isNew;
+    return this.core.waterfall(msg);
   }
 
   /** Runs the request/response handling on a message; true if it was one. */
   handle_request(msg: Message): boolean {
-    let handled = false;
-    this.router.command({ type: 'handle-request', msg: msg.msg, done: (v) => { handled = v; } });
-    return handled;
+    return this.core.handleRequest(msg);
   }
   /** handle_request under rx2p's name. */
   handleRequest(msg: Message): boolean {
@@ -413,78 +357,14 @@ export class MeshSocket implements MessageServer {
    * it nothing of this socket keeps the process alive.
    */
   close(): Promise<void> {
-    this.closedPromise ??= (async () => {
-      await this.ready.catch(() => undefined);
-      this.router.command({ type: 'close' });
-      await Promise.all([this.listener?.close(), this.wsListener?.close(), this.router.closed()]);
-      this.waiters.settleAll();
-      this.messageSubject.complete();
-      this.eventSubject.complete();
-    })();
-    return this.closedPromise;
+    return this.core.close(() => this.ready, () => [this.listener?.close(), this.wsListener?.close()]);
   }
 
   /** True once close() has been called. */
   get closed(): boolean {
-    return this.closedPromise !== undefined;
+    return this.core.closed;
   }
-
-  // ---------------------------------------------------------------- internals
-
-  private assertOpen(): void {
-    if (this.closedPromise) throw new SocketClosedError();
-  }
-
-  private deliver(message: Message): void {
-    this.router.stats.queueDropped += this.waiters.push(message);
-    this.messageSubject.next(message);
-    this.waiters.wake();
-  }
-
-  private onEvent(event: MeshEvent): void {
-    if (event.type === 'error') {
-      this.recentErrors.push(event.error);
-      if (this.recentErrors.length > this.options.maxErrors) this.recentErrors.shift();
-    }
-    this.eventSubject.next(event);
-  }
-}
-
-/** TCP for py2p's Plaintext, TLS for its SSL; keepalive and certificates from the options. */
-function defaultTransport(protocol: Protocol, o: ResolvedOptions): Transport {
-  return usesTls(protocol)
-    ? new TlsTransport({
-      keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls,
-      // The authenticated protocol binds its proofs to TLS 1.3's exported keying material.
-      minVersion: isAuthenticated(protocol) ? 'TLSv1.3' : undefined,
-    })
-    : new TcpTransport({ keepAliveMs: o.keepAliveMs });
 }
 
 /** The seed's name for MeshSocket. */
 export const mesh_socket = MeshSocket;
-
-function checkPackets(packets: unknown[]): asserts packets is Packet[] {
-  for (const p of packets) {
-    if (typeof p !== 'string' && !(p instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`a packet must be a string or a Uint8Array, got ${p === null ? 'null' : typeof p}`);
-    }
-  }
-}
-
-const NO_OPTIONS: SendOptions = Object.freeze({});
-
-function splitArgs(args: Array<Packet | SendOptions>): { packets: Packet[]; options: SendOptions } {
-  const last = args[args.length - 1];
-  let options = NO_OPTIONS;
-  let packets = args;
-  if (last !== undefined && typeof last === 'object' && !(last instanceof Uint8Array)) {
-    options = last as SendOptions;
-    packets = args.slice(0, -1);
-    for (const k of ['type', 'flag'] as const) {
-      if (options[k] !== undefined && (typeof options[k] !== 'string' || options[k] === '')) throw new InvalidArgumentError(`send option ${k} must be a non-empty string`);
-    }
-  }
-  checkPackets(packets);
-  return { packets: packets as Packet[], options };
-}

@@ -1,22 +1,19 @@
 // rx2p in a browser: a mesh node that joins other nodes over WebSocket (it cannot
 // listen, and it cannot be dialled). Built into one ESM bundle by src/web/build.ts;
 // `MeshSocket` there is this class. Same API as the Node MeshSocket, minus listening.
-import { EMPTY, Subject, type Observable } from 'rxjs';
+import { EMPTY, type Observable } from 'rxjs';
 import { WebDirectory, type NodeView } from '../actors/web.js';
-import { Router, type MeshEvent, type Packet, type RouterStats } from '../actors/router.js';
-import { InvalidArgumentError, SocketClosedError } from '../errors.js';
+import type { MeshEvent, Packet, RouterStats } from '../actors/router.js';
+import { InvalidArgumentError } from '../errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from '../options.js';
-import { compression as supportedCompression } from '../protocol/compression.js';
-import { flags } from '../protocol/flags.js';
 import { nodeId } from '../protocol/ids.js';
 import { Protocol } from '../protocol/protocol.js';
 import type { Message, MessageServer } from '../protocol/user-message.js';
-import { RecvQueue } from '../recv-queue.js';
-import { RecvWaiters } from '../recv-waiters.js';
+import { SocketCore, type SendOptions } from '../socket-core.js';
 import type { Connection } from '../streams/connection.js';
 import { parseWsUrl, WsTransport, type WebSocketLike } from '../transport/ws.js';
 
-export { Protocol, type Message, type MeshEvent, type NodeView, type Packet, type RouterStats };
+export { Protocol, type Message, type MeshEvent, type NodeView, type Packet, type RouterStats, type SendOptions };
 export * from '../errors.js';
 export * from '../transport/ws-errors.js';
 
@@ -48,33 +45,34 @@ export interface BrowserMeshOptions extends Omit<MeshOptions, 'webSocket' | 'tls
  * ```
  */
 export class BrowserMeshSocket implements MessageServer {
+  /** The protocol (subnet and encryption): Plaintext, the WebSocket carries any TLS. */
   readonly protocol: Protocol;
+  /** Every option, resolved with its default. */
   readonly options: ResolvedOptions;
+  /** This tab's node id: BROWSER_ADDR salted at random (a new id per tab). */
   readonly id: string;
+  /** What this node says its address is (BROWSER_ADDR): never dialled. */
   readonly outAddr: [string, number] = BROWSER_ADDR;
   /** Resolves at once (a browser node does not listen); kept for the Node API's shape. */
   readonly ready: Promise<this>;
+  /** Every user-visible message, once, in arrival order. Hot: no replay. Completes on close(). */
   readonly messages$: Observable<Message>;
+  /** Peer connected / disconnected, and every error met (typed). Completes on close(). */
   readonly events$: Observable<MeshEvent>;
+  /** WebSocket URLs and who is linked to whom, as rx2p peers tell it. */
   readonly directory: WebDirectory;
-  private readonly router: Router;
-  private readonly messageSubject = new Subject<Message>();
-  private readonly eventSubject = new Subject<MeshEvent>();
-  private readonly received: RecvQueue;
-  private readonly waiters: RecvWaiters;
+  /** The router and the user API over it, shared with the Node MeshSocket (src/socket-core.ts). */
+  private readonly core: SocketCore;
   private readonly follow: boolean;
   /** ws:// dials (the node's own transport: re-dials and advertised URLs), and wss:// ones. */
   private readonly plain: WsTransport;
   private readonly secure: WsTransport;
-  private closedPromise: Promise<void> | undefined;
   private readonly dialled = new Set<string>();
   /** The advertised URL each followed node was dialled at, given back when it goes away. */
   private readonly followed = new Map<string, string>();
-  private readonly queueing: boolean;
 
   constructor(options: BrowserMeshOptions = {}) {
     const { webSocket, followAdvertisements, queueMessages, ...meshOptions } = options;
-    this.queueing = queueMessages ?? true;
     // asyncZlibMinBytes 0: pako for every body (node:zlib is not in the browser build).
     this.options = resolveOptions({ reconnectIntervalMs: 0, asyncZlibMinBytes: 0, ...meshOptions });
     this.protocol = options.protocol ?? options.prot ?? new Protocol('mesh', 'Plaintext');
@@ -86,44 +84,48 @@ export class BrowserMeshSocket implements MessageServer {
     const salt = new Uint8Array(16);
     crypto.getRandomValues(salt);
     this.id = nodeId(BROWSER_ADDR, this.protocol.id, this.options.userSalt ?? salt);
-    this.received = new RecvQueue(this.options.maxQueue, this.options.maxQueueBytes, this.options.queuePolicy);
-    this.waiters = new RecvWaiters(this.received, (fn, ms) => {
-      const t = setTimeout(fn, ms);
-      return { unsubscribe: () => clearTimeout(t) };
-    });
-    this.messages$ = this.messageSubject.asObservable();
-    this.events$ = this.eventSubject.asObservable();
     this.directory = new WebDirectory({ ownUrl: () => null, browser: true });
     this.directory.onChange = () => queueMicrotask(() => this.followAdvertisements());
-    this.router = new Router({
+    this.core = new SocketCore({
       protocol: this.protocol,
       options: this.options,
-      supported: supportedCompression,
       id: () => this.id,
       outAddr: () => this.outAddr,
       transport: this.plain,
       accepted$: EMPTY,
       notices$: EMPTY,
       server: this,
-      deliver: (m) => this.deliver(m),
-      emit: (e) => this.onEvent(e),
-      print: (level, ...args) => { if (level < this.options.debugLevel) console.debug('[rx2p]', ...args); },
       // py2p peers lists name TCP addresses: a browser cannot dial them.
       followPeersLists: false,
       extensions: [this.directory],
+      queueMessages: queueMessages ?? true,
+      timer: (fn, ms) => {
+        const t = setTimeout(fn, ms);
+        return { unsubscribe: () => clearTimeout(t) };
+      },
+      onEvent: (e) => this.onEvent(e),
+      print: (level, ...args) => { if (level < this.options.debugLevel) console.debug('[rx2p]', ...args); },
     });
+    this.messages$ = this.core.messages$;
+    this.events$ = this.core.events$;
     this.ready = Promise.resolve(this);
   }
 
   /** The handshaken peers, {id: connection}. */
   get routingTable(): ReadonlyMap<string, Connection> {
-    return this.router.routingTable;
+    return this.core.routingTable;
   }
+  /** The handshaken peers (py2p's routing_table). */
   get routing_table(): ReadonlyMap<string, Connection> {
-    return this.router.routingTable;
+    return this.core.routingTable;
   }
+  /** Counters: frames, deliveries, duplicates dropped, errors by code. */
   get stats(): RouterStats {
-    return this.router.stats;
+    return this.core.stats;
+  }
+  /** 'Nominal', or the recent errors (at most maxErrors) when there were any. */
+  get status(): 'Nominal' | Error[] {
+    return this.core.status;
   }
   /** Every node this one knows of (itself first), as rx2p peers tell it. */
   get topology(): NodeView[] {
@@ -133,8 +135,9 @@ export class BrowserMeshSocket implements MessageServer {
   reachable(): string[] {
     return this.directory.reachable();
   }
+  /** True once close() has been called. */
   get closed(): boolean {
-    return this.closedPromise !== undefined;
+    return this.core.closed;
   }
 
   /** Joins the node listening at a ws:// or wss:// URL; resolves true once handshaken. */
@@ -142,59 +145,41 @@ export class BrowserMeshSocket implements MessageServer {
     const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
     if (target === undefined) return Promise.reject(new InvalidArgumentError('url must be a ws:// or wss:// URL'));
     this.dialled.add(url);
-    const transport = target.secure ? this.secure : this.plain;
-    return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host: target.host, port: target.port, transport, done: { resolve, reject } }));
+    return this.core.connect(target.host, target.port, target.secure ? this.secure : this.plain);
   }
 
-  /** Broadcasts one message, each argument a packet; a last `{ type }` sets the subflag. */
-  send(...args: Array<Packet | { type?: string; flag?: string }>): boolean {
-    if (this.closedPromise) throw new SocketClosedError();
-    const last = args[args.length - 1];
-    let type: string = flags.broadcast;
-    let flag: string = flags.broadcast;
-    if (last !== undefined && typeof last === 'object' && !(last instanceof Uint8Array)) {
-      args.pop();
-      type = last.type ?? type;
-      flag = last.flag ?? flag;
-    }
-    checkPackets(args);
-    return this.router.broadcast(args, type, flag);
+  /**
+   * Broadcasts one message, each argument a packet (string as UTF-8, or bytes); a last
+   * `{ type, flag }` sets the subflag and the main flag. Checks its arguments as the Node
+   * MeshSocket's send() does (InvalidArgumentError); false when a peer is behind.
+   */
+  send(...args: Array<Packet | SendOptions>): boolean {
+    return this.core.send(args);
   }
 
   /** Whispers to node `id` (directly when connected, else through py2p's request route). */
   whisper(id: string, ...packets: Packet[]): Promise<void> {
-    checkPackets(packets);
-    return new Promise<void>((resolve, reject) => this.router.command({ type: 'whisper', id, packets, done: { resolve, reject } }));
+    return this.core.whisper(id, packets);
   }
 
+  /** message.reply(): a whisper to the message's original sender. */
   replyTo(msg: Message, packets: Packet[]): Promise<void> {
     return this.whisper(msg.sender, ...packets);
   }
 
   /** As the Node MeshSocket's recv(): one message (or undefined), or a list for other quantities. */
   recv(): Promise<Message | undefined>;
+  /** One message, or undefined once timeoutMs passes (or the socket closes). */
   recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
+  /** `quantity` messages as a list, or what there is once timeoutMs passes (or the socket closes). */
   recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
   recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
-    return this.waiters.recv(quantity, timeoutMs, this.closedPromise !== undefined);
+    return this.core.recv(quantity, timeoutMs);
   }
 
   /** Closes every connection, completes both streams, settles pending calls. */
   close(): Promise<void> {
-    this.closedPromise ??= (async () => {
-      this.router.command({ type: 'close' });
-      await this.router.closed();
-      this.waiters.settleAll();
-      this.messageSubject.complete();
-      this.eventSubject.complete();
-    })();
-    return this.closedPromise;
-  }
-
-  private deliver(message: Message): void {
-    if (this.queueing) this.router.stats.queueDropped += this.waiters.push(message);
-    this.messageSubject.next(message);
-    if (this.queueing) this.waiters.wake();
+    return this.core.close();
   }
 
   private onEvent(event: MeshEvent): void {
@@ -206,15 +191,14 @@ export class BrowserMeshSocket implements MessageServer {
         this.dialled.delete(url);
       }
     }
-    this.eventSubject.next(event);
   }
 
   /** Dials WebSocket URLs other nodes advertised, while below maxOutgoing. */
   private followAdvertisements(): void {
-    if (!this.follow || this.closedPromise) return;
+    if (!this.follow || this.core.closed) return;
     for (const [url, id] of this.directory.urls()) {
-      if (this.router.routingTable.size >= this.options.maxOutgoing) return;
-      if (this.router.routingTable.has(id) || this.dialled.has(url)) continue;
+      if (this.core.routingTable.size >= this.options.maxOutgoing) return;
+      if (this.core.routingTable.has(id) || this.dialled.has(url)) continue;
       this.dialled.add(url);
       if (this.followed.size < 256) this.followed.set(id, url);
       // A node that refused (another origin, slots full) is not dialled again until a followed node at the URL goes away.
@@ -224,9 +208,3 @@ export class BrowserMeshSocket implements MessageServer {
 }
 
 export { BrowserMeshSocket as MeshSocket };
-
-function checkPackets(packets: unknown[]): asserts packets is Packet[] {
-  for (const p of packets) {
-    if (typeof p !== 'string' && !(p instanceof Uint8Array)) throw new InvalidArgumentError(`a packet must be a string or a Uint8Array, got ${typeof p}`);
-  }
-}
