@@ -8,7 +8,8 @@ import type { PathfindingMessage } from './protocol/message.js';
 import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
 import { peerDiscovery } from './actors/discovery.js';
-import type { MeshEvent, Packet, RouterStats } from './actors/router.js';
+import type { MeshEvent, Packet, Router, RouterStats } from './actors/router.js';
+import type { RecvQueue } from './recv-queue.js';
 import type { Connection } from './streams/connection.js';
 import type { BoundAddress, Listener, Transport } from './transport/transport.js';
 import { InvalidArgumentError } from './errors.js';
@@ -70,6 +71,13 @@ export class MeshSocket implements MessageServer {
   private readonly core: SocketCore;
   /** Repair of missed broadcasts (an extension of the router), when options.repair. */
   private readonly repair: Repair | undefined;
+  /** The core's router and recv() queue, for specs and tools that look inside. */
+  private get router(): Router {
+    return this.core.router;
+  }
+  private get received(): RecvQueue {
+    return this.core.received;
+  }
   private nodeIdValue = '';
   private outAddrValue: [string, number];
 
@@ -128,7 +136,7 @@ export class MeshSocket implements MessageServer {
         : nodeId(this.outAddrValue, this.protocol.id, this.options.userSalt);
       return this;
     }, (err: unknown) => {
-      this.core.router.command({ type: 'close' });
+      this.router.command({ type: 'close' });
       throw err;
     });
     // A failed listen is reported through `ready`; keep it from counting as unhandled
@@ -212,7 +220,7 @@ export class MeshSocket implements MessageServer {
   }
   /** Connections awaiting a handshake. */
   get awaiting_ids(): Connection[] {
-    return [...this.core.router.awaiting];
+    return [...this.router.awaiting];
   }
   /** Connections awaiting a handshake (py2p's awaiting_ids). */
   get awaitingIds(): Connection[] {
@@ -220,19 +228,19 @@ export class MeshSocket implements MessageServer {
   }
   /** Ids of handshaken peers this node dialled. */
   get outgoing(): string[] {
-    return this.core.router.outgoing;
+    return this.router.outgoing;
   }
   /** Ids of handshaken peers that dialled this node. */
   get incoming(): string[] {
-    return this.core.router.incoming;
+    return this.router.incoming;
   }
   /** Replies waiting for a route: {request_id: packets}. */
   get requests(): Map<string, Packet[]> {
-    return new Map([...this.core.router.requests].map(([rid, r]) => [rid, [flags.whisper, flags.whisper, ...r.packets]]));
+    return new Map([...this.router.requests].map(([rid, r]) => [rid, [flags.whisper, flags.whisper, ...r.packets]]));
   }
   /** Recently flooded message ids with their times, oldest first (py2p's waterfalls deque). */
   get waterfalls(): Array<[string, number]> {
-    return this.core.router.waterfalls.entries();
+    return this.router.waterfalls.entries();
   }
   /** Messages waiting for recv(), oldest first. */
   get queue(): Message[] {

@@ -3,7 +3,7 @@
 // `MeshSocket` there is this class. Same API as the Node MeshSocket, minus listening.
 import { EMPTY, type Observable } from 'rxjs';
 import { WebDirectory, type NodeView } from '../actors/web.js';
-import type { MeshEvent, Packet, RouterStats } from '../actors/router.js';
+import type { MeshEvent, Packet, Router, RouterStats } from '../actors/router.js';
 import { InvalidArgumentError } from '../errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from '../options.js';
 import { nodeId } from '../protocol/ids.js';
@@ -63,6 +63,10 @@ export class BrowserMeshSocket implements MessageServer {
   readonly directory: WebDirectory;
   /** The router and the user API over it, shared with the Node MeshSocket (src/socket-core.ts). */
   private readonly core: SocketCore;
+  /** The core's router, for specs that look inside (spec/web/safety.spec.ts). */
+  private get router(): Router {
+    return this.core.router;
+  }
   private readonly follow: boolean;
   /** ws:// dials (the node's own transport: re-dials and advertised URLs), and wss:// ones. */
   private readonly plain: WsTransport;
