@@ -101,10 +101,12 @@ export class SocketCore {
     return this.recentErrors.length ? [...this.recentErrors] : 'Nominal';
   }
 
+  /** The router's counters. */
   get stats(): RouterStats {
     return this.router.stats;
   }
 
+  /** The handshaken peers by id. */
   get routingTable(): Map<string, Connection> {
     return this.router.routingTable;
   }
@@ -116,6 +118,7 @@ export class SocketCore {
     return this.router.broadcast(packets, options.type ?? flags.broadcast, options.flag ?? flags.broadcast);
   }
 
+  /** whisper(): the packets checked, then handed to the router (directly, or by py2p's request route). */
   whisper(id: string, packets: Packet[]): Promise<void> {
     checkPackets(packets);
     return new Promise<void>((resolve, reject) => this.router.command({ type: 'whisper', id, packets, done: { resolve, reject } }));
@@ -126,14 +129,17 @@ export class SocketCore {
     return new Promise<boolean>((resolve, reject) => this.router.command({ type: 'connect', host, port, id, transport, done: { resolve, reject } }));
   }
 
+  /** recv(): quantity 1 gives one message or undefined, any other a list (see RecvWaiters). */
   recv(quantity: number, timeoutMs: number | undefined): Promise<Message | undefined | Message[]> {
     return this.waiters.recv(quantity, timeoutMs, this.closedPromise !== undefined);
   }
 
+  /** Resolves when every peer's send buffer is below its high-water mark. */
   async drained(): Promise<void> {
     await Promise.all([...this.router.routingTable.values()].filter((c) => c.needsDrain).map((c) => c.drained()));
   }
 
+  /** Closes one peer's connection; true once closed, false if there was no such peer. */
   async disconnect(peer: string | Connection): Promise<boolean> {
     let found = false;
     const conn = typeof peer === 'string' ? this.router.routingTable.get(peer) : peer;
@@ -142,12 +148,14 @@ export class SocketCore {
     return found;
   }
 
+  /** Floods a received message on; false if it was seen already. */
   waterfall(msg: Message | PathfindingMessage): boolean {
     let isNew = false;
     this.router.command({ type: 'waterfall', msg: 'msg' in msg ? msg.msg : msg, done: (v) => { isNew = v; } });
     return isNew;
   }
 
+  /** py2p's handle_request on a message; true if it was a request or response. */
   handleRequest(msg: Message): boolean {
     let handled = false;
     this.router.command({ type: 'handle-request', msg: msg.msg, done: (v) => { handled = v; } });
