@@ -7,6 +7,7 @@ export { base_socket, base_daemon, mesh_daemon, base_connection, mesh_connection
 export type { SendOptions, MeshEvent, Packet, RouterStats } from './mesh.js';
 export { defaultOptions, type MeshOptions } from './options.js';
 export { Connection, type ConnectionEvent } from './streams/connection.js';
+export { FrameWriter } from './streams/frame-writer.js';
 export { socketBytes$ } from './transport/socket-bytes.js';
 export { deframe } from './streams/deframe.js';
 export { inflate } from './streams/inflate.js';

@@ -14,6 +14,7 @@ const COALESCE_BYTES = 64 * 1024;
 
 /** Writes whole frames to a transport connection, batched per tick, with backpressure (the base of Connection). */
 export abstract class FrameWriter {
+  /** True once destroy() has begun: nothing more is written. */
   protected closing = false;
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
