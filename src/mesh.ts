@@ -1,7 +1,8 @@
 import type { RepairStore } from './actors/repair-store.js';
 import { Repair } from './actors/repair.js';
 import { EMPTY, from, merge, mergeMap, Subject, type Observable } from 'rxjs';
-import { compression as supportedCompression, get_lan_ip } from './protocol/compression.js';
+import { compression as supportedCompression } from './protocol/compression.js';
+import { get_lan_ip } from './host.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
 import type { PathfindingMessage } from './protocol/message.js';
