@@ -3,7 +3,7 @@ export * from './protocol/index.js';
 // compress and decompress with the node's engine (its states kept, released when idle),
 // over src/protocol's, which take one as an argument; getLanIp reads the host.
 export { compress, decompress, IdleReleasingZlib } from './streams/zlib-codec.js';
-export { getLanIp } from './host.js';
+export { getLanIp, get_lan_ip } from './host.js';
 export { pyJsonDumps } from './protocol/pyjson.js';
 export * from './errors.js';
 export { MeshSocket, mesh_socket, meshDefaultProtocol, max_outgoing } from './mesh.js';
