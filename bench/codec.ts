@@ -3,6 +3,7 @@
 // gzip, against node:crypto SHA-384 over the same bytes.
 import { createHash } from 'node:crypto';
 import { PathfindingMessage, Protocol, nodeId } from '../src/index.js';
+import { sharedZlib } from '../src/streams/zlib-codec.js';
 import { HEADER, makePayload } from './agent.js';
 
 export interface CodecResult {
@@ -45,17 +46,18 @@ export function codecBench(minMs: number): CodecResult[] {
     const payload = makePayload(Math.max(size, HEADER), 1, 0, 0);
     for (const compression of ['plain', 'gzip'] as const) {
       const methods = compression === 'gzip' ? ['gzip'] : [];
-      // Exactly what MeshSocket.send() builds per message: a new message, hashed and serialized.
+      // Exactly what MeshSocket.send() builds per message: a new message, hashed and serialized
+      // (compressed with the node's engine, as a connection does).
       const encode = () => {
         const m = new PathfindingMessage(protocol, 'broadcast', sender, ['broadcast', payload], methods, time);
-        sink += m.string.length;
+        sink += m.encodeWith(sharedZlib).length;
       };
       const frame = new PathfindingMessage(protocol, 'broadcast', sender, ['broadcast', payload], methods, time).string;
       const body = frame.subarray(4);
       // What a connection does with a frame body: decompress (when negotiated), split, parse;
       // then the router reads the id (SHA-384 of payload and time) to de-duplicate.
       const feed = () => {
-        const m = PathfindingMessage.feedString(protocol, body, true, compression === 'gzip' ? ['gzip'] : null);
+        const m = PathfindingMessage.feedString(protocol, body, true, compression === 'gzip' ? ['gzip'] : null, undefined, sharedZlib);
         sink += m.id.length;
       };
       const sha = () => {

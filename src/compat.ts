@@ -3,6 +3,8 @@
 // so that src/protocol never imports from outside itself (no import cycle when
 // mesh aliases are added here).
 export * from './protocol/compat.js';
+export { compress, decompress } from './streams/zlib-codec.js';
+export { get_lan_ip } from './host.js';
 
 // The seed's class names from base.py and mesh.py, as their rx2p equivalents. py2p's
 // daemon (a thread accepting and reading sockets) is rx2p's router actor; its

@@ -2,16 +2,11 @@
 // Codec errors (bad frames, bad compression, ...) are the ProtocolError family in
 // src/protocol/errors.ts. Callers branch on the class or on `code`, never on text.
 
-/** Base class of rx2p's mesh-level errors (peers, connections, the socket). Branch on the class or on `code`. */
-export class MeshError extends Error {
-  /** What went wrong, as a stable `ERR_…` string to branch on (never on the message). */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+// MeshError and MalformedControlError are defined in src/protocol/errors.ts, which the
+// codec's repair packets need without importing from outside src/protocol; the same
+// classes, re-exported here.
+import { MeshError } from './protocol/errors.js';
+export { MeshError, MalformedControlError } from './protocol/errors.js';
 
 /** The peer's handshake named another protocol id (subnet, encryption or version differ). */
 export class ProtocolMismatchError extends MeshError {
@@ -45,10 +40,6 @@ export class FrameTimeoutError extends MeshError {
 /** A handshake that cannot be read: bad JSON, wrong packet count, bad address. */
 export class MalformedHandshakeError extends MeshError {
   constructor(detail: string) { super('ERR_MALFORMED_HANDSHAKE', `malformed handshake: ${detail}`); }
-}
-/** A peers list, response or renegotiation payload that cannot be read. */
-export class MalformedControlError extends MeshError {
-  constructor(what: string, detail: string) { super('ERR_MALFORMED_CONTROL', `malformed ${what}: ${detail}`); }
 }
 /** A frame whose main flag this node does not know. */
 export class UnknownFlagError extends MeshError {

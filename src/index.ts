@@ -1,5 +1,9 @@
 // rx2p: a reactive TypeScript mesh socket, wire-compatible with py2p 0.2.
 export * from './protocol/index.js';
+// compress and decompress with the node's engine (its states kept, released when idle),
+// over src/protocol's, which take one as an argument; getLanIp reads the host.
+export { compress, decompress, IdleReleasingZlib } from './streams/zlib-codec.js';
+export { getLanIp, get_lan_ip } from './host.js';
 export { pyJsonDumps } from './protocol/pyjson.js';
 export * from './errors.js';
 export { MeshSocket, mesh_socket, meshDefaultProtocol, max_outgoing } from './mesh.js';

@@ -1,7 +1,7 @@
 import type { RepairStore } from './actors/repair-store.js';
 import { Repair } from './actors/repair.js';
 import type { Observable } from 'rxjs';
-import { get_lan_ip } from './protocol/compression.js';
+import { get_lan_ip } from './host.js';
 import { flags } from './protocol/flags.js';
 import { nodeId } from './protocol/ids.js';
 import type { PathfindingMessage } from './protocol/message.js';

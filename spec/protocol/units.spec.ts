@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { gzip as pakoGzip } from 'pako';
 import * as protocolApi from '../../src/protocol/index.js';
 import * as compat from '../../src/compat.js';
+import { getLanIp } from '../../src/host.js';
 import {
   BadBase58Error,
   BadPacketHeaderError,
@@ -28,7 +29,6 @@ import {
   encodeFrame,
   flags,
   fromBase58,
-  getLanIp,
   getUTC,
   intersect,
   isProtocolError,

@@ -6,6 +6,7 @@ import { PathfindingMessage } from '../protocol/message.js';
 import type { Connection } from '../streams/connection.js';
 import { MAX_ID_CHARS } from '../protocol/bounds.js';
 import { compressFrameAsync, compressFrameSync } from '../streams/zlib-async.js';
+import { sharedZlib } from '../streams/zlib-codec.js';
 import { isRx2pPeer } from './capability.js';
 import type { Packet, RouterState } from './state.js';
 
@@ -222,14 +223,14 @@ export function fanOut(s: RouterState, targets: Iterable<Connection>, msgType: s
     let frame: Buffer | undefined;
     if (frame0 === undefined) {
       // Same payload and time, so the same id: no second hash of the payload.
-      frame = frame0 = method === null && source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, method);
+      frame = frame0 = method === null && source === s.preparedFor ? s.preparedRelay! : source.relay(msgType, method, sharedZlib);
       method0 = method;
     } else if (method === method0) {
       frame = frame0;
     } else {
       others ??= new Map();
       frame = others.get(method);
-      if (frame === undefined) others.set(method, (frame = source.relay(msgType, method)));
+      if (frame === undefined) others.set(method, (frame = source.relay(msgType, method, sharedZlib)));
     }
     if (!conn.write(frame)) below = false;
     stats.framesOut++;

@@ -1,7 +1,6 @@
 // base_58 as py2p 0.2 does it: an INTEGER codec, not a byte codec. 0 encodes
 // as "" (so a time of 0 is an empty packet), leading zero bytes of a digest
 // vanish (ids are never padded), and leading "1"s decode to nothing.
-import bs58 from 'bs58';
 import { base_58 } from './constants.js';
 import { BadBase58Error, NotBytesError, describeType } from './errors.js';
 
@@ -24,7 +23,8 @@ export function toBase58(value: bigint | number | Uint8Array): string {
     if (value <= BigInt(Number.MAX_SAFE_INTEGER)) return encodeSmall(Number(value));
     let hex = value.toString(16);
     if (hex.length & 1) hex = '0' + hex;
-    return bs58.encode(Buffer.from(hex, 'hex'));
+    // Its first byte is not 0 (the value passes 2^53): no leading zero byte to drop.
+    return encodeBytes(Buffer.from(hex, 'hex'));
   }
   throw new TypeError(`toBase58 needs a bigint, number or Uint8Array, got ${describeType(value)}`);
 }
@@ -42,7 +42,10 @@ function encodeSmall(n: number): string {
 const ALPHABET_CODES = Uint8Array.from(base_58, (c) => c.charCodeAt(0));
 const B58_CHUNK = 58 ** 3; // 195,112: three digits per division pass
 const B58_CHUNK_INV = 1 / B58_CHUNK;
-// Scratch space for inputs up to 128 bytes (digests, ids): encodeBytes is synchronous.
+// Scratch space for inputs up to 128 bytes (digests, ids). Module-level but carrying
+// nothing from one call to the next: encodeRange fills what it reads before reading it
+// and returns a new string, synchronously. Every message built here encodes its id, so
+// an allocation of each per call would cost more than the encoding of a 48-byte digest.
 const LIMBS = new Float64Array(32);
 const DIGITS = Buffer.alloc(Math.ceil(128 * 1.3657) + 5);
 const KEY_BYTES = Buffer.alloc(128);
@@ -161,4 +164,24 @@ export function fromBase58Number(input: string | Uint8Array): number {
   const v = fromBase58(input);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('base_58 value exceeds Number.MAX_SAFE_INTEGER');
   return Number(v);
+}
+
+/**
+ * The base_58 of the last time asked for, kept by whoever owns the cache (one per
+ * class of messages): messages built in one second share their time, whose base_58
+ * is then made once. A time beyond 2^53 is not exact as a number, and is not cached.
+ */
+export class Time58Cache {
+  #time = -1;
+  #text = '';
+
+  /** toBase58 of the time `t` (`big` is its exact value, needed when t is not a safe integer). */
+  text(t: number, big: bigint | undefined): string {
+    if (!Number.isSafeInteger(t)) return toBase58(big ?? BigInt(t));
+    if (t !== this.#time) {
+      this.#text = toBase58(t);
+      this.#time = t;
+    }
+    return this.#text;
+  }
 }

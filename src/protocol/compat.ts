@@ -1,8 +1,7 @@
-// py2p 0.2's snake_case names, as aliases of the TypeScript API. The only
-// place they are defined: src/compat.ts re-exports this module, and
+// py2p 0.2's snake_case names, as aliases of the TypeScript API (get_lan_ip, which
+// reads the host, is src/host.ts's). The only place they are defined: src/compat.ts re-exports this module, and
 // ./index.ts imports it, which installs the instance aliases below.
 import { fromBase58, toBase58 } from './base58.js';
-import { getLanIp } from './utils.js';
 import { PathfindingMessage } from './message.js';
 import { Message } from './user-message.js';
 
@@ -15,8 +14,6 @@ export { flags } from './flags.js';
 export const to_base_58 = toBase58;
 /** py2p's from_base_58: fromBase58. */
 export const from_base_58 = fromBase58;
-/** py2p's get_lan_ip: getLanIp. */
-export const get_lan_ip = getLanIp;
 
 declare module './message.js' {
   interface PathfindingMessage {

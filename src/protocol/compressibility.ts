@@ -11,11 +11,11 @@ const STRIPS = 4;
 /** Compress below this many bits per byte (deflate then saves at least ~6%). */
 export const COMPRESSIBLE_BELOW_BITS = 7.5;
 
-const counts = new Uint32Array(256);
-
-/** The estimated entropy (bits per byte) of a sample of the packets taken end to end. */
-export function sampleEntropy(packets: readonly Uint8Array[], total: number): number {
+/** The estimated entropy (bits per byte) of a sample of the packets taken end to end; `counts` is scratch (256 entries), by default a new one. */
+export function sampleEntropy(packets: readonly Uint8Array[], total: number, counts: Uint32Array = new Uint32Array(256)): number {
   if (total === 0) return 0;
+  // `counts` is the caller's scratch (256 entries), reused between calls by one that keeps
+  // it: a new one per call costs 0.25 µs, 40% of a small payload's estimate.
   counts.fill(0);
   let sampled = 0;
   const strips = total <= STRIP * STRIPS ? 1 : STRIPS;
@@ -47,6 +47,6 @@ export function sampleEntropy(packets: readonly Uint8Array[], total: number): nu
 }
 
 /** True when deflate is likely to shrink these packets (see COMPRESSIBLE_BELOW_BITS). */
-export function looksCompressible(packets: readonly Uint8Array[], total: number): boolean {
-  return sampleEntropy(packets, total) < COMPRESSIBLE_BELOW_BITS;
+export function looksCompressible(packets: readonly Uint8Array[], total: number, counts?: Uint32Array): boolean {
+  return sampleEntropy(packets, total, counts) < COMPRESSIBLE_BELOW_BITS;
 }

@@ -190,3 +190,19 @@ export class JsonTooDeepError extends ProtocolError {
     super(JsonTooDeepError.code, `${field} nests deeper than ${limit} levels`);
   }
 }
+
+/** Base class of rx2p's mesh-level errors (peers, connections, the socket). Branch on the class or on `code`. */
+export class MeshError extends Error {
+  /** What went wrong, as a stable `ERR_…` string to branch on (never on the message). */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A peers list, response or renegotiation payload that cannot be read. */
+export class MalformedControlError extends MeshError {
+  constructor(what: string, detail: string) { super('ERR_MALFORMED_CONTROL', `malformed ${what}: ${detail}`); }
+}

@@ -38,8 +38,11 @@ export {
   py2pCompressionMethods,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   type DecompressOptions,
+  type ZlibEngine,
 } from './compression.js';
-export { getUTC, intersect, getLanIp } from './utils.js';
+export { SyncZlib } from './sync-zlib.js';
+export { getUTC } from './clock.js';
+export { intersect } from './utils.js';
 export { Protocol, protocol, default_protocol, defaultProtocol } from './protocol.js';
 export { pythonStr, pythonRepr, nodeId, type OutAddr } from './ids.js';
 export { encodeFrame, encodeLength, Deframer, MAX_WIRE_FRAME_BYTES, type DeframerOptions } from './framing.js';

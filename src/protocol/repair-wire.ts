@@ -14,7 +14,7 @@
  * total of ids against the caller's bound: a peer's numbers decide no work beyond
  * the packet's own length.
  */
-import { MalformedControlError } from '../errors.js';
+import { MalformedControlError } from './errors.js';
 
 /** The capability rx2p nodes advertise in their handshake's compression list (py2p ignores names it does not know). */
 export const REPAIR_CAPABILITY = 'rx2p-repair/1';

@@ -11,6 +11,7 @@ import type { OffLoopPool } from './off-loop-pool.js';
 import { packetsWorthCompressing, worthCompressing } from './send-compression.js';
 import { compressFrameAsync, compressFrameSync } from './zlib-async.js';
 import { FrameWriter } from './frame-writer.js';
+import { sharedZlib } from './zlib-codec.js';
 
 /** What a Connection reports to the router: a parsed frame, a fault (the connection is dropped), or its close. */
 export type ConnectionEvent =
@@ -264,7 +265,7 @@ export class Connection extends FrameWriter {
       return plain;
     }
     const msg = new PathfindingMessage(this.options.protocol, msgType, sender, payload, method ? [method] : [], time);
-    this.write(msg.string);
+    this.write(msg.encodeWith(sharedZlib));
     return msg;
   }
 

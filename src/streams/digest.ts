@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { flags } from '../protocol/flags.js';
-import { presetDedupKey } from '../protocol/message.js';
+import { PathfindingMessage } from '../protocol/message.js';
 import type { ParsedFrame } from './parse.js';
 import { orderedOffLoop, type OffLoopFlow } from './ordered-off-loop.js';
 
@@ -28,7 +28,7 @@ export function digestLarge(minBytes = ASYNC_DIGEST_MIN_BYTES, flow?: OffLoopFlo
       const input = Buffer.concat([...msg.payload, Buffer.from(msg.time58, 'latin1')]);
       return globalThis.crypto.subtle.digest('SHA-256', input).then(
         (d) => {
-          presetDedupKey(msg, Buffer.from(d).toString('latin1'));
+          PathfindingMessage.presetDedupKey(msg, Buffer.from(d).toString('latin1'));
           return f;
         },
         // The router computes it itself, then.

@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { PathfindingMessage, type CodecLimits } from '../protocol/message.js';
-import { compression, mayBeCompressed } from '../protocol/compression.js';
+import { compression, mayBeCompressed } from '../protocol/zlib-format.js';
+import { sharedZlib } from './zlib-codec.js';
 import { DecompressedTooLargeError, DecompressionFailedError } from '../protocol/errors.js';
 import { inflateAsync, inflateNodeSync } from './zlib-async.js';
 import { orderedOffLoop, type OffLoopFlow } from './ordered-off-loop.js';
@@ -61,7 +62,7 @@ export function inflate(methods: () => readonly string[], limits: CodecLimits, o
           throw err;
         }
       }
-      const [body, compressionFail] = PathfindingMessage.decompressString(raw, [...list], syncLimits);
+      const [body, compressionFail] = PathfindingMessage.decompressString(raw, [...list], syncLimits, sharedZlib);
       if (onInflated !== undefined && body !== raw) onInflated(body.length);
       return { raw, body, compressionFail };
     } catch (err) {

@@ -5,15 +5,17 @@ import { looksCompressible } from '../protocol/compressibility.js';
 import type { PathfindingMessage } from '../protocol/message.js';
 
 const judged = new WeakMap<PathfindingMessage, boolean>();
+/** The entropy estimate's scratch counts, reused (each estimate fills it before reading it, synchronously). */
+const COUNTS = new Uint32Array(256);
 
 /** Whether deflate is likely to shrink this message's payload (a sample's entropy), judged once per message. */
 export function worthCompressing(msg: PathfindingMessage): boolean {
   let v = judged.get(msg);
-  if (v === undefined) judged.set(msg, (v = looksCompressible(msg.payload, msg.payloadBytes)));
+  if (v === undefined) judged.set(msg, (v = looksCompressible(msg.payload, msg.payloadBytes, COUNTS)));
   return v;
 }
 
 /** The same judgement for packets not yet in a message. */
 export function packetsWorthCompressing(payload: ReadonlyArray<string | Uint8Array>, bytes: number): boolean {
-  return looksCompressible(payload.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)), bytes);
+  return looksCompressible(payload.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)), bytes, COUNTS);
 }

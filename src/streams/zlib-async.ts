@@ -4,39 +4,49 @@
 // 2-4x faster than pako at every size from 1 KiB (bench/zlib.ts). The output bound
 // holds: node:zlib stops at maxOutputLength and fails with ERR_BUFFER_TOO_LARGE, which
 // becomes DecompressedTooLargeError. Not byte for byte CPython's output, as pako's is
-// (src/protocol/compression.ts): any inflater reads it, py2p's included.
+// (src/protocol/sync-zlib.ts): any inflater reads it, py2p's included. Parameters,
+// gzip header, framing and errors are src/protocol/zlib-format.ts's, as for pako.
 import * as zlib from 'node:zlib';
-import { DecompressedTooLargeError, DecompressionFailedError } from '../protocol/errors.js';
+import { DecompressionFailedError } from '../protocol/errors.js';
+import {
+  DEFLATE_LEVEL,
+  DEFLATE_MEM_LEVEL,
+  DEFLATE_WINDOW_BITS,
+  frameBody,
+  gzipDataStart,
+  inflateFailure,
+  isGzipMember,
+} from '../protocol/zlib-format.js';
 
 /** Output is produced in chunks of this size: one thread-pool round trip each. */
 const CHUNK = 256 * 1024;
 
+const DEFLATE_OPTIONS: zlib.ZlibOptions = Object.freeze({ level: DEFLATE_LEVEL, windowBits: DEFLATE_WINDOW_BITS, memLevel: DEFLATE_MEM_LEVEL });
+
 /** A zlib stream (RFC 1950) of `plain` at level 6, as py2p's compress() makes (not byte for byte pako's). */
 export function deflateAsync(plain: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    zlib.deflate(plain, { level: 6, chunkSize: CHUNK }, (err, out) => (err ? reject(err) : resolve(out)));
+    zlib.deflate(plain, { ...DEFLATE_OPTIONS, chunkSize: CHUNK }, (err, out) => (err ? reject(err) : resolve(out)));
   });
 }
 
 /** deflateAsync, synchronously. */
 export function deflateNodeSync(plain: Uint8Array): Buffer {
-  return zlib.deflateSync(plain, { level: 6 });
+  return zlib.deflateSync(plain, DEFLATE_OPTIONS);
 }
 
 /** inflateAsync, synchronously. */
 export function inflateNodeSync(body: Uint8Array, maxBytes: number, method: string): Buffer {
   const opts = { maxOutputLength: Math.max(1, maxBytes) };
   try {
-    if (body[0] === 0x1f && body[1] === 0x8b) {
+    if (isGzipMember(body)) {
       const start = gzipDataStart(body);
       if (start < 0) throw new DecompressionFailedError(method, 'truncated gzip header');
       return zlib.inflateRawSync(body.subarray(start), opts);
     }
     return zlib.inflateSync(body, opts);
   } catch (err) {
-    if (err instanceof DecompressionFailedError) throw err;
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecompressedTooLargeError(method, maxBytes);
-    throw new DecompressionFailedError(method, (err as Error).message);
+    throw inflateFailure(err, method, maxBytes);
   }
 }
 
@@ -48,13 +58,9 @@ export function inflateNodeSync(body: Uint8Array, maxBytes: number, method: stri
  */
 export function inflateAsync(body: Uint8Array, maxBytes: number, method: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const done = (err: Error | null, out: Buffer) => {
-      if (!err) return resolve(out);
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return reject(new DecompressedTooLargeError(method, maxBytes));
-      reject(new DecompressionFailedError(method, err.message));
-    };
+    const done = (err: Error | null, out: Buffer) => (err ? reject(inflateFailure(err, method, maxBytes)) : resolve(out));
     const opts = { maxOutputLength: Math.max(1, maxBytes), chunkSize: CHUNK };
-    if (body[0] === 0x1f && body[1] === 0x8b) {
+    if (isGzipMember(body)) {
       const start = gzipDataStart(body);
       if (start < 0) return reject(new DecompressionFailedError(method, 'truncated gzip header'));
       zlib.inflateRaw(body.subarray(start), opts, done);
@@ -64,38 +70,12 @@ export function inflateAsync(body: Uint8Array, maxBytes: number, method: string)
   });
 }
 
-/** Offset of the deflate data in a gzip member (RFC 1952 header), or -1 if the header is cut short or not deflate. */
-function gzipDataStart(b: Uint8Array): number {
-  if (b.length < 10 || b[2] !== 8) return -1;
-  const flg = b[3]!;
-  let at = 10;
-  if (flg & 4) {
-    if (at + 2 > b.length) return -1;
-    at += 2 + (b[at]! | (b[at + 1]! << 8));
-  }
-  for (const bit of [8, 16]) {
-    if (flg & bit) {
-      while (at < b.length && b[at] !== 0) at++;
-      at++;
-    }
-  }
-  if (flg & 2) at += 2;
-  return at <= b.length ? at : -1;
-}
-
 /** A plain wire frame (size header and body) compressed off the loop: the same frame with its body deflated. */
 export async function compressFrameAsync(plainFrame: Uint8Array): Promise<Buffer> {
-  return framed(await deflateAsync(plainFrame.subarray(4)));
+  return frameBody(await deflateAsync(plainFrame.subarray(4)));
 }
 
 /** compressFrameAsync, synchronously. */
 export function compressFrameSync(plainFrame: Uint8Array): Buffer {
-  return framed(deflateNodeSync(plainFrame.subarray(4)));
-}
-
-function framed(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.set(body, 4);
-  return out;
+  return frameBody(deflateNodeSync(plainFrame.subarray(4)));
 }
