@@ -94,8 +94,11 @@ describe('repair under a hostile peer', function () {
     // Four offers of 4,096: the whole table (16,384) if nothing held them to a share.
     for (let i = 0; i < 4; i++) await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 4_096, utc() - 3)]);
     await waitFor(() => c.stats.repairControlFrames >= 2, 5_000, 'c to ask the hostile peer');
-    const pauseUntil = Date.now() + 300;
-    await waitFor(() => Date.now() > pauseUntil, 1_000);
+    // The end marker: a whisper after the four offers on the same connection; once c has
+    // delivered it, c has read all four and sent whatever they made it ask for.
+    const gotC = countDeliveries(c);
+    await hostile.send('whisper', ['whisper', 'end marker']);
+    await waitFor(() => gotC.has('end marker'), 5_000, 'the end marker after the offers');
     const asked = c.stats.repairControlFrames;
     await honest.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 10, utc() - 3)]);
     await waitFor(() => c.stats.repairControlFrames === asked + 1, 5_000, 'c to ask the honest peer');
