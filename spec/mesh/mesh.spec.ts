@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import {
   MeshSocket, Protocol, PathfindingMessage, ProtocolMismatchError, ConnectionClosedError, encodeFrame, type Message,
 } from '../../src/index.js';
 import { Nodes, link, waitFor } from '../helpers.js';
-import { prng } from '../prng.js';
+import { prng, randomBuffer } from '../prng.js';
 import { Tap } from './tap.js';
 
 const text = (m: Message) => m.packets.map((p) => p.toString());
@@ -258,7 +257,7 @@ describe('mesh compression on the wire', function () {
   it('with the defaults, sends small and incompressible payloads plain and compressible ones compressed', async () => {
     const { a, b, tap } = await tapped();
     const small = '{"small": true}';
-    const random = randomBytes(8192);
+    const random = randomBuffer(prng(8192), 8192);
     const json = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: i, name: `node ${i}`, addr: ['127.0.0.1', 4000 + i] })));
     b.send(small);
     b.send(random);
