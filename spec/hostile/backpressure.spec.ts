@@ -68,7 +68,7 @@ class Honest {
   }
 
   /** Longest gap between two deliveries at the victim, over [from, to]; and the lines not delivered. */
-  measure(victim: NodeProcess, from: number, to: number): { gapMs: number; lost: number; sent: number } {
+  measure(from: number, to: number): { gapMs: number; lost: number; sent: number } {
     const times = this.tags().map((t) => this.recorded[t]).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
     let gapMs = 0;
     let prev = Math.max(from, times[0] ?? from);
@@ -192,7 +192,7 @@ describe('backpressure and fair admission (node in a child process)', function (
       await honest.stop();
       for (const a of attackers) a.destroy();
       const report = await honest.settle(victim);
-      const { gapMs, lost, sent } = honest.measure(victim, start, end);
+      const { gapMs, lost, sent } = honest.measure(start, end);
       const peak = (report.peak as { rss: number }).rss;
       const { unhandledRaw, unhandledInflated } = report.peak as { unhandledRaw: number; unhandledInflated: number };
       const stats = report.stats as { errors: Record<string, number> };
@@ -239,7 +239,7 @@ describe('backpressure and fair admission (node in a child process)', function (
     await honest.stop();
     attacker.destroy();
     const report = await honest.settle(victim);
-    const { gapMs, lost, sent } = honest.measure(victim, start, end);
+    const { gapMs, lost, sent } = honest.measure(start, end);
     const peak = (report.peak as { rss: number }).rss;
     console.log(`      small-frame flood, ${SMALL_MS / 1000} s: ${frames} frames offered (${one.length} B each); honest: ${sent} sent, ${lost} lost, longest gap ${gapMs} ms (its own sends: ${honest.ownIntervalMs} ms apart at most; the node's loop delayed ${honest.victimLoopMaxMs.toFixed(0)} ms at most); `
       + `node peak RSS ${mb(peak)} MiB; ${fmtJoins(joins)}`);
@@ -276,7 +276,7 @@ describe('backpressure and fair admission (node in a child process)', function (
     const joins = await freshJoins(3, { protocol: authProtocol }, (n) => n.connect('127.0.0.1', victim.port));
     await honest.stop();
     const report = await honest.settle(victim);
-    const { gapMs, lost, sent } = honest.measure(victim, start, end);
+    const { gapMs, lost, sent } = honest.measure(start, end);
     const base = (report.base as { rss: number }).rss;
     const peak = (report.peak as { rss: number }).rss;
     const stats = report.stats as { errors: Record<string, number> };
@@ -334,7 +334,7 @@ describe('backpressure and fair admission (node in a child process)', function (
       const end = Date.now();
       await honest.stop();
       const report = await honest.settle(victim);
-      const { gapMs, lost, sent } = honest.measure(victim, start, end);
+      const { gapMs, lost, sent } = honest.measure(start, end);
       const peak = (report.peak as { rss: number }).rss;
       const stats = report.stats as { errors: Record<string, number> };
       console.log(`      ${l.name}: ${IDLE} idle connections (${idle.filter((s) => !s.destroyed && !s.closed).length} still open at the end); ${fmtJoins(joins)}`

@@ -5,12 +5,15 @@
 // generous factor (16) of that at 300 KB: a quadratic decode makes it ~56x and more), and no frame may
 // hold the event loop longer than a stated bound. A 300 KB node id used to take seconds.
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { base_58, encodeLength, type MeshOptions, type MeshSocket } from '../../src/index.js';
 import { hostileHarness } from './harness.js';
 import { fakeId, handshakePayload, RawPeer } from './raw-peer.js';
+import { prng, randomBuffer } from '../prng.js';
+
+/** The random field contents: the same bytes every run. */
+const seeded = prng(41);
 
 const KB300 = 300 * 1000;
 const MiB16 = 16 * 1024 * 1024;
@@ -38,7 +41,7 @@ function rawFrame(packets: Array<string | Buffer>): Buffer {
 /** n valid base_58 characters (never a leading '1', so nothing shortens it). */
 function base58Text(n: number): Buffer {
   const out = Buffer.allocUnsafe(n);
-  const r = randomBytes(n);
+  const r = randomBuffer(seeded, n);
   for (let i = 0; i < n; i++) out[i] = base_58.charCodeAt(1 + (r[i]! % 57));
   return out;
 }

@@ -3,14 +3,17 @@
 // the handshake first.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { randomBytes } from 'node:crypto';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { PathfindingMessage, toBase58, type MeshSocket, type PacketInput, type Protocol } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
+import { prng, randomBuffer } from '../prng.js';
+
+/** Made-up ids: distinct within a process, the same sequence every run. */
+const ids = prng(48);
 
 /** A random, well-formed node id (base_58 of 48 random bytes, as SHA-384 ids are). */
 export function fakeId(): string {
-  return toBase58(randomBytes(48));
+  return toBase58(randomBuffer(ids, 48));
 }
 
 /** The wire bytes of one message from `sender` (uncompressed unless `compression` names gzip). */

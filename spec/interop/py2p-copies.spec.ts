@@ -30,8 +30,9 @@ describe('py2p re-timed relays (py2pCopyWindowSeconds)', function () {
     const sender = fakeId();
     const frame = (type: string, text: string, time: number) => frameOf(protocol, type, sender, ['broadcast', text], [], time);
     /** Writes `frame`s in order, then a marker, and waits for the marker (all before it were handled). */
+    let marks = 0;
     const through = async (peer: RawPeer, ...frames: Buffer[]) => {
-      const mark = `mark-${Math.random()}`;
+      const mark = `mark-${++marks}`;
       for (const f of frames) await peer.write(f);
       await peer.write(frame('broadcast', mark, utc()));
       await waitFor(() => got.has(mark), 5_000, 'the marker');

@@ -4,7 +4,7 @@
 // speaks) next to a peer that speaks py2p 0.2 on the wire and records what it is sent.
 import * as net from 'node:net';
 import { expect } from 'chai';
-import { Deframer, MeshSocket, PathfindingMessage, Protocol, pyJsonDumps, type MeshOptions } from '../../src/index.js';
+import { Deframer, PathfindingMessage, Protocol, pyJsonDumps, type MeshOptions } from '../../src/index.js';
 import { Nodes, waitFor } from '../helpers.js';
 import { fakeId } from '../hostile/raw-peer.js';
 import { PY2P_METHODS, py2pReceives, type Outcome, type Py2pState } from './py2p-model.js';

@@ -154,7 +154,7 @@ function receive(body: Buffer, st: Py2pState): Outcome {
     if (!st.compression.some((c) => PY2P_METHODS.includes(c))) throw new PyError('IndexError in the "Failed to decode" message (no common method)');
     return { kind: 'answers', what: 'renegotiate compression [] and resend (it could not read the frame)' };
   }
-  const [type, sender, wireId, timePacket] = packets as [Buffer, Buffer, Buffer, Buffer];
+  const [type, , wireId, timePacket] = packets as [Buffer, Buffer, Buffer, Buffer];
   const payload = packets.slice(4);
   const time = fromBase58(timePacket);
   const flag = type.toString('latin1');

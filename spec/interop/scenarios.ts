@@ -153,10 +153,10 @@ export async function mixedScenario(src: string, o: MixedOptions): Promise<Mixed
       ['a', (t) => a.send(t)], ['b', (t) => b.send(t)], ['r', (t) => r.send(t)], ['p', (t) => p.send(t)], ['q', (t) => q.send(t)],
     ];
     const incarnations: Array<{ name: string; node: Rx2pNode; upAt: number; downAt: number }> = [];
-    const firstPeerAt = (n: Rx2pNode) => Date.now();
-    incarnations.push({ name: 'a', node: a, upAt: firstPeerAt(a), downAt: Infinity });
-    incarnations.push({ name: 'b', node: b, upAt: firstPeerAt(b), downAt: Infinity });
-    const r1 = { name: 'r#1', node: r, upAt: firstPeerAt(r), downAt: Infinity };
+    const firstPeerAt = () => Date.now();
+    incarnations.push({ name: 'a', node: a, upAt: firstPeerAt(), downAt: Infinity });
+    incarnations.push({ name: 'b', node: b, upAt: firstPeerAt(), downAt: Infinity });
+    const r1 = { name: 'r#1', node: r, upAt: firstPeerAt(), downAt: Infinity };
     incarnations.push(r1);
     let rDown = false;
     for (let i = 0; i < o.perNode; i++) {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import {
   MeshSocket, Protocol, PathfindingMessage, ProtocolMismatchError, ConnectionClosedError, encodeFrame, type Message,
 } from '../../src/index.js';
 import { Nodes, link, waitFor } from '../helpers.js';
+import { prng, randomBuffer } from '../prng.js';
 import { Tap } from './tap.js';
 
 const text = (m: Message) => m.packets.map((p) => p.toString());
@@ -79,27 +79,30 @@ for (const encryption of ['Plaintext', 'SSL', 'Ed25519'] as const) {
     it('delivers each of 100 broadcasts exactly once to every node of a random 10-node mesh', async () => {
       const mesh: MeshSocket[] = [];
       for (let i = 0; i < 10; i++) mesh.push(await make());
-      // A random spanning tree, then a few random extra edges; peers lists add more.
-      for (let i = 1; i < 10; i++) await link(mesh[Math.floor(Math.random() * i)]!, mesh[i]!);
+      // A random spanning tree, then a few random extra edges; peers lists add more. Seeded:
+      // the same mesh and senders every run (the seed is in the failure messages).
+      const seed = 10;
+      const random = prng(seed);
+      for (let i = 1; i < 10; i++) await link(mesh[Math.floor(random() * i)]!, mesh[i]!);
       for (let k = 0; k < 5; k++) {
-        const [x, y] = [Math.floor(Math.random() * 10), Math.floor(Math.random() * 10)];
+        const [x, y] = [Math.floor(random() * 10), Math.floor(random() * 10)];
         if (x !== y) await mesh[x]!.connect('127.0.0.1', mesh[y]!.outAddr[1]);
       }
       const got = collect(mesh);
       const sent: Array<{ from: MeshSocket; body: string }> = [];
       for (let i = 0; i < 100; i++) {
-        const from = mesh[Math.floor(Math.random() * 10)]!;
+        const from = mesh[Math.floor(random() * 10)]!;
         const body = `b${i}`;
         from.send(body);
         sent.push({ from, body });
       }
       const expected = (n: MeshSocket) => sent.filter((s) => s.from !== n).map((s) => s.body).sort();
-      await waitFor(() => mesh.every((n) => got.get(n)!.length >= expected(n).length), 20_000, 'mesh deliveries');
+      await waitFor(() => mesh.every((n) => got.get(n)!.length >= expected(n).length), 20_000, `mesh deliveries (seed ${seed})`);
       for (const n of mesh) mesh[0]!.send(`end-${n.id}`);
-      await waitFor(() => mesh.slice(1).every((n) => got.get(n)!.some((m) => m.packets[1]!.toString().startsWith('end-'))), 10_000, 'end markers');
+      await waitFor(() => mesh.slice(1).every((n) => got.get(n)!.some((m) => m.packets[1]!.toString().startsWith('end-'))), 10_000, `end markers (seed ${seed})`);
       for (const n of mesh) {
         const bodies = got.get(n)!.map((m) => m.packets[1]!.toString()).filter((b) => !b.startsWith('end-')).sort();
-        expect(bodies, `node ${mesh.indexOf(n)}`).to.deep.equal(expected(n));
+        expect(bodies, `node ${mesh.indexOf(n)} (seed ${seed})`).to.deep.equal(expected(n));
       }
       const dups = mesh.reduce((s, n) => s + n.stats.duplicates, 0);
       expect(dups, 'a mesh with cycles makes duplicates that are dropped').to.be.greaterThan(0);
@@ -254,7 +257,7 @@ describe('mesh compression on the wire', function () {
   it('with the defaults, sends small and incompressible payloads plain and compressible ones compressed', async () => {
     const { a, b, tap } = await tapped();
     const small = '{"small": true}';
-    const random = randomBytes(8192);
+    const random = randomBuffer(prng(8192), 8192);
     const json = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: i, name: `node ${i}`, addr: ['127.0.0.1', 4000 + i] })));
     b.send(small);
     b.send(random);

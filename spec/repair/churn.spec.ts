@@ -40,8 +40,11 @@ describe('churn with repair: nodes closed and restarted at random while broadcas
     const healedAt = Date.now();
     await waitFor(() => expected.every(({ s, i }) => i.got.has(s.tag)), 15_000, 'every expected delivery').catch(() => undefined);
     const tookMs = Date.now() - healedAt;
-    // A few more intervals, for duplicates to show if there were any.
-    await new Promise((res) => setTimeout(res, 1_000));
+    // A few more repair rounds, for duplicates to show if there were any: a node sends a
+    // summary to each peer it dialled every interval; wait until each has sent three
+    // rounds' worth of repair messages (a counter, not a clock).
+    const rounds = last.map((i) => ({ i, until: i.node.stats.repairControlFrames + 3 * i.node.outgoing.length }));
+    await waitFor(() => rounds.every(({ i, until }) => i.node.stats.repairControlFrames >= until), 10_000, 'three more repair rounds');
     const misses = expected.filter(({ s, i }) => !i.got.has(s.tag));
     const delivered = expected.length - misses.length;
     const duplicates = all.flatMap((i) => [...i.got].filter(([, n]) => n > 1).map(([t, n]) => `${t}x${n}@${i.slot}`));

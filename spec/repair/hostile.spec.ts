@@ -72,11 +72,14 @@ describe('repair under a hostile peer', function () {
     const healedAt = Date.now();
     await waitFor(() => tags.every((t) => gotC.has(t)), 30_000, 'c to get all 500 within 30 s of the heal');
     const took = Date.now() - healedAt;
-    await pause(1_000); // two more intervals: nothing arrives twice
+    // The end marker: a's broadcast after the 500, along the same path a-b-c: a copy of any
+    // of them that b sends c (flooded or repaired) before it arrives first.
+    a.send('end marker');
+    await waitFor(() => gotC.has('end marker'), 10_000, 'the end marker at c');
     flooding = false;
     await flood;
     expect([...gotC.values()].filter((n) => n !== 1)).to.deep.equal([]);
-    expect(gotC.size).to.equal(500);
+    expect(gotC.size).to.equal(501);
     console.log(`      c had 500/500 exactly once ${took} ms after the heal, while ${offers} offers of 4,096 made-up ids came in (${offers * 4_096} ids); c: ${c.stats.repairReceived} repaired, ${c.stats.repairRefused} repair messages refused`);
     expectTypedErrors(c);
   });
@@ -91,8 +94,11 @@ describe('repair under a hostile peer', function () {
     // Four offers of 4,096: the whole table (16,384) if nothing held them to a share.
     for (let i = 0; i < 4; i++) await hostile.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 4_096, utc() - 3)]);
     await waitFor(() => c.stats.repairControlFrames >= 2, 5_000, 'c to ask the hostile peer');
-    const pauseUntil = Date.now() + 300;
-    await waitFor(() => Date.now() > pauseUntil, 1_000);
+    // The end marker: a whisper after the four offers on the same connection; once c has
+    // delivered it, c has read all four and sent whatever they made it ask for.
+    const gotC = countDeliveries(c);
+    await hostile.send('whisper', ['whisper', 'end marker']);
+    await waitFor(() => gotC.has('end marker'), 5_000, 'the end marker after the offers');
     const asked = c.stats.repairControlFrames;
     await honest.send('whisper', [REPAIR_SUBFLAG, 'have', 'offer', madeUpOffer(random, 10, utc() - 3)]);
     await waitFor(() => c.stats.repairControlFrames === asked + 1, 5_000, 'c to ask the honest peer');

@@ -93,9 +93,9 @@ describe('transport seam', function () {
     const a = await nodes.make();
     const b = await nodes.make();
     // RouterHost.extensions is how the socket hands them over; reach in as a feature module would.
-    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onPeerConnected.push(ext);
-    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onAdmitted.push(ext);
-    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onClosed.push(ext);
+    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onPeerConnected!.push(ext);
+    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onAdmitted!.push(ext);
+    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onClosed!.push(ext);
     await link(a, b);
     b.send('hi');
     await waitFor(() => seen.includes('admitted hi'), 5000, 'admitted hook');

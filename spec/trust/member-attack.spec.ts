@@ -56,6 +56,8 @@ describe('authenticated protocol: a 10-node mesh with two members attacking what
     for (let i = 0; i < 8; i++) await link(honest[i]!, honest[(i + 1) % 8]!);
     // Two attackers, each a member linked to four honest nodes.
     const attackers = [0, 1].map(() => ({ identity: generateIdentity(), links: [] as AuthPeer[], seen: new Set<string>(), sent: 0 }));
+    const nodeOf = new Map<AuthPeer, number>();
+    let attacking = true;
     for (const [k, attacker] of attackers.entries()) {
       for (let i = k; i < 8; i += 2) {
         const p = await AuthPeer.connect(honest[i]!.outAddr[1], { identity: attacker.identity });
@@ -63,10 +65,11 @@ describe('authenticated protocol: a 10-node mesh with two members attacking what
         await p.prove();
         await waitFor(() => honest[i]!.routingTable.has(attacker.identity.id), 5_000, 'attacker admitted');
         attacker.links.push(p);
+        nodeOf.set(p, i);
       }
       for (const from of attacker.links) {
         from.onFrame = (msg: PathfindingMessage) => {
-          if ((msg.msgType !== 'broadcast' && msg.msgType !== 'waterfall') || msg.payload.length < 3) return;
+          if (!attacking || (msg.msgType !== 'broadcast' && msg.msgType !== 'waterfall') || msg.payload.length < 3) return;
           const key = msg.payload[1]!.toString('latin1');
           if (attacker.seen.has(key)) return;
           attacker.seen.add(key);
@@ -90,12 +93,14 @@ describe('authenticated protocol: a 10-node mesh with two members attacking what
     const got = honest.map((n) => {
       const count = new Map<string, number>();
       let unverified = 0;
+      const markers = new Set<string>();
       n.messages$.subscribe((m) => {
+        if (m.text(1) === 'end marker') { markers.add(m.sender); return; }
         if (!m.verified) unverified++;
         const t = `${m.sender}/${m.text(1)}`;
         count.set(t, (count.get(t) ?? 0) + 1);
       });
-      return { count, unverified: () => unverified };
+      return { count, markers, unverified: () => unverified };
     });
     const started = Date.now();
     // Each honest node sends its broadcasts in one tick: one signed batch (Merkle paths).
@@ -103,15 +108,16 @@ describe('authenticated protocol: a 10-node mesh with two members attacking what
     const total = (i: number) => [...got[i]!.count.values()].reduce((a, b) => a + b, 0);
     await waitFor(() => honest.every((_, i) => total(i) >= 7 * perNode), 60_000, 'every broadcast everywhere');
     const elapsed = Date.now() - started;
-    // Then every hostile frame is written out and read: the honest nodes' frame counts
-    // stop moving (the attack is over only when its last frame was handled).
+    // Then the attack is over only when its last frame was handled. End markers: the
+    // attackers stop, and each link still open whispers after its last hostile frame (its
+    // honest node has handled every frame before it once the whisper is delivered); then
+    // every honest node broadcasts one, after whatever it relayed, and each waits for all.
+    attacking = false;
     const links = attackers.flatMap((a) => a.links);
-    await waitFor(() => links.every((p) => p.socket.writableLength === 0), 60_000, 'the attackers\' frames written');
-    const framesIn = () => honest.reduce((a, n) => a + n.stats.framesIn, 0);
-    for (let before = -1; before !== framesIn();) {
-      before = framesIn();
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    for (const p of links) if (!p.closed) await p.send('whisper', ['whisper', 'end marker']).catch(() => undefined);
+    await waitFor(() => links.every((p) => p.closed || got[nodeOf.get(p)!]!.markers.has(p.id)), 60_000, 'the attackers\' end markers');
+    for (const n of honest) n.send('end marker');
+    await waitFor(() => honest.every((n, i) => honest.every((m) => m === n || got[i]!.markers.has(m.id))), 60_000, 'the honest end markers');
     for (const [i, n] of honest.entries()) {
       const expected = new Map<string, number>();
       for (const [k, m] of honest.entries()) if (k !== i) for (let j = 0; j < perNode; j++) expected.set(`${m.id}/n${k}m${j}`, 1);

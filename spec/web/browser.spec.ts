@@ -12,7 +12,7 @@ import { launchChromium, type Browser } from './browser.js';
 import { py2pPeersList } from './py2p-peer.js';
 
 /** Where the specs leave files for a person to look at (the screenshot). */
-export const ARTIFACTS = join(process.cwd(), 'tmp', 'artifacts');
+const ARTIFACTS = join(process.cwd(), 'tmp', 'artifacts');
 
 // These names exist in the page, where the functions given to evaluate() run.
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any

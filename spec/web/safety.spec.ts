@@ -239,7 +239,16 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     await tab1.page.waitForFunction(() => window.rx2p.received.filter((r: Seen) => r.whisper && !r.mine).length >= 3, undefined, { timeout: 10_000 });
     await waitFor(() => nodeGot(c, 'tab1 to c').length > 0, 10_000, 'tab1\'s whisper at c');
     if (t2t.ok) await tab2.page.waitForFunction(() => window.rx2p.received.some((r: Seen) => r.text === 'tab1 to tab2'), undefined, { timeout: 10_000 });
-    await new Promise((r) => setTimeout(r, 500)); // room for a duplicate
+    // End markers over the same paths: a copy of any whisper above would arrive before them.
+    await a.whisper(tab1.id, 'end a to tab1');
+    await c.whisper(tab1.id, 'end c to tab1');
+    await b.whisper(tab1.id, 'end b to tab1');
+    const endToC = await fromTab(tab1.page, c.id, 'end tab1 to c');
+    expect(endToC.ok, 'end marker tab1 to c').to.equal(true);
+    const endToTab2 = t2t.ok ? await fromTab(tab1.page, tab2.id, 'end tab1 to tab2') : undefined;
+    await tab1.page.waitForFunction(() => ['end a to tab1', 'end c to tab1', 'end b to tab1'].every((t) => window.rx2p.received.some((r: Seen) => r.whisper && !r.mine && r.text === t)), undefined, { timeout: 10_000 });
+    await waitFor(() => nodeGot(c, 'end tab1 to c').length > 0, 10_000, 'the end marker at c');
+    if (endToTab2?.ok) await tab2.page.waitForFunction(() => window.rx2p.received.some((r: Seen) => r.text === 'end tab1 to tab2'), undefined, { timeout: 10_000 });
     for (const t of ['a to tab1', 'c to tab1', 'b to tab1']) expect(await tabGot(tab1.page, t), t).to.equal(1);
     expect(nodeGot(c, 'tab1 to c').map((m) => m.sender)).to.deep.equal([tab1.id]);
     if (t2t.ok) expect(await tabGot(tab2.page, 'tab1 to tab2')).to.equal(1);
@@ -252,11 +261,13 @@ describe('browsers made safe and dependable (headless Chromium)', function () {
     py.send('broadcast', ['request', 'rid-tab1', tab1.id]);
     py.send('broadcast', ['request', 'rid-tab2', tab2.id]);
     py.send('broadcast', ['request', 'rid-a', a.id]);
-    await waitFor(() => py.messages().some((m) => m.payload[0]?.toString() === 'response'), 5_000, 'a\'s answer about itself');
-    await new Promise((r) => setTimeout(r, 500));
+    // The end marker: one more request for a after those, on the same connection; a answers
+    // in order, so an answer about a tab would come before a's answer to it.
+    py.send('broadcast', ['request', 'rid-end', a.id]);
+    await waitFor(() => py.messages().some((m) => m.payload[0]?.toString() === 'response' && m.payload[1]?.toString() === 'rid-end'), 5_000, 'a\'s answer to the end marker');
     const seen = py.messages();
     const responses = seen.filter((m) => m.payload[0]?.toString() === 'response').map((m) => m.payload[1]!.toString());
-    expect([...new Set(responses)]).to.deep.equal(['rid-a']); // a's peers that know a may answer too
+    expect([...new Set(responses)].sort()).to.deep.equal(['rid-a', 'rid-end']); // a's peers that know a may answer too
     const requests = watcher.messages().filter((m) => m.payload[0]?.toString() === 'request' && m.payload[2]?.toString() === unknown);
     expect(requests, 'one request broadcast for five whispers').to.have.length(1);
     watcher.raw.close();
