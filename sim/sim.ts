@@ -246,7 +246,7 @@ export async function simulate(partial: Partial<SimConfig> = {}): Promise<SimRep
       const b = Number.parseInt(text.slice(4), 10);
       const c = counts[b];
       if (!c) return;
-      if (c[node.index]++ === 0) firstAt[b]![node.index] = sched.now() - sentAt[b]!;
+      if ((c[node.index] = (c[node.index] ?? 0) + 1) === 1) firstAt[b]![node.index] = sched.now() - sentAt[b]!;
     });
     socket.events$.subscribe((e) => {
       if (e.type !== 'error') return;

@@ -72,10 +72,10 @@ export class MeshSocket implements MessageServer {
   /** Repair of missed broadcasts (an extension of the router), when options.repair. */
   private readonly repair: Repair | undefined;
   /** The core's router and recv() queue, for specs and tools that look inside. */
-  private get router(): Router {
+  protected get router(): Router {
     return this.core.router;
   }
-  private get received(): RecvQueue {
+  protected get received(): RecvQueue {
     return this.core.received;
   }
   private nodeIdValue = '';

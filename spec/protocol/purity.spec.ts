@@ -48,7 +48,7 @@ describe('src/protocol purity', function () {
     for (const f of files) {
       for (const s of specifiers(code(source(f)))) {
         const inside = s.startsWith('./') && !s.includes('..');
-        if (!inside && !Object.prototype.hasOwnProperty.call(ALLOWED_IMPORTS, s)) bad.push(`${f} imports ${s}`);
+        if (!inside && !Object.hasOwn(ALLOWED_IMPORTS, s)) bad.push(`${f} imports ${s}`);
       }
     }
     expect(bad).to.deep.equal([]);

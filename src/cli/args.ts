@@ -103,13 +103,10 @@ function parsePort(text: string, flag: string, min = 0): number {
   return n;
 }
 
-/** Parses argv (without node and script). Throws UsageError on anything it cannot use. */
-export function parseCliArgs(argv: readonly string[]): CliArgs {
-  // --web takes an optional port: without one (last, or before another option) it is 0.
-  argv = argv.flatMap((a, i) => (a === '--web' && (i === argv.length - 1 || argv[i + 1]!.startsWith('-')) ? [a, '0'] : [a]));
-  let values;
+/** node:util parseArgs over the command's options; its own errors (unknown option, missing value) are usage errors too. */
+function parseOptions(argv: readonly string[]) {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
@@ -135,11 +132,17 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
-    }));
+    });
   } catch (err) {
-    // parseArgs' own errors (unknown option, missing value) are usage errors too.
     throw new UsageError((err as Error).message);
   }
+}
+
+/** Parses argv (without node and script). Throws UsageError on anything it cannot use. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  // --web takes an optional port: without one (last, or before another option) it is 0.
+  argv = argv.flatMap((a, i) => (a === '--web' && (i === argv.length - 1 || argv[i + 1]!.startsWith('-')) ? [a, '0'] : [a]));
+  const { values } = parseOptions(argv);
   if (!values.host) throw new UsageError('--host needs an address');
   if (values.ssl && values.auth) throw new UsageError('--ssl and --auth are two different protocols: give one');
   for (const flag of ['identity', 'allow', 'network-key'] as const) {

@@ -36,7 +36,7 @@ declare module './user-message.js' {
 }
 
 function alias(proto: object, name: string, target: string, writable = false): void {
-  if (Object.prototype.hasOwnProperty.call(proto, name)) return;
+  if (Object.hasOwn(proto, name)) return;
   Object.defineProperty(proto, name, {
     configurable: true,
     enumerable: false,
@@ -73,7 +73,7 @@ for (const [name, fn] of [
   ['decompress_string', PathfindingMessage.decompressString],
   ['process_string', PathfindingMessage.processString],
 ] as const) {
-  if (!Object.prototype.hasOwnProperty.call(PathfindingMessage, name)) {
+  if (!Object.hasOwn(PathfindingMessage, name)) {
     Object.defineProperty(PathfindingMessage, name, { value: fn, configurable: true, writable: false, enumerable: false });
   }
 }

@@ -80,7 +80,7 @@ export function negotiateCompression(compressions: readonly string[] | null | un
 /** Throws UnknownCompressionError or UnsupportedCompressionError unless this build can use `method`. */
 export function assertSupported(method: string): void {
   if (method === 'gzip') return;
-  if (Object.prototype.hasOwnProperty.call(UNSUPPORTED_REASON, method)) {
+  if (Object.hasOwn(UNSUPPORTED_REASON, method)) {
     throw new UnsupportedCompressionError(method, UNSUPPORTED_REASON[method]!);
   }
   throw new UnknownCompressionError(method);

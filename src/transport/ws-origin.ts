@@ -8,7 +8,7 @@
 
 /** The host name (lower case, IPv6 without brackets) of a Host header value; undefined if malformed. */
 export function hostName(host: string): string | undefined {
-  const m = /^(?:\[([0-9a-f:.]+)\]|([^:\[\]]+))(?::\d{1,5})?$/i.exec(host.trim());
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::\d{1,5})?$/i.exec(host.trim());
   return m ? (m[1] ?? m[2]!).toLowerCase() : undefined;
 }
 

@@ -64,7 +64,7 @@ export class BrowserMeshSocket implements MessageServer {
   /** The router and the user API over it, shared with the Node MeshSocket (src/socket-core.ts). */
   private readonly core: SocketCore;
   /** The core's router, for specs that look inside (spec/web/safety.spec.ts). */
-  private get router(): Router {
+  protected get router(): Router {
     return this.core.router;
   }
   private readonly follow: boolean;
