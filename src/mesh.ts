@@ -75,6 +75,7 @@ export class MeshSocket implements MessageServer {
   protected get router(): Router {
     return this.core.router;
   }
+  /** The core's recv() queue, for specs and tools that look inside. */
   protected get received(): RecvQueue {
     return this.core.received;
   }
