@@ -9,15 +9,16 @@ import {
 import { MalformedControlError } from '../errors.js';
 import type { Connection } from '../streams/connection.js';
 import type { ResolvedOptions } from '../options.js';
-import { SHORT_ID_BYTES, type RepairStore } from './repair-store.js';
+import type { RepairStore } from './repair-store.js';
+import { shortIdOf, WANT_INTERVALS, WantTable, type PeerRepair } from './repair-wants.js';
 import type { RouterState } from './state.js';
+
+export { shortIdOf };
 
 /** Buckets per window: a summary is at most this many 16-byte entries. */
 export const BUCKETS_PER_WINDOW = 32;
 /** Messages younger than this (seconds) may still be in flight: their buckets are not compared. */
 const SETTLE_SECONDS = 1;
-/** Wanted ids are remembered this many intervals. */
-const WANT_INTERVALS = 4;
 /**
  * A broadcast dated this much before the node's horizon (its start, less catchUpSeconds)
  * is dropped unless asked for: history a peer repaired and flooded on does not reach a
@@ -27,35 +28,7 @@ export const HORIZON_SLACK_SECONDS = 2;
 /** What a short id is made of: the last characters of a base_58 id. */
 const SHORT_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{8}$/;
 
-interface PeerRepair {
-  readonly conn: Connection;
-  lastSummaryAt: number;
-  periodStart: number;
-  requests: number;
-  bytes: number;
-  /** Since the last repair event. */
-  sent: number;
-  received: number;
-  sentBytes: number;
-  /** Ids answered this interval: each is answered once per interval, however often asked. */
-  answered: Set<string>;
-  /** Entries of the wanted table this peer's offers made. */
-  wanting: number;
-  /** When (now()) this peer last delivered a message this node had asked for. */
-  lastDeliveryAt: number;
-  /** Until then (now()), this peer's offers are refused: it offered ids that do not check out. */
-  barredUntil: number;
-}
 
-interface Want {
-  deadline: number;
-  from: PeerRepair;
-}
-
-/** A message's short id: the last 8 characters of its id packet (see repair.ts). */
-export function shortIdOf(msg: PathfindingMessage): string {
-  return msg.wireIdTail(SHORT_ID_BYTES);
-}
 
 /**
  * The exchange of one node with its repairing peers, made when the repair component
@@ -63,8 +36,7 @@ export function shortIdOf(msg: PathfindingMessage): string {
  */
 export class RepairExchange {
   private readonly peers = new Map<Connection, PeerRepair>();
-  private readonly wants = new Map<string, Want>();
-  private readonly maxWants: number;
+  private readonly wants: WantTable;
   /** Bytes the node may still send as repair (refilled at repairMaxBytesPerSecond, at most one second's worth). */
   private budget: number;
   private budgetAt = Number.NaN;
@@ -80,7 +52,7 @@ export class RepairExchange {
     /** Unix time before which this node wants nothing. */
     private readonly horizon: number,
   ) {
-    this.maxWants = WANT_INTERVALS * options.repairMaxIds;
+    this.wants = new WantTable(options);
     this.budget = options.repairMaxBytesPerSecond;
   }
 
@@ -119,7 +91,7 @@ export class RepairExchange {
   /** Every sweep: wants expired, budgets per interval, the dialler's periodic summary, repair events. */
   tick(now: number): void {
     const o = this.options;
-    if (this.wants.size > 0) for (const [id, w] of this.wants) if (w.deadline < now || w.from.conn.closed) this.dropWant(id, w);
+    this.wants.expire(now);
     for (const peer of this.peers.values()) {
       if (now - peer.periodStart >= o.repairIntervalMs) {
         peer.periodStart = now;
@@ -145,16 +117,12 @@ export class RepairExchange {
 
   /** Whether a message was asked for (and is inside the window). */
   wanted(msg: PathfindingMessage, now: number): boolean {
-    return this.wants.size > 0 && msg.timeNumber >= now - this.options.repairWindowSeconds && this.wants.has(shortIdOf(msg));
+    return this.wants.wanted(msg, now);
   }
 
   /** An admitted message: counted as repaired if this node had asked for it. */
   admitted(msg: PathfindingMessage, from: Connection): void {
-    if (this.wants.size === 0) return;
-    const id = shortIdOf(msg);
-    const w = this.wants.get(id);
-    if (w === undefined) return;
-    this.dropWant(id, w);
+    if (this.wants.take(msg) === undefined) return;
     this.s.stats.repairReceived++;
     const peer = this.peers.get(from);
     if (peer) {
@@ -163,19 +131,6 @@ export class RepairExchange {
     }
   }
 
-  private dropWant(id: string, w: Want): void {
-    this.wants.delete(id);
-    w.from.wanting--;
-  }
-
-  /** Whether a peer delivered something it was asked for lately (its wants are kept longer, and not taken over). */
-  private delivers(peer: PeerRepair, now: number): boolean {
-    return now - peer.lastDeliveryAt <= WANT_INTERVALS * this.wantInterval();
-  }
-
-  private wantInterval(): number {
-    return Math.max(this.options.repairIntervalMs, this.options.sweepIntervalMs);
-  }
 
   // ---------------------------------------------------------------- the exchange
 
@@ -302,14 +257,14 @@ export class RepairExchange {
           continue;
         }
         theirIds.add(id);
-        if (time >= floor && want.length < o.repairMaxIds && !this.store.has(id) && this.mayWant(id, peer, now)) want.push(id);
+        if (time >= floor && want.length < o.repairMaxIds && !this.store.has(id) && this.wants.mayWant(id, peer, now)) want.push(id);
       }
       if (ask && b.complete) offerBuckets.add(b.index);
     }
     if (refused > 0) {
       if (2 * refused > total) {
-        peer.barredUntil = now + WANT_INTERVALS * this.wantInterval();
-        for (const [id, w] of this.wants) if (w.from === peer) this.dropWant(id, w);
+        peer.barredUntil = now + WANT_INTERVALS * this.wants.interval();
+        this.wants.dropPeer(peer);
         // Counted (stats.repairRefused) and recorded where repair messages are read.
         throw new MalformedControlError('repair have', `${refused} of ${total} ids refused (not short ids, or dated outside the window)`);
       }
@@ -341,17 +296,6 @@ export class RepairExchange {
     return [...out.values()];
   }
 
-  /**
-   * Whether an id may be asked of this peer: not wanted yet, or wanted from another peer
-   * that has not delivered lately (that entry is taken over).
-   */
-  private mayWant(id: string, peer: PeerRepair, now: number): boolean {
-    const w = this.wants.get(id);
-    if (w === undefined) return true;
-    if (w.from === peer || this.delivers(w.from, now)) return false;
-    this.dropWant(id, w);
-    return true;
-  }
 
   /**
    * Asks a peer for ids, within its share of the wanted table (an equal part for each
@@ -361,35 +305,10 @@ export class RepairExchange {
    * deliver first.
    */
   private want(peer: PeerRepair, ids: string[]): void {
-    const now = this.s.now();
-    const deadline = now + (this.delivers(peer, now) ? WANT_INTERVALS : 1) * this.wantInterval();
-    const share = Math.max(1, Math.floor(this.maxWants / Math.max(1, this.peers.size)));
-    // Beyond its share while the table has free room; entries over a share are the first to make room.
-    const room = Math.max(0, share - peer.wanting, this.maxWants - this.wants.size);
-    if (ids.length > room) ids = ids.slice(0, room);
-    if (this.wants.size + ids.length > this.maxWants) this.makeRoom(this.wants.size + ids.length - this.maxWants, share, now);
-    const asked: string[] = [];
-    for (const id of ids) {
-      if (this.wants.size >= this.maxWants) break;
-      this.wants.set(id, { deadline, from: peer });
-      peer.wanting++;
-      asked.push(id);
-    }
+    const asked = this.wants.reserve(peer, ids, this.peers.size, this.s.now());
     if (asked.length > 0) this.send(peer, ['want', encodeWant(asked)]);
   }
 
-  /** Drops up to n wanted entries of peers over their share: first of those that do not deliver. */
-  private makeRoom(n: number, share: number, now: number): void {
-    for (const pass of [false, true]) {
-      for (const [id, w] of this.wants) {
-        if (n <= 0) return;
-        if (w.from.wanting > share && (pass || !this.delivers(w.from, now))) {
-          this.dropWant(id, w);
-          n--;
-        }
-      }
-    }
-  }
 
   /**
    * A request: each id is answered once per interval to a peer (repeats are skipped),
@@ -430,9 +349,8 @@ export class RepairExchange {
     }
   }
 
-  /** A repair whisper. Not through sendTo: it is not the peer's lastSent (what py2p's resend repeats). */
   /**
-   * A repair whisper, within the peer's byte budget for the interval (repairMaxBytes counts
+   * A repair whisper (not through sendTo: it is not the peer's lastSent, what py2p's resend repeats), within the peer's byte budget for the interval (repairMaxBytes counts
    * the exchange as well as the frames: a peer that sends summaries as fast as it may gets
    * no more answers than that). The dialler's own summary is always sent.
    */
