@@ -367,21 +367,29 @@ export class MeshSocket implements MessageServer {
    * This node does not dial it again by itself (a peers list may bring it back).
    */
   async disconnect(peer: string | Connection): Promise<boolean> {
-    let found = false;
     const conn = typeof peer === 'string' ? this.router.routingTable.get(peer) : peer;
-    this.router.command({ type: 'disconnect', peer, done: (v) => { found = v; } });
+    // Settled when the router handles it: at once, or after the input it is handling
+    // (a disconnect() from a message handler).
+    const found = await new Promise<boolean>((resolve) => this.router.command({ type: 'disconnect', peer, done: resolve }));
     if (found && conn) await conn.whenClosed;
     return found;
   }
 
-  /** Floods a received message on to this node's peers; false if it was seen already. */
+  /**
+   * Floods a received message on to this node's peers; false if it was seen already.
+   * Called from a message handler (while the router handles an input), the flood waits
+   * for that input to complete and false is returned: the outcome is not known yet.
+   */
   waterfall(msg: Message | PathfindingMessage): boolean {
     let isNew = false;
     this.router.command({ type: 'waterfall', msg: 'msg' in msg ? msg.msg : msg, done: (v) => { isNew = v; } });
     return isNew;
   }
 
-  /** Runs the request/response handling on a message; true if it was one. */
+  /**
+   * Runs the request/response handling on a message; true if it was one. Called from a
+   * message handler, it runs once that input completes, and false is returned.
+   */
   handle_request(msg: Message): boolean {
     let handled = false;
     this.router.command({ type: 'handle-request', msg: msg.msg, done: (v) => { handled = v; } });

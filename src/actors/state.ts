@@ -13,6 +13,7 @@ import type { PendingConnection, TransportConnection } from '../transport/transp
 import { RX2P_CAPABILITY } from './capability.js';
 import { makeStages, type RouterComponent, type Stages, type SubflagHandler } from './component.js';
 import { Dedup } from './dedup.js';
+import type { WaterfallCache } from './waterfall-cache.js';
 import type { Packet, Redial, RouterCommand, RouterHost, RouterStats, PendingRequest, Settle } from './types.js';
 
 export type { Hello, MeshEvent, Packet, PendingRequest, Redial, RouterCommand, RouterHost, RouterStats, Settle } from './types.js';
@@ -119,6 +120,16 @@ export class RouterState {
   registerSubflag(name: string, handler: SubflagHandler): void {
     if (this.subflags.has(name)) throw new Error(`subflag ${JSON.stringify(name)} has a handler already`);
     this.subflags.set(name, handler);
+  }
+
+  /** The seen-cache of de-duplication (dedup.ids), under the name probes of the router's state use. */
+  get waterfalls(): WaterfallCache {
+    return this.dedup.ids;
+  }
+
+  /** The re-timed-copy content cache of de-duplication (dedup.contents). */
+  get contents(): WaterfallCache {
+    return this.dedup.contents;
   }
 
   /** The node's options, resolved with their defaults. */
