@@ -22,7 +22,7 @@ export { TlsTransport, type TlsTransportOptions } from './transport/tls.js';
 export { MemoryNetwork, MemoryTransport, MemoryConnection, MemoryNetError, type MemoryNetworkOptions, type NetworkCounters, type PartitionMode } from './transport/memory.js';
 export { HeapScheduler } from './transport/virtual-scheduler.js';
 export type { Transport, TransportConnection, Listener, ListenerNotice, PendingConnection, BoundAddress } from './transport/transport.js';
-export { Router, RouterState, type RouterExtension } from './actors/router.js';
+export { Router, RouterState, type RouterComponent, type RouterExtension, type ComponentContext, type Stages, type SubflagHandler } from './actors/router.js';
 export { WaterfallCache } from './actors/waterfall-cache.js';
 export { AUTH_ENCRYPTION, isAuthenticated } from './trust/protocol.js';
 export {

@@ -331,12 +331,19 @@ export class MeshSocket implements MessageServer {
     return this.core.disconnect(peer);
   }
 
-  /** Floods a received message on to this node's peers; false if it was seen already. */
+  /**
+   * Floods a received message on to this node's peers; false if it was seen already.
+   * Called from a message handler (while the router handles an input), the flood waits
+   * for that input to complete and false is returned: the outcome is not known yet.
+   */
   waterfall(msg: Message | PathfindingMessage): boolean {
     return this.core.waterfall(msg);
   }
 
-  /** Runs the request/response handling on a message; true if it was one. */
+  /**
+   * Runs the request/response handling on a message; true if it was one. Called from a
+   * message handler, it runs once that input completes, and false is returned.
+   */
   handle_request(msg: Message): boolean {
     return this.core.handleRequest(msg);
   }

@@ -141,9 +141,10 @@ export class SocketCore {
 
   /** Closes one peer's connection; true once closed, false if there was no such peer. */
   async disconnect(peer: string | Connection): Promise<boolean> {
-    let found = false;
     const conn = typeof peer === 'string' ? this.router.routingTable.get(peer) : peer;
-    this.router.command({ type: 'disconnect', peer, done: (v) => { found = v; } });
+    // Settled when the router handles it: at once, or after the input it is handling
+    // (a disconnect() from a message handler).
+    const found = await new Promise<boolean>((resolve) => this.router.command({ type: 'disconnect', peer, done: resolve }));
     if (found && conn) await conn.whenClosed;
     return found;
   }

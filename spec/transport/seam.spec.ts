@@ -1,11 +1,11 @@
 // The transport seam: the mesh above it never touches node:net or node:tls, a transport
-// passed as an option carries every connection, and extensions see what the router does.
+// passed as an option carries every connection, and components see what the router does.
 import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   InvalidArgumentError, MeshSocket, Protocol, TcpTransport, TlsTransport,
-  type Listener, type RouterExtension, type Transport, type TransportConnection,
+  type Listener, type RouterComponent, RouterState, type Transport, type TransportConnection,
 } from '../../src/index.js';
 import { Nodes, link, waitFor } from '../helpers.js';
 
@@ -82,20 +82,22 @@ describe('transport seam', function () {
     expect(() => new MeshSocket('127.0.0.1', 0, { transport: {} as Transport })).to.throw(InvalidArgumentError);
   });
 
-  it('calls extension hooks on handshake, admitted broadcasts, ticks and close', async () => {
+  it('calls component stages on handshake, admitted broadcasts, ticks and close', async () => {
     const seen: string[] = [];
-    const ext: RouterExtension = {
+    const component: RouterComponent = {
       name: 'recorder',
-      onPeerConnected: (_s, conn) => void seen.push(`peer ${conn.outgoing ? 'out' : 'in'}`),
-      onAdmitted: (_s, msg) => void seen.push(`admitted ${msg.payload[1]?.toString()}`),
-      onClosed: (_s, conn) => void seen.push(`closed ${conn.handshaken}`),
+      start: (ctx) => {
+        ctx.on.peerConnected.push((_s, conn) => void seen.push(`peer ${conn.outgoing ? 'out' : 'in'}`));
+        ctx.on.admitted.push((_s, msg) => void seen.push(`admitted ${msg.payload[1]?.toString()}`));
+        ctx.on.closed.push((_s, conn) => void seen.push(`closed ${conn.handshaken}`));
+      },
+      stop: () => undefined,
     };
     const a = await nodes.make();
     const b = await nodes.make();
-    // RouterHost.extensions is how the socket hands them over; reach in as a feature module would.
-    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onPeerConnected!.push(ext);
-    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onAdmitted!.push(ext);
-    (a as unknown as { router: { state: { hooks: Record<string, RouterExtension[]> } } }).router.state.hooks.onClosed!.push(ext);
+    // RouterHost.extensions is how the socket hands them over; reach in and start one as the router would.
+    const state = (a as unknown as { router: { state: RouterState } }).router.state;
+    component.start({ state, on: state.stages, subflag: (name, handler) => state.registerSubflag(name, handler) });
     await link(a, b);
     b.send('hi');
     await waitFor(() => seen.includes('admitted hi'), 5000, 'admitted hook');

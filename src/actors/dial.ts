@@ -23,19 +23,20 @@ export function dial(s: RouterState, host: string, port: number, id: string | un
     if (id !== undefined && c.id === id) return void s.waitFor(c, done);
   }
   const key = `${host}:${port}`;
+  // A dial of this address in flight: this one waits on the same connection.
   const pending = s.dials.get(key);
-  if (pending) return void pending.then(done.resolve, done.reject);
+  if (pending) return void s.waitFor(pending, done);
   if (s.live.size >= o.maxConnections) return done.reject(new ConnectionLimitError('connection', o.maxConnections));
   s.host.print(1, `Attempting connection to ${host}:${port}`);
   const conn = s.adopt((transport ?? s.host.transport).dial(host, port), true, id);
   // Re-dialled on the node's own transport: through another one (a ws:// URL), a lost
   // peer is re-dialled at the address its handshake gave.
   if (transport === undefined) conn.target = [host, port];
-  const promise = new Promise<boolean>((resolve, reject) => s.waitFor(conn, { resolve, reject }));
-  s.dials.set(key, promise);
-  const forget = () => { s.dials.delete(key); };
-  promise.then(forget, forget);
-  promise.then(done.resolve, done.reject);
+  // Settled inside the actor (settleWaiters), in order: the first waiter forgets the dial.
+  s.dials.set(key, conn);
+  const forget = () => { if (s.dials.get(key) === conn) s.dials.delete(key); };
+  s.waitFor(conn, { resolve: forget, reject: forget });
+  s.waitFor(conn, done);
 }
 
 /** A dialled peer lost without this node meaning it: dial it again after reconnectIntervalMs. */

@@ -11,34 +11,50 @@
 // relies on py2p's own lists, as py2p does.
 import { flags } from '../protocol/flags.js';
 import { isRx2pPeer } from './capability.js';
-import type { RouterExtension, RouterState } from './state.js';
+import type { ComponentContext, RouterComponent } from './component.js';
+import type { RouterState } from './state.js';
 
-export function peerDiscovery(intervalMs: number): RouterExtension {
-  let attempt = 0;
+/** Peer discovery beyond py2p's, as a router component (on its tick stage; it sends py2p's `request *`, whose subflag is the core's). */
+export function peerDiscovery(intervalMs: number): RouterComponent {
+  return new PeerDiscovery(intervalMs);
+}
+
+class PeerDiscovery implements RouterComponent {
+  readonly name = 'peer-discovery';
+  private attempt = 0;
   /** When to ask next (scheduler ms); -1 while the node has peers enough. */
-  let dueAt = -1;
-  return {
-    name: 'peer-discovery',
-    onTick(s: RouterState, now: number): void {
-      const peers = s.routingTable.size;
-      const max = s.options.maxOutgoing;
-      if (s.closing || peers === 0 || peers >= max || s.outgoingCount() >= max) {
-        attempt = 0;
-        dueAt = -1;
-        return;
-      }
-      if (dueAt < 0) dueAt = now + intervalMs;
-      if (now < dueAt) return;
-      const conns = [...s.routingTable.values()].filter(isRx2pPeer);
-      // No rx2p peer to ask: look again in intervalMs (one may have joined by then).
-      if (conns.length === 0) {
-        dueAt = now + intervalMs;
-        return;
-      }
-      attempt++;
-      dueAt = now + intervalMs * 2 ** Math.min(attempt, 6);
-      const conn = conns[Math.floor(s.options.random() * conns.length)]!;
-      s.sendTo(conn, flags.whisper, [flags.request, '*']);
-    },
-  };
+  private dueAt = -1;
+
+  constructor(private readonly intervalMs: number) {}
+
+  start(ctx: ComponentContext): void {
+    ctx.on.tick.push((s, now) => this.tick(s, now));
+  }
+
+  stop(): void {
+    this.dueAt = -1;
+  }
+
+  private tick(s: RouterState, now: number): void {
+    const intervalMs = this.intervalMs;
+    const peers = s.routingTable.size;
+    const max = s.options.maxOutgoing;
+    if (s.closing || peers === 0 || peers >= max || s.outgoingCount() >= max) {
+      this.attempt = 0;
+      this.dueAt = -1;
+      return;
+    }
+    if (this.dueAt < 0) this.dueAt = now + intervalMs;
+    if (now < this.dueAt) return;
+    const conns = [...s.routingTable.values()].filter(isRx2pPeer);
+    // No rx2p peer to ask: look again in intervalMs (one may have joined by then).
+    if (conns.length === 0) {
+      this.dueAt = now + intervalMs;
+      return;
+    }
+    this.attempt++;
+    this.dueAt = now + intervalMs * 2 ** Math.min(this.attempt, 6);
+    const conn = conns[Math.floor(s.options.random() * conns.length)]!;
+    s.sendTo(conn, flags.whisper, [flags.request, '*']);
+  }
 }

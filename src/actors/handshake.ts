@@ -27,16 +27,16 @@ export function onHandshake(s: RouterState, conn: Connection, msg: PathfindingMe
     conn.destroy();
     return;
   }
-  for (const ext of s.hooks.onHandshake) {
-    const refusal = ext.onHandshake!(s, conn, msg);
+  for (const check of s.stages.handshake) {
+    const refusal = check(s, conn, msg);
     if (refusal) return s.drop(conn, refusal);
   }
   const hello: Hello = { id, addr, methods };
-  for (const ext of s.hooks.holdHandshake) if (ext.holdHandshake!(s, conn, hello)) return;
+  for (const hold of s.stages.holdHandshake) if (hold(s, conn, hello)) return;
   completeHandshake(s, conn, hello);
 }
 
-/** The peer is who it says (checked, or proven where an extension held the handshake): it joins the routing table. */
+/** The peer is who it says (checked, or proven where a component held the handshake): it joins the routing table. */
 export function completeHandshake(s: RouterState, conn: Connection, hello: Hello): void {
   const { id, addr, methods } = hello;
   const existing = s.routingTable.get(id);
@@ -79,7 +79,7 @@ export function completeHandshake(s: RouterState, conn: Connection, hello: Hello
   s.sendTo(conn, flags.whisper, [flags.peers, peerListJson(s)]);
   s.host.emit({ type: 'peer-connected', id, addr, outgoing: conn.outgoing });
   s.settleWaiters(conn, true);
-  for (const ext of s.hooks.onPeerConnected) ext.onPeerConnected!(s, conn);
+  for (const joined of s.stages.peerConnected) joined(s, conn);
 }
 
 /** False for a peer that cannot be dialled at the address it gave (a browser over WebSocket). */

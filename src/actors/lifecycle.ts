@@ -32,10 +32,11 @@ export function onPending(s: RouterState, pending: PendingConnection): void {
   }
   const key = remoteKey(pending);
   s.pendingAccepts.set(key, pending);
-  pendingSince.set(pending, s.now());
-  void pending.closed.then(() => {
+  s.pendingSince.set(pending, s.now());
+  // Its close is an input like any other: the actor forgets it between two inputs.
+  void pending.closed.then(() => s.post(() => {
     if (s.pendingAccepts.get(key) === pending) s.pendingAccepts.delete(key);
-  });
+  }));
 }
 
 /**
@@ -49,9 +50,6 @@ export function onPendingFailed(s: RouterState, pending: PendingConnection, erro
   s.recordError(error, key);
   pending.destroy();
 }
-
-/** When each connection still in its transport handshake was accepted (the router's clock). */
-const pendingSince = new WeakMap<PendingConnection, number>();
 
 /** Connections of a set not yet destroyed (an evicted one stays in the sets until its close event). */
 function openCount(set: ReadonlySet<Connection>): number {
@@ -77,7 +75,7 @@ function evictOldestHalfOpen(s: RouterState, awaitingFull: boolean): boolean {
   let oldestPending: [string, PendingConnection] | undefined;
   let pendingAt = Infinity;
   for (const entry of s.pendingAccepts) {
-    const at = pendingSince.get(entry[1]) ?? 0;
+    const at = s.pendingSince.get(entry[1]) ?? 0;
     if (at < pendingAt) {
       pendingAt = at;
       oldestPending = entry;
@@ -130,7 +128,8 @@ export function onFault(s: RouterState, conn: Connection, error: unknown): void 
 
 export function onClosed(s: RouterState, conn: Connection): void {
   s.live.delete(conn);
-  queueMicrotask(() => conn.ended());
+  // whenClosed resolves now; what awaits it runs after this input (a promise's callbacks are jobs).
+  conn.ended();
   s.awaiting.delete(conn);
   conn.destroy();
   // A dial that lost a crossed-connection race still ends connected, through the other one.
@@ -145,7 +144,7 @@ export function onClosed(s: RouterState, conn: Connection): void {
     // lists, and a heal cost five broadcasts' worth of frames at N = 1,000 (simulation).
     if (!s.closing && conn.outgoing && s.outgoingCount() < s.options.maxOutgoing) requestPeers(s);
   }
-  for (const ext of s.hooks.onClosed) ext.onClosed!(s, conn);
+  for (const closed of s.stages.closed) closed(s, conn);
 }
 
 /** Whether another connection already links this node to the peer conn was meant for. */
@@ -202,23 +201,22 @@ export function shutdown(s: RouterState): void {
   s.redials.clear();
   for (const pending of s.pendingAccepts.values()) pending.destroy();
   s.pendingAccepts.clear();
-  for (const ext of s.hooks.onShutdown) ext.onShutdown!(s);
+  for (const c of s.components) c.stop();
 }
 
 /** After the input is cut: the sockets are destroyed and their close events no longer reach the actor. */
 export function forgetAll(s: RouterState): void {
   s.routingTable.clear();
   s.awaiting.clear();
-  s.waterfalls.clear();
-  s.contents.clear();
+  s.dedup.clear();
   s.connections$.complete();
 }
 
-/** An extension's better reason for a connection that closed before its handshake completed. */
+/** A component's better reason for a connection that closed before its handshake completed. */
 function closeReason(s: RouterState, conn: Connection): Error | undefined {
   if (conn.handshaken) return undefined;
-  for (const ext of s.hooks.closeReason) {
-    const reason = ext.closeReason!(s, conn);
+  for (const why of s.stages.closeReason) {
+    const reason = why(s, conn);
     if (reason) return reason;
   }
   return undefined;

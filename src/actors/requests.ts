@@ -20,8 +20,8 @@ export function whisper(s: RouterState, target: string, packets: Packet[], done:
     s.sendTo(conn, flags.whisper, [flags.whisper, ...packets]);
     return done.resolve();
   }
-  for (const ext of s.host.extensions ?? []) {
-    const routed = ext.routeWhisper?.(s, target, packets);
+  for (const route of s.stages.routeWhisper) {
+    const routed = route(s, target, packets);
     if (routed === true) return done.resolve();
     if (routed instanceof Error) return done.reject(routed);
   }

@@ -1,47 +1,54 @@
-// The router actor's core: its inputs, its dispatch, its error containment. What it
-// does with each input lives beside it, one concern per module, as functions over the
-// one RouterState it owns:
+// The router actor's core: its inputs, its mailbox, its dispatch, its error containment.
+// What it does with each input lives beside it, one concern per module, as functions
+// over the one RouterState it owns:
 //
-//   state.ts        the state, and the steps every module shares (adopt, sendTo, drop, …)
+//   state.ts        the state, and the steps every module shares (adopt, sendTo, drop, post, …)
+//   types.ts        commands, events, counters, the host (what the socket gives the actor)
 //   lifecycle.ts    accepted / refused / faults / closed / disconnect / timeouts / shutdown
 //   dial.ts         dialling, connect waiters, re-dialling lost peers with backoff
 //   handshake.ts    the handshake and the peers lists
-//   flood.ts        admission, de-duplication, relaying, this node's broadcasts (hot path)
+//   dedup.ts        de-duplication as one policy: key, window, caches, counters, admission
+//   flood.ts        relaying, this node's broadcasts (hot path, with dedup.ts and subflags.ts)
+//   subflags.ts     the subflag registry's core entries, delivery to the user
 //   requests.ts     whispers and py2p's request/response route
 //   renegotiate.ts  undecodable frames and compression renegotiation
 //
-// Hook points for features beside the core protocol (RouterHost.extensions, see
-// RouterExtension in state.ts), each consulted only by extensions that define it:
-//   onHandshake     a well-formed handshake, before the peer joins: may refuse it
-//   onPeerConnected a peer joined the routing table
-//   acceptBroadcast a broadcast or waterfall from a peer, before de-duplication: may drop it
-//   onAdmitted      a new broadcast, after delivery and relay
-//   onSubflag       a whisper or broadcast with a subflag the core does not know: may claim it
-//   onTick          the housekeeping tick;  onClosed  a connection ended;  onShutdown
-//   holdHandshake, onFrameBeforeHandshake, closeReason   a handshake that waits on more
-//                   (the authenticated protocol's proof: src/actors/trust.ts)
-//   verifyAdmitted  a new broadcast, after de-duplication, before delivery and relay
-//   acceptDirect    a whisper or renegotiation from a peer;  sealBroadcast  one of ours
-// A new transport needs no hook: it is a Transport (src/transport) given to MeshSocket.
+// The mailbox: an input that arrives while another is being handled (a command or a
+// send() from the user's message handler, a dial settled inside a handshake, a task a
+// component posts) is queued and handled after it, in order, by the same loop: no
+// handler ever runs inside another. An input that finds the actor idle is handled at
+// once, in the caller's stack, with no allocation (a send's latency is mostly this path).
+//
+// Components (component.ts; RouterHost.extensions) are features beside the core
+// protocol: the authenticated protocol (trust.ts), repair (repair.ts), the WebSocket
+// directory (web.ts), peer discovery (discovery.ts). Each is started once with the
+// actor's context and registers handlers into typed stage lists (Stages: handshake,
+// holdHandshake, closeReason, verify, direct, seal, queue, peerConnected, accept,
+// admitOld, sent, admitted, tick, closed, routeWhisper) and its subflags into the
+// registry; it is stopped when the node closes. Work a component does later (a batch
+// signed on the next tick) comes back as a task input (RouterState.post, later).
+// A new transport needs no component: it is a Transport (src/transport) given to MeshSocket.
 import { interval, map, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
 import { flags } from '../protocol/flags.js';
 import type { PathfindingMessage } from '../protocol/message.js';
-import { Message } from '../protocol/user-message.js';
 import { InternalError, SocketClosedError, UnknownFlagError } from '../errors.js';
 import type { Connection, ConnectionEvent } from '../streams/connection.js';
 import type { ParsedFrame } from '../streams/parse.js';
 import type { ListenerNotice, TransportConnection } from '../transport/transport.js';
 import { refusedSender } from './bounds.js';
+import type { ComponentContext } from './component.js';
+import { admitVerified } from './dedup.js';
 import { dial, redialDue } from './dial.js';
-import { admitVerified, broadcastFromHere, expireSeen, flood, noteContent, ownCopy, relay } from './flood.js';
-import { onHandshake, onPeers } from './handshake.js';
+import { broadcastFromHere, flood, relay } from './flood.js';
 import { disconnect, forgetAll, onAccepted, onClosed, onFault, onPending, onPendingFailed, shutdown, sweepTimeouts } from './lifecycle.js';
 import { onRenegotiate, onUndecodable } from './renegotiate.js';
-import { expireRequests, onRequest, onResponse, whisper } from './requests.js';
-import { RouterState, type Packet, type PendingRequest, type RouterCommand, type RouterHost, type RouterStats } from './state.js';
+import { expireRequests, whisper } from './requests.js';
+import { RouterState, type Packet, type PendingRequest, type RouterCommand, type RouterHost, type RouterStats, type Task } from './state.js';
+import { handleEarly, handleMessage, handleRequestOnly, registerCoreSubflags } from './subflags.js';
 import type { WaterfallCache } from './waterfall-cache.js';
 
-export type { MeshEvent, Packet, RouterCommand, RouterExtension, RouterHost, RouterStats } from './state.js';
+export type { MeshEvent, Packet, RouterCommand, RouterHost, RouterStats } from './state.js';
+export type { ComponentContext, RouterComponent, RouterExtension, Stages, SubflagHandler } from './component.js';
 export { RouterState } from './state.js';
 
 type RouterInput =
@@ -49,22 +56,31 @@ type RouterInput =
   | { type: 'accepted'; link: TransportConnection }
   | { type: 'notice'; notice: ListenerNotice }
   | { type: 'tick' }
-  | { type: 'command'; command: RouterCommand };
+  | { type: 'command'; command: RouterCommand }
+  | { type: 'send'; packets: Packet[]; subflag: string; flag: string }
+  | { type: 'task'; run: Task };
 
 /**
  * The router actor: the one owner of the routing table, the connections awaiting a
- * handshake, the pending requests and the waterfall cache. It consumes one merged
- * stream (connection events, accepted connections, listener notices, commands,
- * housekeeping ticks) and handles each input to the end before the next: no other
- * module touches its state.
+ * handshake, the pending requests and the de-duplication caches. It consumes one merged
+ * stream (connection events, accepted connections, listener notices, housekeeping
+ * ticks) and the commands, sends and tasks handed to it, through one mailbox: each
+ * input is handled to the end before the next, and none inside another.
  */
 export class Router {
   /** The state this actor alone writes. */
   readonly state: RouterState;
   private readonly subscription: Subscription;
+  /** True while an input is being handled: inputs that come meanwhile wait in `queue`. */
+  private busy = false;
+  /** Inputs that came while another was handled, oldest first (drained by the loop at the top). */
+  private readonly queue: Array<RouterInput | undefined> = [];
 
   constructor(host: RouterHost) {
-    const s = (this.state = new RouterState(host, (c) => this.command(c)));
+    const s = (this.state = new RouterState(host, (c) => this.command(c), (run) => this.handle({ type: 'task', run })));
+    registerCoreSubflags(s);
+    const ctx: ComponentContext = { state: s, on: s.stages, subflag: (name, handler) => s.registerSubflag(name, handler) };
+    for (const c of s.components) c.start(ctx);
     const inputs$: Observable<RouterInput> = merge(
       s.connections$.pipe(mergeMap((conn) => conn.events$)),
       host.accepted$.pipe(map((link) => ({ type: 'accepted' as const, link }))),
@@ -91,7 +107,7 @@ export class Router {
 
   /** The de-duplication cache of message ids. */
   get waterfalls(): WaterfallCache {
-    return this.state.waterfalls;
+    return this.state.dedup.ids;
   }
 
   /** The node's counters. */
@@ -99,35 +115,39 @@ export class Router {
     return this.state.stats;
   }
 
-  /** Hands a command to the actor (handled synchronously, in order). */
+  /**
+   * Hands a command to the actor: handled at once if the actor is idle, else after the
+   * input it is handling (in order); its result comes through its done callback.
+   */
   command(command: RouterCommand): void {
-    if (this.state.closing && command.type !== 'close') {
-      const err = new SocketClosedError();
-      switch (command.type) {
-        case 'waterfall': return command.done(false);
-        case 'handle-request': return command.done(false);
-        case 'disconnect': return command.done(false);
-        default: return command.done.reject(err);
-      }
-    }
-    // Commands are handled at once, in the caller's stack, like every other input:
-    // not through an Observable of their own (a send's latency is mostly this path).
+    if (this.state.closing && command.type !== 'close') return refuseClosed(command);
     this.handle({ type: 'command', command });
   }
 
   /**
    * send(): a broadcast from this node, handled at once like a command but without
    * one (no callback to allocate per message). False if a peer's buffer is full, the
-   * node is closing, or the send failed (recorded like any input's failure).
+   * node is closing, or the send failed (recorded like any input's failure). While the
+   * actor handles another input (a send from the user's message handler), the send
+   * waits its turn, and what it returns is whether every peer is below its high-water mark now.
    */
   broadcast(packets: Packet[], subflag: string, flag: string): boolean {
     const s = this.state;
     if (s.closing) return false;
+    if (this.busy) {
+      this.queue.push({ type: 'send', packets, subflag, flag });
+      for (const c of s.routingTable.values()) if (c.needsDrain) return false;
+      return true;
+    }
+    this.busy = true;
     try {
       return broadcastFromHere(s, packets, subflag, flag);
     } catch (err) {
       s.recordError(new InternalError(err));
       return false;
+    } finally {
+      if (this.queue.length !== 0) this.drain();
+      this.busy = false;
     }
   }
 
@@ -146,6 +166,37 @@ export class Router {
     await Promise.all([...this.state.live].map((c) => c.whenClosed));
   }
 
+  // ---------------------------------------------------------------- the mailbox
+
+  /** One input: handled now if the actor is idle (then whatever queued meanwhile), else queued. */
+  private handle(input: RouterInput): void {
+    if (this.busy) {
+      this.queue.push(input);
+      return;
+    }
+    this.busy = true;
+    try {
+      this.handleOne(input);
+      if (this.queue.length !== 0) this.drain();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Handles the queued inputs in order, those queued while draining included. */
+  private drain(): void {
+    const q = this.queue;
+    try {
+      for (let i = 0; i < q.length; i++) {
+        const input = q[i]!;
+        q[i] = undefined;
+        this.handleOne(input);
+      }
+    } finally {
+      q.length = 0;
+    }
+  }
+
   // ---------------------------------------------------------------- dispatch
 
   /**
@@ -153,7 +204,7 @@ export class Router {
    * subscription (that would stop the whole node): a throw is recorded as an
    * InternalError and costs at most the connection the input came from.
    */
-  private handle(input: RouterInput): void {
+  private handleOne(input: RouterInput): void {
     try {
       this.dispatch(input);
     } catch (err) {
@@ -173,16 +224,20 @@ export class Router {
       case 'notice': return this.onNotice(input.notice);
       case 'tick': return this.onTick();
       case 'command': return this.onCommand(input.command);
+      case 'send': return void (s.closing || broadcastFromHere(s, input.packets, input.subflag, input.flag));
+      case 'task': return input.run(s);
     }
   }
 
   private onCommand(c: RouterCommand): void {
     const s = this.state;
+    // A command queued before the node began to close fails as one issued after.
+    if (s.closing && c.type !== 'close') return refuseClosed(c);
     switch (c.type) {
       case 'connect': return dial(s, c.host, c.port, c.id, c.done, c.transport);
       case 'whisper': return whisper(s, c.id, c.packets, c.done);
       case 'waterfall': return c.done(flood(s, c.msg, undefined));
-      case 'handle-request': return c.done(handleSubflag(s, c.msg, undefined, true));
+      case 'handle-request': return c.done(handleRequestOnly(s, c.msg));
       case 'disconnect': return c.done(disconnect(s, c.peer));
       case 'close': return this.shutdown();
     }
@@ -202,9 +257,9 @@ export class Router {
     const now = s.now();
     sweepTimeouts(s, now);
     expireRequests(s, now);
-    expireSeen(s);
+    s.dedup.expire(s.utc());
     redialDue(s, now);
-    for (const ext of s.hooks.onTick) ext.onTick!(s, now);
+    for (const tick of s.stages.tick) tick(s, now);
   }
 
   private shutdown(): void {
@@ -225,39 +280,40 @@ export class Router {
     conn.decodeFailures = 0;
     const msg = frame.msg;
     const type = msg.msgType;
-    if (!conn.handshaken) {
-      // Until the peer has said who it is, only its handshake is read (and what an
-      // extension holding the handshake waits for, e.g. a proof of identity).
-      if (type === flags.whisper && msg.subflag === flags.handshake) onHandshake(s, conn, msg);
-      else if (s.hooks.onFrameBeforeHandshake.length !== 0) for (const ext of s.hooks.onFrameBeforeHandshake) ext.onFrameBeforeHandshake!(s, conn, msg);
-      return;
-    }
+    // Until the peer has said who it is, only its handshake is read (and what a
+    // component holding the handshake waits for, e.g. a proof of identity).
+    if (!conn.handshaken) return handleEarly(s, conn, msg);
     if (refusedSender(s, conn, msg)) return;
+    const stages = s.stages;
     switch (type) {
       case flags.broadcast:
-      case flags.waterfall:
+      case flags.waterfall: {
         // This node's own broadcast, flooded back by a peer (or a forgery in its name).
         if (msg.senderIs(s.bytesOf(s.host.id()))) {
           s.stats.duplicates++;
           return;
         }
-        if (s.hooks.acceptBroadcast.length !== 0 && !acceptedByExtensions(s, msg, conn)) return;
+        if (s.dedup.seenBeforeRestart(msg)) return;
+        if (stages.accept.length !== 0 && !accepted(s, msg, conn)) return;
         // Checked once per message, after de-duplication (copies cost no verification),
         // and remembered as seen only once verified (a forgery cannot shadow it).
         if (!admitVerified(s, msg, conn)) return;
         // The user has the message before it is relayed: a relay is one socket write
-        // per peer, and the user's latency need not include them.
-        handleSubflag(s, msg, conn, false, true);
-        relay(s, msg, conn);
-        if (type === flags.broadcast) noteContent(s, msg);
-        if (s.hooks.onAdmitted.length !== 0) for (const ext of s.hooks.onAdmitted) ext.onAdmitted!(s, msg, conn);
+        // per peer, and the user's latency need not include them. Delivering it may
+        // make its plain relay frame, which the relay and the admitted stage then use.
+        const frame = handleMessage(s, msg, conn, true);
+        relay(s, msg, conn, frame);
+        if (type === flags.broadcast) s.dedup.noteContent(msg);
+        const admitted = stages.admitted;
+        if (admitted.length !== 0) for (const f of admitted) f(s, msg, conn, frame);
         return;
+      }
       case flags.whisper:
-        if (s.hooks.acceptDirect.length !== 0 && !acceptedDirect(s, msg, conn)) return;
-        handleSubflag(s, msg, conn, false);
+        if (stages.direct.length !== 0 && !acceptedDirect(s, msg, conn)) return;
+        handleMessage(s, msg, conn, false);
         return;
       case flags.renegotiate:
-        if (s.hooks.acceptDirect.length !== 0 && !acceptedDirect(s, msg, conn)) return;
+        if (stages.direct.length !== 0 && !acceptedDirect(s, msg, conn)) return;
         return onRenegotiate(s, conn, msg);
       default:
         s.recordError(new UnknownFlagError(type), conn.id);
@@ -265,47 +321,23 @@ export class Router {
   }
 }
 
-function acceptedDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
-  for (const ext of s.hooks.acceptDirect) if (!ext.acceptDirect!(s, msg, conn)) return false;
-  return true;
-}
-
-function acceptedByExtensions(s: RouterState, msg: PathfindingMessage, from: Connection): boolean {
-  for (const ext of s.hooks.acceptBroadcast) if (!ext.acceptBroadcast!(s, msg, from)) return false;
-  return true;
-}
-
-/** Subflag-level handling (py2p handle_msg): automated subflags, else to the user. */
-function handleSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined, onlyRequests: boolean, relaying = false): boolean {
-  const subflag = msg.subflag;
-  if (subflag === undefined) return false;
-  switch (subflag) {
-    case flags.handshake:
-      if (onlyRequests) return false;
-      return true; // a repeated or flooded handshake changes nothing
-    case flags.peers:
-      if (onlyRequests) return false;
-      if (conn) onPeers(s, conn, msg.payload);
-      return true;
-    case flags.request:
-      onRequest(s, conn, msg.payload);
-      return true;
-    case flags.response:
-      onResponse(s, msg.payload, conn);
-      return true;
-    default:
-      if (onlyRequests) return false;
-      if (s.hooks.onSubflag.length !== 0 && claimedByExtensions(s, msg, conn)) return true;
-      s.stats.delivered++;
-      // Where an extension proves senders (the authenticated protocol), every message
-      // delivered was proven: a broadcast by its origin's signature, a whisper by its connection.
-      s.host.deliver(new Message(ownCopy(s, msg, relaying), s.host.server, s.sendersProven,
-        s.trailerPackets !== 0 && (msg.msgType === flags.broadcast || msg.msgType === flags.waterfall) ? s.trailerPackets : 0));
-      return true;
+/** A command that came after the node began to close: failed as the socket is closed. */
+function refuseClosed(command: RouterCommand): void {
+  switch (command.type) {
+    case 'waterfall': return command.done(false);
+    case 'handle-request': return command.done(false);
+    case 'disconnect': return command.done(false);
+    case 'close': return;
+    default: return command.done.reject(new SocketClosedError());
   }
 }
 
-function claimedByExtensions(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
-  for (const ext of s.hooks.onSubflag) if (ext.onSubflag!(s, msg, conn)) return true;
-  return false;
+function acceptedDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
+  for (const accept of s.stages.direct) if (!accept(s, msg, conn)) return false;
+  return true;
+}
+
+function accepted(s: RouterState, msg: PathfindingMessage, from: Connection): boolean {
+  for (const accept of s.stages.accept) if (!accept(s, msg, from)) return false;
+  return true;
 }

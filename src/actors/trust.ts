@@ -1,5 +1,5 @@
 // The router's side of the authenticated protocol (encryption 'Ed25519'), as a router
-// extension: the proof exchange that must succeed before a peer enters the routing
+// component: the proof exchange that must succeed before a peer enters the routing
 // table, the check of every signed broadcast (once, after de-duplication) before it is
 // delivered or relayed, the signature on what this node originates, and the check
 // that a direct message comes from the connection's proven peer. It owns the
@@ -11,7 +11,8 @@ import type { Protocol } from '../protocol/protocol.js';
 import type { Connection } from '../streams/connection.js';
 import { sendFromHere } from './flood.js';
 import { completeHandshake } from './handshake.js';
-import type { Hello, Packet, RouterExtension, RouterState } from './state.js';
+import type { ComponentContext, RouterComponent } from './component.js';
+import type { Hello, Packet, RouterState } from './state.js';
 import {
   AuthRefusedError, BadSignatureError, IdentityMismatchError, InternalError, NotAdmittedError, ProofError, SenderMismatchError,
   SessionMismatchError, TooManyBadSignaturesError,
@@ -54,7 +55,8 @@ export function keyingMaterial(conn: Connection): Buffer | undefined {
   }
 }
 
-export class TrustExtension implements RouterExtension {
+/** The authenticated protocol's component of the router actor (one per node). */
+export class TrustExtension implements RouterComponent {
   readonly name = 'trust';
   readonly provesSenders = true;
   /** The trailer (key, signature, Merkle path) ends every flooded message: not the user's. */
@@ -66,7 +68,6 @@ export class TrustExtension implements RouterExtension {
   private readonly protocolId: string;
   /** This node's broadcasts of this tick, to be signed together. */
   private held: Array<BatchItem & { flag: string }> = [];
-  private heldState: RouterState | undefined;
   private flushDue = false;
 
   constructor(protocol: Protocol, private readonly options: ResolvedOptions) {
@@ -77,6 +78,28 @@ export class TrustExtension implements RouterExtension {
     this.protocolId = protocol.id;
   }
 
+  /** Registers the stages and subflags of the authenticated protocol. */
+  start(ctx: ComponentContext): void {
+    const on = ctx.on;
+    on.holdHandshake.push((s, conn, hello) => this.holdHandshake(s, conn, hello));
+    on.closeReason.push((s, conn) => this.closeReason(s, conn));
+    on.verify.push((s, msg, from) => this.verifyAdmitted(s, msg, from));
+    on.direct.push((s, msg, conn) => this.acceptDirect(s, msg, conn));
+    on.seal.push((s, payload, time) => this.sealBroadcast(s, payload, time));
+    on.queue.push((s, payload, flag, time) => this.queueBroadcast(s, payload, flag, time));
+    // Before its handshake completes, a connection is heard only for its proof; after,
+    // a proof changes nothing and is not the user's (acceptDirect drops it).
+    ctx.subflag(PROOF_SUBFLAG, { handle: whisperOnly, early: (s, conn, msg) => this.onProof(s, conn, msg) });
+    ctx.subflag(KEY_PROOF_SUBFLAG, { handle: whisperOnly, early: (s, conn, msg) => this.onKeyProof(s, conn, msg) });
+    ctx.subflag(REFUSED_SUBFLAG, { handle: whisperOnly, early: (_s, conn, msg) => this.onRefused(conn, msg) });
+  }
+
+  /** The node is closing: the key cache and the held broadcasts go. */
+  stop(): void {
+    this.keys.clear();
+    this.held = [];
+  }
+
   // ---------------------------------------------------------------- handshake proof
 
   /**
@@ -84,7 +107,7 @@ export class TrustExtension implements RouterExtension {
    * for the dialler's proof and answers only if it admits the dialler, so a refused
    * node learns nothing but the refusal (and the handshake everyone gets).
    */
-  holdHandshake(s: RouterState, conn: Connection, hello: Hello): boolean {
+  private holdHandshake(s: RouterState, conn: Connection, hello: Hello): boolean {
     if (this.pending.has(conn)) return true; // a repeated handshake changes nothing
     // A dialler proves itself only to a node its allow-list names. (An acceptor checks
     // the list once the dialler's proof is in, so that the dialler, having sent it,
@@ -131,17 +154,13 @@ export class TrustExtension implements RouterExtension {
     return allow === undefined || allow.has(id);
   }
 
-  /** Before its handshake completes, a connection is heard only for its proof (other frames are ignored). */
-  onFrameBeforeHandshake(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
-    if (msg.msgType !== flags.whisper) return;
-    if (msg.subflag === PROOF_SUBFLAG) this.onProof(s, conn, msg);
-    else if (msg.subflag === KEY_PROOF_SUBFLAG) this.onKeyProof(s, conn, msg);
-    else if (msg.subflag === REFUSED_SUBFLAG) {
-      // The acceptor's word that this node's proof failed for its TLS session: kept to
-      // tell the user why it closes (a man in the middle, most likely).
-      const state = this.pending.get(conn);
-      if (state !== undefined && conn.outgoing && state.proofSent && msg.payload[1]?.toString('latin1') === 'session') state.sessionRefused = true;
-    }
+  /**
+   * The acceptor's word that this node's proof failed for its TLS session: kept to
+   * tell the user why it closes (a man in the middle, most likely).
+   */
+  private onRefused(conn: Connection, msg: PathfindingMessage): void {
+    const state = this.pending.get(conn);
+    if (state !== undefined && conn.outgoing && state.proofSent && msg.payload[1]?.toString('latin1') === 'session') state.sessionRefused = true;
   }
 
   private onProof(s: RouterState, conn: Connection, msg: PathfindingMessage): void {
@@ -223,11 +242,12 @@ export class TrustExtension implements RouterExtension {
     s.settleWaiters(conn, error);
     s.sendTo(conn, flags.whisper, [REFUSED_SUBFLAG, 'session']);
     // Once this tick's frames are flushed (the flush is queued first), end the stream
-    // gracefully; a dialler that does not close in turn is cut off a second later.
-    process.nextTick(() => {
+    // gracefully; a dialler that does not close in turn is cut off a second later. Both
+    // are tasks of the actor, run between two inputs.
+    s.later(() => {
       if (conn.closed) return;
       conn.transport.end();
-      setTimeout(() => conn.destroy(), 1_000).unref();
+      setTimeout(() => s.post(() => conn.destroy()), 1_000).unref();
     });
   }
 
@@ -236,7 +256,7 @@ export class TrustExtension implements RouterExtension {
    * had this node's proof and closed without answering (or said that this node's
    * proof was bound to another TLS session: a man in the middle).
    */
-  closeReason(_s: RouterState, conn: Connection): Error | undefined {
+  private closeReason(_s: RouterState, conn: Connection): Error | undefined {
     const state = this.pending.get(conn);
     if (state === undefined || !state.proofSent || !conn.outgoing) return undefined;
     this.pending.delete(conn);
@@ -247,7 +267,7 @@ export class TrustExtension implements RouterExtension {
   // ---------------------------------------------------------------- messages
 
   /** A direct message (whisper, peers, renegotiation) must come from the connection's proven peer. */
-  acceptDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
+  private acceptDirect(s: RouterState, msg: PathfindingMessage, conn: Connection): boolean {
     // A proof after the handshake completed changes nothing (and is not the user's).
     if (msg.subflag === PROOF_SUBFLAG || msg.subflag === KEY_PROOF_SUBFLAG || msg.subflag === REFUSED_SUBFLAG) return false;
     const id = conn.idBytes;
@@ -260,7 +280,7 @@ export class TrustExtension implements RouterExtension {
    * A broadcast's packets with the origin's trailer: this node signs what it originates.
    * `time` must be the time the message is sent with.
    */
-  sealBroadcast(_s: RouterState, payload: Packet[], time: number): Packet[] {
+  private sealBroadcast(_s: RouterState, payload: Packet[], time: number): Packet[] {
     const packets = toBytes(payload);
     packets.push(signTrailer(this.identity, this.protocolId, time, packets));
     return packets;
@@ -271,24 +291,23 @@ export class TrustExtension implements RouterExtension {
    * signed together, one signature for the batch, and sent in order. What send()
    * returns is whether every peer is below its high-water mark now.
    */
-  queueBroadcast(s: RouterState, payload: Packet[], flag: string, time: number): boolean | undefined {
+  private queueBroadcast(s: RouterState, payload: Packet[], flag: string, time: number): boolean | undefined {
     if (this.options.signatureBatch <= 1) return undefined;
     this.held.push({ time, packets: toBytes(payload), flag });
-    this.heldState = s;
-    if (this.held.length >= this.options.signatureBatch) this.flushHeld();
+    if (this.held.length >= this.options.signatureBatch) this.flushHeld(s);
     else if (!this.flushDue) {
       this.flushDue = true;
-      process.nextTick(this.flushHeld);
+      // On the next tick, as a task of the actor: the batch is sent between two inputs.
+      s.later(this.flushHeld);
     }
     for (const c of s.routingTable.values()) if (c.needsDrain) return false;
     return true;
   }
 
-  private readonly flushHeld = (): void => {
+  private readonly flushHeld = (s: RouterState): void => {
     this.flushDue = false;
     const batch = this.held;
-    const s = this.heldState;
-    if (batch.length === 0 || s === undefined) return;
+    if (batch.length === 0) return;
     this.held = [];
     if (s.closing) return;
     try {
@@ -305,7 +324,7 @@ export class TrustExtension implements RouterExtension {
    * an offence (an honest peer relays only what it verified). The user is handed the
    * message without its trailer (trailerPackets).
    */
-  verifyAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
+  private verifyAdmitted(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
     const payload = msg.payload;
     const n = payload.length;
     if (n < 2) return this.badMessage(s, from, 'missing');
@@ -319,7 +338,7 @@ export class TrustExtension implements RouterExtension {
       s.recordError(new NotAdmittedError(msg.sender, 'origin not on the allow-list'), from?.id ?? from?.remote);
       return false;
     }
-    let known;
+    let known: ReturnType<typeof this.keys.get>;
     try {
       known = this.keys.get(trailer.publicKey, (id) => msg.senderIs(id));
     } catch {
@@ -359,13 +378,13 @@ export class TrustExtension implements RouterExtension {
     if (count > limit && !conn.closed) s.drop(conn, new TooManyBadSignaturesError(limit));
   }
 
-  onShutdown(): void {
-    this.keys.clear();
-    this.held = [];
-    this.heldState = undefined;
-  }
 }
 
 function toBytes(payload: Packet[]): Buffer[] {
   return payload.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+}
+
+/** A proof subflag's whisper after the handshake is not the user's (a broadcast with it is). */
+function whisperOnly(_s: RouterState, msg: PathfindingMessage): boolean {
+  return msg.msgType === flags.whisper;
 }

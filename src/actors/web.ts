@@ -1,11 +1,11 @@
 // rx2p's own advertisement of WebSocket listeners and of who is linked to whom, as a
-// router extension.
+// router component.
 //
 // A browser can only dial WebSocket URLs, and py2p peers lists carry TCP addresses only
 // (browsers are never in them: see isListed in handshake.ts). So rx2p nodes whisper to
 // their rx2p peers (those that named RX2P_CAPABILITY, capability.ts), under the subflag
 // 'rx2p-web', their own WebSocket URL (if they listen on one), their peers' ids, and the
-// views their peers sent them; rx2p claims the subflag before delivery (onSubflag).
+// views their peers sent them; rx2p claims the subflag before delivery (its registered subflag handler).
 // Never to a py2p peer: py2p 0.2 hands every subflag but its own to waterfall(), which
 // floods the whisper to its whole mesh as a new message and queues it for its user.
 // A node without a WebSocket listener does not start the exchange with a peer that did
@@ -19,7 +19,8 @@ import type { Connection } from '../streams/connection.js';
 import { isListed } from './handshake.js';
 import { latin1 } from './fields.js';
 import { isRx2pPeer } from './capability.js';
-import type { Packet, RouterExtension, RouterState } from './state.js';
+import type { ComponentContext, RouterComponent } from './component.js';
+import type { Packet, RouterState } from './state.js';
 
 /** The subflag of the whispers in which rx2p nodes tell each other what they know of the mesh (for the live page). */
 export const WEB_SUBFLAG = 'rx2p-web';
@@ -61,8 +62,8 @@ const MAX_URL = 512;
  * this node's view when it connects, and again on the next housekeeping tick after the
  * routing table changed.
  */
-export class WebDirectory implements RouterExtension {
-  /** {@inheritDoc RouterExtension.name} */
+export class WebDirectory implements RouterComponent {
+  /** {@inheritDoc RouterComponent.name} */
   readonly name = 'web';
   private readonly views = new Map<string, NodeView>();
   /** Views a node gave of itself: second-hand ones do not replace them. */
@@ -93,37 +94,50 @@ export class WebDirectory implements RouterExtension {
     return out;
   }
 
-  // ------------------------------------------------------------ router hooks
+  // ------------------------------------------------------------ the component
 
-  /** {@inheritDoc RouterExtension.onPeerConnected} */
-  onPeerConnected(s: RouterState, conn: Connection): void {
-    this.state = s;
+  /** Registers the directory's stages and its two subflags (views, and the one-hop relay). */
+  start(ctx: ComponentContext): void {
+    this.state = ctx.state;
+    const on = ctx.on;
+    on.peerConnected.push((s, conn) => this.peerConnected(s, conn));
+    on.closed.push((s, conn) => this.closed(s, conn));
+    on.tick.push((s, now) => this.tick(s, now));
+    on.routeWhisper.push((s, target, packets) => this.routeWhisper(s, target, packets));
+    ctx.subflag(RELAY_SUBFLAG, {
+      handle: (s, msg, conn) => {
+        if (conn !== undefined && msg.msgType === flags.whisper) this.relay(s, conn, msg);
+        return true;
+      },
+    });
+    ctx.subflag(WEB_SUBFLAG, {
+      handle: (s, msg, conn) => {
+        if (conn !== undefined && msg.msgType === flags.whisper) this.receive(s, conn, msg);
+        return true;
+      },
+    });
+  }
+
+  /** The node is closing: no more change notices. */
+  stop(): void {
+    this.onChange = undefined;
+  }
+
+  /** A peer joined: it hears this node's view if it should (see the note at the top). */
+  private peerConnected(s: RouterState, conn: Connection): void {
     if (this.shouldTell(conn)) this.tell(s, conn);
     this.changed();
   }
 
-  /** {@inheritDoc RouterExtension.onClosed} */
-  onClosed(s: RouterState, conn: Connection): void {
+  /** A peer left: its view goes, unless another connection to it remains. */
+  private closed(s: RouterState, conn: Connection): void {
     if (conn.id === undefined || !conn.handshaken || s.routingTable.has(conn.id)) return;
     this.forget(conn.id);
     this.changed();
   }
 
-  /** {@inheritDoc RouterExtension.onSubflag} */
-  onSubflag(s: RouterState, msg: PathfindingMessage, conn: Connection | undefined): boolean {
-    if (msg.subflag === RELAY_SUBFLAG) {
-      if (conn !== undefined && msg.msgType === flags.whisper) this.relay(s, conn, msg);
-      return true;
-    }
-    if (msg.subflag !== WEB_SUBFLAG) return false;
-    this.state = s;
-    if (conn !== undefined && msg.msgType === flags.whisper) this.receive(s, conn, msg);
-    return true;
-  }
-
-  /** {@inheritDoc RouterExtension.onTick} */
-  onTick(s: RouterState, now: number): void {
-    this.state = s;
+  /** The housekeeping tick: views no one confirmed leave; changes and re-tellings go out. */
+  private tick(s: RouterState, now: number): void {
     // Views no one confirmed within the timeout leave (closed tabs, dead nodes), and
     // every view is told again a third of the way there, so that live ones stay.
     const timeout = s.options.webTopologyTimeoutMs;
@@ -151,8 +165,7 @@ export class WebDirectory implements RouterExtension {
    * whose own view lists it as a peer; failed at once (typed) for a browser tab no such
    * node lists, and for any target from a browser; otherwise left to the request route.
    */
-  routeWhisper(s: RouterState, target: string, packets: Packet[]): boolean | Error | undefined {
-    this.state = s;
+  private routeWhisper(s: RouterState, target: string, packets: Packet[]): boolean | Error | undefined {
     const via = this.via(s, target);
     if (via !== undefined) {
       const last = via.lastSent;
@@ -175,11 +188,6 @@ export class WebDirectory implements RouterExtension {
     }
     out.delete(s.host.id());
     return [...out];
-  }
-
-  /** {@inheritDoc RouterExtension.onShutdown} */
-  onShutdown(): void {
-    this.onChange = undefined;
   }
 
   // ------------------------------------------------------------ internals
