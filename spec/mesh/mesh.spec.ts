@@ -51,6 +51,10 @@ for (const encryption of ['Plaintext', 'SSL', 'Ed25519'] as const) {
       // Every node remembers the 26 ids (py2p's waterfalls), the sender's own included.
       const ids = got.get(c)!.map((m) => m.id);
       for (const n of [a, b, c]) expect(n.waterfalls.map(([id]) => id)).to.deep.equal(ids);
+      // waterfall() of one of them is a duplicate everywhere, the sender's own included (py2p).
+      const duplicates = a.stats.duplicates;
+      for (const n of [a, b, c]) expect(n.waterfall(got.get(c)![0]!)).to.equal(false);
+      expect(a.stats.duplicates).to.equal(duplicates + 1);
     });
 
     for (const compression of [[], ['gzip']]) {

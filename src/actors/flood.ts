@@ -7,7 +7,7 @@ import type { Connection } from '../streams/connection.js';
 import { compressFrameAsync, compressFrameSync } from '../streams/zlib-async.js';
 import { sharedZlib } from '../streams/zlib-codec.js';
 import { isRx2pPeer } from './capability.js';
-import { admitVerified } from './dedup.js';
+import { admitVerified, ownBroadcast } from './dedup.js';
 import type { Packet, RouterState } from './state.js';
 
 /**
@@ -25,7 +25,7 @@ export const PIECES_FROM_BYTES = 64 * 1024;
 export function flood(s: RouterState, msg: PathfindingMessage, from: Connection | undefined): boolean {
   // A message the user floods is checked as any other (in the authenticated protocol,
   // it must carry its origin's signature), and remembered only once it passed.
-  if (!admitVerified(s, msg, from)) return false;
+  if (ownBroadcast(s, msg) || !admitVerified(s, msg, from)) return false;
   relay(s, msg, from, undefined);
   if (msg.msgType !== flags.waterfall) s.dedup.noteContent(msg);
   return true;
@@ -134,9 +134,9 @@ export function broadcastFromHere(s: RouterState, packets: Packet[], subflag: st
 export function sendFromHere(s: RouterState, payload: Packet[], flag: string, time: number): boolean {
   const msg = new PathfindingMessage(s.host.protocol, s.bytesOf(flag), s.bytesOf(s.host.id()), payload, [], time);
   const below = fanOut(s, s.routingTable.values(), flag, msg);
-  // Our own id is listed in waterfalls, as py2p lists it, under the one de-dup key (a
-  // waterfall() of it is a duplicate, as in py2p); the copies peers flood back are
-  // dropped for their sender before de-duplication (onFrame).
+  // Our own id is listed in waterfalls, as py2p lists it (dedup.ts rememberOwn); a
+  // waterfall() of it, and the copies peers flood back, are seen by their sender
+  // (ownBroadcast), as in py2p.
   if (flag === flags.broadcast) {
     s.dedup.rememberOwn(msg, time);
     const sent = s.stages.sent;

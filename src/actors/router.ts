@@ -37,7 +37,7 @@ import type { ParsedFrame } from '../streams/parse.js';
 import type { ListenerNotice, TransportConnection } from '../transport/transport.js';
 import { refusedSender } from './bounds.js';
 import type { ComponentContext } from './component.js';
-import { admitVerified } from './dedup.js';
+import { admitVerified, ownBroadcast } from './dedup.js';
 import { dial, redialDue } from './dial.js';
 import { broadcastFromHere, flood, relay } from './flood.js';
 import { disconnect, forgetAll, onAccepted, onClosed, onFault, onPending, onPendingFailed, shutdown, sweepTimeouts } from './lifecycle.js';
@@ -289,10 +289,7 @@ export class Router {
       case flags.broadcast:
       case flags.waterfall: {
         // This node's own broadcast, flooded back by a peer (or a forgery in its name).
-        if (msg.senderIs(s.bytesOf(s.host.id()))) {
-          s.stats.duplicates++;
-          return;
-        }
+        if (ownBroadcast(s, msg)) return;
         if (s.dedup.seenBeforeRestart(msg)) return;
         if (stages.accept.length !== 0 && !accepted(s, msg, conn)) return;
         // Checked once per message, after de-duplication (copies cost no verification),
