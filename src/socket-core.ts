@@ -6,18 +6,16 @@
 // keeps its public methods (and their doc comments) and hands the work to this core.
 // Nothing here may import a Node-only module: the browser bundle includes this file.
 import { Subject, type Observable } from 'rxjs';
-import { Router, type MeshEvent, type Packet, type RouterExtension, type RouterStats } from './actors/router.js';
+import { Router, type MeshEvent, type Packet, type RouterHost, type RouterStats } from './actors/router.js';
 import { InvalidArgumentError, SocketClosedError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
 import { compression as supportedCompression } from './protocol/compression.js';
 import { flags } from './protocol/flags.js';
 import type { PathfindingMessage } from './protocol/message.js';
-import type { Protocol } from './protocol/protocol.js';
-import type { Message, MessageServer } from './protocol/user-message.js';
+import type { Message } from './protocol/user-message.js';
 import { RecvQueue } from './recv-queue.js';
 import { RecvWaiters, type RecvTimer } from './recv-waiters.js';
 import type { Connection } from './streams/connection.js';
-import type { ListenerNotice, Transport, TransportConnection } from './transport/transport.js';
+import type { Transport } from './transport/transport.js';
 
 /** The last argument of send(): which subflag and main flag the message goes under. */
 export interface SendOptions {
@@ -28,17 +26,7 @@ export interface SendOptions {
 }
 
 /** What a facade gives its core: the router's host, minus what the core itself provides. */
-export interface SocketCoreHost {
-  readonly protocol: Protocol;
-  readonly options: ResolvedOptions;
-  readonly id: () => string;
-  readonly outAddr: () => [string, number];
-  readonly transport: Transport;
-  readonly accepted$: Observable<TransportConnection>;
-  readonly notices$: Observable<ListenerNotice>;
-  /** The facade: what a Message's reply() goes through. */
-  readonly server: MessageServer;
-  readonly extensions: readonly RouterExtension[];
+export interface SocketCoreHost extends Pick<RouterHost, 'protocol' | 'options' | 'id' | 'outAddr' | 'transport' | 'accepted$' | 'notices$' | 'server' | 'extensions'> {
   readonly followPeersLists?: boolean;
   /** Runs a recv() timeout. */
   readonly timer: RecvTimer;
