@@ -2,11 +2,11 @@
 // packet replaced, its packets compressed and framed, a payload copied off a socket
 // chunk. Functions of their arguments; the message (./message.ts) decides which applies.
 import { FrameTooLargeError } from './errors.js';
-import { MAX_WIRE_FRAME_BYTES } from './framing.js';
+import { encodeFrame, MAX_WIRE_FRAME_BYTES } from './framing.js';
 import { digestOf } from './digests.js';
 import { SyncZlib } from './sync-zlib.js';
 import { serializePackets } from './wire-parse.js';
-import { assertSupported, frameBody, type ZlibEngine } from './zlib-format.js';
+import { assertSupported, type ZlibEngine } from './zlib-format.js';
 
 /** The packets (strings as latin1) as a plain frame: size header, length headers, packets. */
 export function plainFrame(packets: ReadonlyArray<Buffer | string>): Buffer {
@@ -19,7 +19,7 @@ export function plainFrame(packets: ReadonlyArray<Buffer | string>): Buffer {
 /** The packets [n x length][packets...] compressed with `method` and framed (size header). */
 export function compressedFrame(packets: ReadonlyArray<Buffer | string>, method: string, zlib: ZlibEngine | undefined): Buffer {
   assertSupported(method);
-  return frameBody((zlib ?? new SyncZlib()).deflate(serializePackets(packets, 0)));
+  return encodeFrame((zlib ?? new SyncZlib()).deflate(serializePackets(packets, 0)));
 }
 
 /**
@@ -31,7 +31,7 @@ export function retypedFrame(b: Buffer, typeAt: number, msgType: string, method:
     const plain = Buffer.from(b);
     plain.write(msgType, typeAt, 'latin1');
     assertSupported(method);
-    return frameBody((zlib ?? new SyncZlib()).deflate(plain));
+    return encodeFrame((zlib ?? new SyncZlib()).deflate(plain));
   }
   if (b.length > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(b.length, MAX_WIRE_FRAME_BYTES);
   const out = Buffer.allocUnsafe(4 + b.length);

@@ -21,11 +21,9 @@
 import {
   DecompressedTooLargeError,
   DecompressionFailedError,
-  FrameTooLargeError,
   UnknownCompressionError,
   UnsupportedCompressionError,
 } from './errors.js';
-import { MAX_WIRE_FRAME_BYTES } from './framing.js';
 import { intersect } from './utils.js';
 
 /** Methods this build supports, in order of preference (py2p prefers gzip, bz2, lzma). */
@@ -134,15 +132,6 @@ export function gzipDataStart(b: Uint8Array): number {
 /** zlib's deflateBound() for these settings, plus room to spare. */
 export function deflateBound(n: number): number {
   return n + (n >>> 12) + (n >>> 14) + (n >>> 25) + 64;
-}
-
-/** A compressed body as a wire frame: the 4-byte size header then the body (FrameTooLargeError past the wire bound). */
-export function frameBody(body: Uint8Array): Buffer {
-  if (body.length > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(body.length, MAX_WIRE_FRAME_BYTES);
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.set(body, 4);
-  return out;
 }
 
 /** A node:zlib failure as the codec names it: its output bound passed, or any other failure. */

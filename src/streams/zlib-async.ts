@@ -12,11 +12,11 @@ import {
   DEFLATE_LEVEL,
   DEFLATE_MEM_LEVEL,
   DEFLATE_WINDOW_BITS,
-  frameBody,
   gzipDataStart,
   inflateFailure,
   isGzipMember,
 } from '../protocol/zlib-format.js';
+import { encodeFrame } from '../protocol/framing.js';
 
 /** Output is produced in chunks of this size: one thread-pool round trip each. */
 const CHUNK = 256 * 1024;
@@ -72,10 +72,10 @@ export function inflateAsync(body: Uint8Array, maxBytes: number, method: string)
 
 /** A plain wire frame (size header and body) compressed off the loop: the same frame with its body deflated. */
 export async function compressFrameAsync(plainFrame: Uint8Array): Promise<Buffer> {
-  return frameBody(await deflateAsync(plainFrame.subarray(4)));
+  return encodeFrame(await deflateAsync(plainFrame.subarray(4)));
 }
 
 /** compressFrameAsync, synchronously. */
 export function compressFrameSync(plainFrame: Uint8Array): Buffer {
-  return frameBody(deflateNodeSync(plainFrame.subarray(4)));
+  return encodeFrame(deflateNodeSync(plainFrame.subarray(4)));
 }
