@@ -103,6 +103,33 @@ describe('documentation', function () {
     expect(broken).to.deep.equal([]);
   });
 
+  it('walks one broadcast through files that exist and names what each of them defines (docs/architecture.md)', () => {
+    const page = read('docs/architecture.md');
+    const walk = page.slice(page.indexOf('## One broadcast, file by file'), page.indexOf('## Development'));
+    const steps = walk.split(/\n(?=\d+\. )/).filter((step) => /^\d+\. /.test(step));
+    expect(steps.length).to.be.at.least(10);
+    const missing: string[] = [];
+    let dir = 'src';
+    for (const step of steps) {
+      // Files are named in bold (**`src/…/x.ts`**, or `x.ts` in the directory named last).
+      const files: string[] = [];
+      for (const m of step.matchAll(/\*\*`([\w/.-]+\.ts)`\*\*/g)) {
+        const file = m[1]!.startsWith('src/') ? m[1]! : `${dir}/${m[1]}`;
+        dir = dirname(file);
+        if (existsSync(join(root, file))) files.push(file);
+        else missing.push(file);
+      }
+      // Every function, class or method named in code after them is defined in one of them.
+      const sources = files.map(read).join('\n');
+      for (const m of step.matchAll(/`([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)(?:\([^`]*\))?`/g)) {
+        const name = m[1]!.split('.').at(-1)!;
+        if (!/^[a-z]+[A-Z]|^[A-Z][a-z]+[A-Z]/.test(name)) continue; // camelCase or PascalCase names only
+        if (!new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`).test(sources)) missing.push(`${name} (step ${step.slice(0, step.indexOf('.'))})`);
+      }
+    }
+    expect(missing).to.deep.equal([]);
+  });
+
   it('names no absolute path of a machine in any file of the repository', () => {
     const files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
     const here = root.replace(/\/$/, '');
