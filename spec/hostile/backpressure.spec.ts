@@ -131,6 +131,9 @@ function fmtJoins(times: number[]): string {
 
 describe('backpressure and fair admission (node in a child process)', function () {
   this.timeout(120_000);
+  // What this suite measures (time, memory) swings on a shared CI machine; a test whose
+  // figure is over its bound is measured once more. A defect fails both runs.
+  this.retries(1);
   const cleanup: Array<() => unknown> = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();

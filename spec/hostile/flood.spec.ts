@@ -35,6 +35,9 @@ const MiB = 1024 * 1024;
 
 describe('flood of unique broadcast ids against one node (child process)', function () {
   this.timeout(DURATION_MS + 60_000);
+  // What this suite measures (time, memory) swings on a shared CI machine; a test whose
+  // figure is over its bound is measured once more. A defect fails both runs.
+  this.retries(1);
   let victim: NodeProcess | undefined;
   let honest: MeshSocket | undefined;
   let attacker: RawPeer | undefined;

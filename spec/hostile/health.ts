@@ -29,12 +29,15 @@ export interface HealthBounds {
 }
 
 /**
- * Generous against a 2-core machine shared by other work (a busy neighbour or a full
- * collection shows up as delay too), and against the attacker and the honest peer
- * sharing the victim's process (a flood saturates all three); strict against a stall:
- * the quadratic base_58 decode of a 300 KB field held the loop for seconds.
+ * Bounds that tell a stall from noise. A stall, the defect these watches were written
+ * for, holds the loop for seconds (the quadratic base_58 decode of a 300 KB field did;
+ * a flood without a read budget starved the honest peer for the whole attack). Noise
+ * on a shared 2-core CI machine reaches several hundred ms: a busy neighbour or a full
+ * collection shows up as delay too (724 ms once, for the child-process flood, with
+ * 86 ms here under the same load), and the check runs in an afterEach hook, where a
+ * test cannot be measured again. So: a second at most, and an honest delivery within two.
  */
-export const attackBounds: HealthBounds = { maxDelayMs: 250, minDelivered: 0.2, maxLatencyMs: 1_000 };
+export const attackBounds: HealthBounds = { maxDelayMs: 1_000, minDelivered: 0.2, maxLatencyMs: 2_000 };
 
 /**
  * For a flood, where the attacker making frames, the victim and the honest peer share
@@ -42,7 +45,7 @@ export const attackBounds: HealthBounds = { maxDelayMs: 250, minDelivered: 0.2, 
  * frames, each handled by the victim and its relay by the honest peer before the loop
  * turns (40-80 ms measured alone, more on a busy machine). Still fails a stall.
  */
-export const floodBounds: HealthBounds = { maxDelayMs: 500, minDelivered: 0.1, maxLatencyMs: 2_000 };
+export const floodBounds: HealthBounds = { maxDelayMs: 1_500, minDelivered: 0.1, maxLatencyMs: 3_000 };
 
 export interface HealthWatch {
   stop(): Promise<HealthReport>;

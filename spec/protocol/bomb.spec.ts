@@ -44,6 +44,9 @@ function measure(fn: () => void): Growth {
 const fmt = (n: number): string => `${(n / MiB).toFixed(2)} MiB`;
 
 describe('decompression bombs and size headers', function () {
+  // What this suite measures (time, memory) swings on a shared CI machine; a test whose
+  // figure is over its bound is measured once more. A defect fails both runs.
+  this.retries(1);
   const protocol = new Protocol('mesh', 'Plaintext');
   const limits = { maxFrameBytes: 16 * MiB, maxDecompressedBytes: 1 * MiB, maxPackets: 10_000 };
   let bomb: Buffer;

@@ -33,6 +33,9 @@ const median = (xs: number[]) => {
 
 describe('browsers made safe and dependable (headless Chromium)', function () {
   this.timeout(180_000);
+  // What this suite measures (time, memory) swings on a shared CI machine; a test whose
+  // figure is over its bound is measured once more. A defect fails both runs.
+  this.retries(1);
   let browser: Browser | undefined;
   let buildDir: string;
   let onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void;
