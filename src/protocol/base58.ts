@@ -3,6 +3,7 @@
 // vanish (ids are never padded), and leading "1"s decode to nothing.
 import { base_58 } from './constants.js';
 import { BadBase58Error, NotBytesError, describeType } from './errors.js';
+import type { CodecScratch } from './scratch.js';
 
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < base_58.length; i++) DIGIT[base_58.charCodeAt(i)] = i;
@@ -42,26 +43,23 @@ function encodeSmall(n: number): string {
 const ALPHABET_CODES = Uint8Array.from(base_58, (c) => c.charCodeAt(0));
 const B58_CHUNK = 58 ** 3; // 195,112: three digits per division pass
 const B58_CHUNK_INV = 1 / B58_CHUNK;
-// Scratch space for inputs up to 128 bytes (digests, ids). Module-level but carrying
-// nothing from one call to the next: encodeRange fills what it reads before reading it
-// and returns a new string, synchronously. Every message built here encodes its id, so
-// an allocation of each per call would cost more than the encoding of a 48-byte digest.
-const LIMBS = new Float64Array(32);
-const DIGITS = Buffer.alloc(Math.ceil(128 * 1.3657) + 5);
-const KEY_BYTES = Buffer.alloc(128);
-
-/** base_58 of the bytes of a latin1 string (a raw digest held as a string), without a Buffer for it. */
-export function latin1ToBase58(key: string): string {
-  if (key.length > KEY_BYTES.length) return encodeBytes(Buffer.from(key, 'latin1'));
-  const n = KEY_BYTES.write(key, 0, 'latin1');
-  return encodeRange(KEY_BYTES, 0, n);
+/**
+ * base_58 of the bytes of a latin1 string (a raw digest held as a string), without a
+ * Buffer for it: in the caller's scratch (every message encodes its id, and buffers
+ * of its own per call would cost more than the encoding of a 48-byte digest).
+ */
+export function latin1ToBase58(key: string, scratch?: CodecScratch): string {
+  if (scratch === undefined || key.length > scratch.keyBytes.length) return encodeBytes(Buffer.from(key, 'latin1'));
+  const n = scratch.keyBytes.write(key, 0, 'latin1');
+  return encodeRange(scratch.keyBytes, 0, n, scratch);
 }
 
 function encodeBytes(bytes: Uint8Array): string {
-  return encodeRange(bytes, 0, bytes.length);
+  return encodeRange(bytes, 0, bytes.length, undefined);
 }
 
-function encodeRange(bytes: Uint8Array, from: number, to: number): string {
+/** base_58 of bytes[from, to), in `scratch`'s limbs and digits when given and large enough. */
+function encodeRange(bytes: Uint8Array, from: number, to: number, scratch: CodecScratch | undefined): string {
   // Leading zero bytes add nothing to the integer (bs58 would write a '1' for each;
   // py2p's integer codec writes none).
   let start = from;
@@ -73,7 +71,7 @@ function encodeRange(bytes: Uint8Array, from: number, to: number): string {
   // over at most 12 limbs, where bs58's byte-at-a-time loop does ~3,000 steps.
   const n = to - start;
   const nLimbs = Math.ceil(n / 4);
-  const limbs = nLimbs <= LIMBS.length ? LIMBS : new Float64Array(nLimbs);
+  const limbs = scratch !== undefined && nLimbs <= scratch.limbs.length ? scratch.limbs : new Float64Array(nLimbs);
   let i = start;
   let first = 0;
   for (const lead = n - (nLimbs - 1) * 4; i < start + lead; i++) first = first * 256 + bytes[i]!;
@@ -83,7 +81,7 @@ function encodeRange(bytes: Uint8Array, from: number, to: number): string {
   }
   // Digits are written from the end, least significant first, as ASCII; the string
   // is made once from the bytes (a flat string, not a chain of concatenations).
-  const digits = n <= 128 ? DIGITS : Buffer.allocUnsafe(Math.ceil(n * 1.3657) + 5);
+  const digits = scratch !== undefined && n <= scratch.keyBytes.length ? scratch.digits : Buffer.allocUnsafe(Math.ceil(n * 1.3657) + 5);
   let pos = digits.length;
   let head = 0;
   while (head < nLimbs) {
@@ -167,8 +165,8 @@ export function fromBase58Number(input: string | Uint8Array): number {
 }
 
 /**
- * The base_58 of the last time asked for, kept by whoever owns the cache (one per
- * class of messages): messages built in one second share their time, whose base_58
+ * The base_58 of the last time asked for, kept by whoever owns the cache (a
+ * CodecScratch): messages built in one second share their time, whose base_58
  * is then made once. A time beyond 2^53 is not exact as a number, and is not cached.
  */
 export class Time58Cache {

@@ -12,11 +12,11 @@ export const node_policy_version = '0';
 export const version = __version__;
 
 /**
- * Per-process salt of node ids, as py2p's `base.user_salt` (text of a uuid4).
- * The only module-level state of the codec, and it never changes.
+ * Per-process salt of node ids, as py2p's `base.user_salt` (text of a uuid4),
+ * drawn once when the module loads and never changed.
  */
 export const user_salt: string = randomUUID();
-/** user_salt as UTF-8 bytes, as they enter node ids. */
+/** user_salt as UTF-8 bytes, as they enter node ids (for callers: nodeId hashes user_salt itself). */
 export const userSaltBytes: Buffer = Buffer.from(user_salt, 'utf8');
 
 /** The base_58 character space, least to greatest value (the Bitcoin alphabet). */

@@ -1,5 +1,5 @@
 /** py2p 0.2 protocol flags. On the wire a flag is its ASCII bytes. */
-export const flags = {
+export const flags = Object.freeze({
   broadcast: 'broadcast',
   waterfall: 'waterfall',
   whisper: 'whisper',
@@ -13,7 +13,7 @@ export const flags = {
   gzip: 'gzip',
   bz2: 'bz2',
   lzma: 'lzma',
-} as const;
+} as const);
 
 /** One of py2p's message flags (the values of `flags`). */
 export type Flag = (typeof flags)[keyof typeof flags];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toBase58 } from './base58.js';
-import { userSaltBytes } from './constants.js';
+import { user_salt } from './constants.js';
 
 /** The [host, port] a node advertises, which enters its id. */
 export type OutAddr = readonly [host: string, port: number];
@@ -53,7 +53,7 @@ export function pythonStr(outAddr: OutAddr, kind: 'tuple' | 'list' = 'tuple'): s
 export function nodeId(
   outAddr: OutAddr,
   protocolId: string,
-  salt: string | Uint8Array = userSaltBytes,
+  salt: string | Uint8Array = user_salt,
   kind: 'tuple' | 'list' = 'tuple',
 ): string {
   const h = createHash('sha384');

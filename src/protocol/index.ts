@@ -41,6 +41,8 @@ export {
   type ZlibEngine,
 } from './compression.js';
 export { SyncZlib } from './sync-zlib.js';
+export { CodecScratch } from './scratch.js';
+export { Time58Cache } from './base58.js';
 export { getUTC } from './clock.js';
 export { intersect } from './utils.js';
 export { Protocol, protocol, default_protocol, defaultProtocol } from './protocol.js';

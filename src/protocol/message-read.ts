@@ -16,14 +16,14 @@ const EMPTY = Buffer.alloc(0);
  * Parses a wire message, as py2p's feed_string. A string is UTF-8 encoded first (as
  * py2p does with a str); any other non-bytes value raises NotBytesError. The id packet
  * on the wire is ignored and recomputed, and the time is re-encoded (leading "1"s
- * vanish). `zlib` is the engine to inflate with (by default a new one).
+ * vanish). `zlib` is the engine to inflate with (by default the protocol's scratch engine).
  */
 export function feedString(
   protocol: Protocol, string: Uint8Array | string, sizeless = false,
   compressions: readonly string[] | null = null, limits?: Partial<CodecLimits>, zlib?: ZlibEngine,
 ): PathfindingMessage {
   const lim = resolveLimits(limits);
-  const [plain, compressionFail] = decompressBody(sanitizeBody(string, sizeless, lim), compressions, lim, zlib);
+  const [plain, compressionFail] = decompressBody(sanitizeBody(string, sizeless, lim), compressions, lim, zlib ?? (compressions?.length ? protocol.scratch.zlib : undefined));
   const msg = fromBody(protocol, plain, compressions, lim);
   msg.compressionFail = compressionFail;
   return msg;

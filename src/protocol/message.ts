@@ -4,7 +4,7 @@
 // packet on receipt (it recomputes it) and re-encodes the time. The constructor and its
 // getters encode; ./message-read.ts decodes. Every message is built by the constructor
 // from its arguments: a parsed one from its body, packet count and time (the wire form).
-import { Time58Cache, latin1ToBase58 } from './base58.js';
+import { latin1ToBase58 } from './base58.js';
 import { getUTC } from './clock.js';
 import { digestOf, digestRegions } from './digests.js';
 import { NotBytesError, describeType } from './errors.js';
@@ -35,9 +35,6 @@ export class PathfindingMessage {
   readonly compressionUsed: string | null;
   /** Set by feedString: methods were given but none decompressed the body, which parsed as plaintext. */
   compressionFail = false;
-
-  /** The base_58 of the last time of a message built here: messages built in one second share it. */
-  static readonly #time58Cache = new Time58Cache();
 
   #msgTypeBytes: Buffer | undefined;
   #senderBytes: Buffer | undefined;
@@ -171,7 +168,7 @@ export class PathfindingMessage {
   get time58(): string {
     return (this.#time58 ??= this.#canonicalTime
       ? this.#body!.toString('latin1', this.#timeAt, this.#payloadAt)
-      : PathfindingMessage.#time58Cache.text(this.#timeNumber, this.#time));
+      : this.protocol.scratch.time58.text(this.#timeNumber, this.#time));
   }
 
   /** The payload then the time packet, hashed with `algorithm` (regions of the body when it holds them as they are hashed). */
@@ -179,8 +176,9 @@ export class PathfindingMessage {
     const b = this.#body;
     // The payload packets lie end to end at the end of the body, and the time packet is
     // its base_58: the two regions are hashed without cutting packets out.
-    if (b !== undefined && this.#canonicalTime) return digestRegions(algorithm, b, false, 0, 0, this.#payloadAt, b.length, this.#timeAt, this.#payloadAt, 0, 0);
-    return digestOf(algorithm, [...this.payload, this.time58]);
+    const scratch = this.protocol.scratch;
+    if (b !== undefined && this.#canonicalTime) return digestRegions(scratch, algorithm, b, false, 0, 0, this.#payloadAt, b.length, this.#timeAt, this.#payloadAt, 0, 0);
+    return digestOf(algorithm, [...this.payload, this.time58], scratch);
   }
 
   /** SHA-384(payload ‖ time_58), the digest the id encodes, as a latin1 string: equal exactly when the ids are, without base_58. Cached. */
@@ -219,15 +217,15 @@ export class PathfindingMessage {
       const b = this.#body;
       // sender length, sender, packet count, the payload's length headers, payload.
       this.#contentKey = b === undefined
-        ? contentKeyOf(this.senderBytes, this.payload)
-        : digestRegions('sha1', b, true, this.#idAt - this.#senderAt, this.#count - 4, this.#senderAt, this.#idAt, 16, 4 * this.#count, this.#payloadAt, b.length);
+        ? contentKeyOf(this.senderBytes, this.payload, this.protocol.scratch)
+        : digestRegions(this.protocol.scratch, 'sha1', b, true, this.#idAt - this.#senderAt, this.#count - 4, this.#senderAt, this.#idAt, 16, 4 * this.#count, this.#payloadAt, b.length);
     }
     return this.#contentKey;
   }
 
   /** base_58(SHA-384(payload ‖ time_58)), cached. */
   get id(): string {
-    return (this.#id ??= latin1ToBase58(this.idKey));
+    return (this.#id ??= latin1ToBase58(this.idKey, this.protocol.scratch));
   }
 
   /** [msg_type, sender, id, time_58, ...payload] (no length headers). */
@@ -245,10 +243,10 @@ export class PathfindingMessage {
     return (this.#string ??= this.encodeWith(undefined));
   }
 
-  /** `string`, compressed (when compressionUsed) with `zlib`, an engine that keeps its state between calls (by default a new one). Cached with string. */
+  /** `string`, compressed (when compressionUsed) with `zlib`, an engine that keeps its state between calls (by default the protocol's scratch engine). Cached with string. */
   encodeWith(zlib: ZlibEngine | undefined): Buffer {
     if (this.#string !== undefined) return this.#string;
-    if (this.compressionUsed !== null) return (this.#string = compressedFrame(this.packets, this.compressionUsed, zlib));
+    if (this.compressionUsed !== null) return (this.#string = compressedFrame(this.packets, this.compressionUsed, zlib ?? this.protocol.scratch.zlib));
     // A message built here is framed from its parts, id and time as latin1 text (no Buffer for them).
     return (this.#string = plainFrame(this.#packets === undefined && this.#body === undefined
       ? [this.#msgTypeBytes!, this.#senderBytes!, this.id, this.time58, ...this.#payload!]
@@ -286,7 +284,7 @@ export class PathfindingMessage {
    */
   relay(msgType: string, method: string | null, zlib?: ZlibEngine): Buffer {
     if (this.#body === undefined && msgType === this.msgType && method === this.compressionUsed) return this.encodeWith(zlib);
-    if (this.#retypable(msgType)) return retypedFrame(this.#body!, 4 * this.#count, msgType, method, zlib);
+    if (this.#retypable(msgType)) return retypedFrame(this.#body!, 4 * this.#count, msgType, method, zlib ?? this.protocol.scratch.zlib);
     return PathfindingMessage.fromParts({
       protocol: this.protocol, msgType, sender: this.senderBytes, payload: this.payload,
       time: this.time, compressions: method ? [method] : [], idKey: this.idKey,

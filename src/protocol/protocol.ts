@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { toBase58 } from './base58.js';
 import { protocol_version } from './constants.js';
+import { CodecScratch } from './scratch.js';
 
 /**
  * A py2p protocol: nodes with different subnet or encryption refuse each
@@ -10,6 +11,7 @@ import { protocol_version } from './constants.js';
  */
 export class Protocol {
   #id: string | undefined;
+  #scratch: CodecScratch | undefined;
 
   constructor(
     /** The subnet name: nodes of another subnet are refused. */
@@ -25,6 +27,15 @@ export class Protocol {
     return (this.#id ??= toBase58(
       createHash('sha256').update(this.subnet + this.encryption + protocol_version, 'utf8').digest(),
     ));
+  }
+
+  /**
+   * The working space of the messages built and read under this protocol (digest and
+   * base_58 buffers, the last time's base_58, a zlib engine for a message compressed
+   * without one): theirs, not a module's. Made when first asked for.
+   */
+  get scratch(): CodecScratch {
+    return (this.#scratch ??= new CodecScratch());
   }
 
   /** True when `other` has the same subnet and encryption. */

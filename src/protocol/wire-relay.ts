@@ -4,6 +4,7 @@
 import { FrameTooLargeError } from './errors.js';
 import { encodeFrame, MAX_WIRE_FRAME_BYTES } from './framing.js';
 import { digestOf } from './digests.js';
+import type { CodecScratch } from './scratch.js';
 import { SyncZlib } from './sync-zlib.js';
 import { serializePackets } from './wire-parse.js';
 import { assertSupported, type ZlibEngine } from './zlib-format.js';
@@ -17,9 +18,9 @@ export function plainFrame(packets: ReadonlyArray<Buffer | string>): Buffer {
 }
 
 /** The packets [n x length][packets...] compressed with `method` and framed (size header). */
-export function compressedFrame(packets: ReadonlyArray<Buffer | string>, method: string, zlib: ZlibEngine | undefined): Buffer {
+export function compressedFrame(packets: ReadonlyArray<Buffer | string>, method: string, zlib: ZlibEngine): Buffer {
   assertSupported(method);
-  return encodeFrame((zlib ?? new SyncZlib()).deflate(serializePackets(packets, 0)));
+  return encodeFrame(zlib.deflate(serializePackets(packets, 0)));
 }
 
 /**
@@ -69,10 +70,10 @@ export function ownPayload(p: readonly Buffer[]): Buffer[] | undefined {
 }
 
 /** SHA-1 of the sender and the payload packets with their lengths (PathfindingMessage.contentKey of a message not from the wire). */
-export function contentKeyOf(sender: Buffer, payload: readonly Buffer[]): string {
+export function contentKeyOf(sender: Buffer, payload: readonly Buffer[], scratch?: CodecScratch): string {
   const head = Buffer.allocUnsafe(8 + 4 * payload.length);
   head.writeUInt32BE(sender.length, 0);
   head.writeUInt32BE(payload.length, 4);
   for (let i = 0; i < payload.length; i++) head.writeUInt32BE(payload[i]!.length, 8 + 4 * i);
-  return digestOf('sha1', [head.subarray(0, 4), sender, head.subarray(4), ...payload]);
+  return digestOf('sha1', [head.subarray(0, 4), sender, head.subarray(4), ...payload], scratch);
 }
