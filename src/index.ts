@@ -7,6 +7,7 @@ export { getLanIp, get_lan_ip } from './host.js';
 export { pyJsonDumps } from './protocol/pyjson.js';
 export * from './errors.js';
 export { MeshSocket, mesh_socket, meshDefaultProtocol, max_outgoing } from './mesh.js';
+export { MeshFacade } from './socket-facade.js';
 export { base_socket, base_daemon, mesh_daemon, base_connection, mesh_connection, cleanup_files, cleanup } from './compat.js';
 export type { SendOptions, MeshEvent, Packet, RouterStats } from './mesh.js';
 export { defaultOptions, type MeshOptions } from './options.js';

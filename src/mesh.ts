@@ -8,7 +8,7 @@ import type { PathfindingMessage } from './protocol/message.js';
 import { Protocol } from './protocol/protocol.js';
 import type { Message, MessageServer } from './protocol/user-message.js';
 import { peerDiscovery } from './actors/discovery.js';
-import type { MeshEvent, Packet, Router, RouterStats } from './actors/router.js';
+import type { MeshEvent, Packet, RouterStats } from './actors/router.js';
 import type { RecvQueue } from './recv-queue.js';
 import type { Connection } from './streams/connection.js';
 import type { BoundAddress, Listener, Transport } from './transport/transport.js';
@@ -22,6 +22,7 @@ import type { Identity } from './trust/identity.js';
 import { WebDirectory, type NodeView } from './actors/web.js';
 import { parseWsUrl, type WsTransport } from './transport/ws.js';
 import { SocketCore, type SendOptions } from './socket-core.js';
+import { MeshFacade } from './socket-facade.js';
 import { defaultTransport, dialOnlyWsTransport, listen } from './mesh-listen.js';
 
 /** mesh.py's default protocol: subnet 'mesh', Plaintext (py2p 0.2's alpha default). */
@@ -45,7 +46,7 @@ export type { MeshEvent, Packet, RouterStats, SendOptions };
  * await node.close();
  * ```
  */
-export class MeshSocket implements MessageServer {
+export class MeshSocket extends MeshFacade implements MessageServer {
   /** The protocol (subnet and encryption) of this node; peers of another are refused. */
   readonly protocol: Protocol;
   /** Every option, resolved with its default (see MeshOptions). */
@@ -68,13 +69,9 @@ export class MeshSocket implements MessageServer {
   /** WebSocket URLs and who is linked to whom, as rx2p peers tell it (src/actors/web.ts). */
   readonly directory: WebDirectory;
   /** The router and the user API over it, shared with the browser's MeshSocket (src/socket-core.ts). */
-  private readonly core: SocketCore;
+  protected readonly core: SocketCore;
   /** Repair of missed broadcasts (an extension of the router), when options.repair. */
   private readonly repair: Repair | undefined;
-  /** The core's router and recv() queue, for specs and tools that look inside. */
-  protected get router(): Router {
-    return this.core.router;
-  }
   /** The core's recv() queue, for specs and tools that look inside. */
   protected get received(): RecvQueue {
     return this.core.received;
@@ -88,6 +85,7 @@ export class MeshSocket implements MessageServer {
    * @param options options, or the seed's positional `prot` (then `out_addr`, `debug_level`)
    */
   constructor(addr: string, port: number, options?: MeshOptions | Protocol, out_addr?: [string, number], debug_level?: number) {
+    super();
     const opts: MeshOptions = options instanceof Protocol
       ? { protocol: options, outAddr: out_addr, debugLevel: debug_level }
       : { ...(options ?? {}) };
@@ -211,14 +209,6 @@ export class MeshSocket implements MessageServer {
 
   // ---------------------------------------------------------------- py2p state views
 
-  /** The handshaken peers, {id: connection} (a read-only snapshot view). */
-  get routing_table(): ReadonlyMap<string, Connection> {
-    return this.core.routingTable;
-  }
-  /** The handshaken peers by node id (py2p's routing_table), read-only. */
-  get routingTable(): ReadonlyMap<string, Connection> {
-    return this.core.routingTable;
-  }
   /** Connections awaiting a handshake. */
   get awaiting_ids(): Connection[] {
     return [...this.router.awaiting];
@@ -247,31 +237,12 @@ export class MeshSocket implements MessageServer {
   get queue(): Message[] {
     return this.core.received.toArray();
   }
-  /** 'Nominal', or the recent errors (at most maxErrors) when there were any. */
-  get status(): 'Nominal' | Error[] {
-    return this.core.status;
-  }
-  /** Counters: frames, deliveries, duplicates dropped, errors by code. */
-  get stats(): RouterStats {
-    return this.core.stats;
-  }
-
   /** The broadcasts kept for repair (read it, do not change it); undefined when repair is off. */
   get repairStore(): RepairStore | undefined {
     return this.repair?.store;
   }
 
   // ---------------------------------------------------------------- user API
-
-  /**
-   * Broadcasts one message, each argument a packet (string as UTF-8, or bytes). A last
-   * argument `{ type }` overrides the subflag (default 'broadcast'), as py2p's `type=`.
-   * Returns false when some peer's send buffer is above its high-water mark (wait for
-   * `drained()` before sending more if you want backpressure).
-   */
-  send(...args: Array<Packet | SendOptions>): boolean {
-    return this.core.send(args);
-  }
 
   /** Resolves when every peer's send buffer is below its high-water mark. */
   drained(): Promise<void> {
@@ -292,34 +263,6 @@ export class MeshSocket implements MessageServer {
         // rx2p's own errors are typed already; a system error of the dial is wrapped.
         throw err instanceof MeshError || err instanceof ProtocolError ? err : new ConnectError(addr, port, err);
       });
-  }
-
-  /**
-   * Sends a whisper to node `id`: directly when connected, otherwise through py2p's
-   * request/response route (a broadcast request, then a connection to the address the
-   * response names). Rejects with RequestTimeoutError if no route turns up.
-   */
-  whisper(id: string, ...packets: Packet[]): Promise<void> {
-    return this.core.whisper(id, packets);
-  }
-
-  /** message.reply(): a whisper to the message's original sender. */
-  replyTo(msg: Message, packets: Packet[]): Promise<void> {
-    return this.whisper(msg.sender, ...packets);
-  }
-
-  /**
-   * Resolves when `quantity` messages are queued, with them, oldest first; on timeout
-   * (or close) with what there is. recv() and recv(1) resolve to one message (or
-   * undefined), as py2p's recv(); any other quantity to a list.
-   */
-  recv(): Promise<Message | undefined>;
-  /** One message, or undefined once timeoutMs passes (or the socket closes). */
-  recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
-  /** `quantity` messages as a list, or what there is once timeoutMs passes (or the socket closes). */
-  recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
-  recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
-    return this.core.recv(quantity, timeoutMs);
   }
 
   /**
@@ -374,11 +317,6 @@ export class MeshSocket implements MessageServer {
    */
   close(): Promise<void> {
     return this.core.close(() => this.ready, () => [this.listener?.close(), this.wsListener?.close()]);
-  }
-
-  /** True once close() has been called. */
-  get closed(): boolean {
-    return this.core.closed;
   }
 }
 

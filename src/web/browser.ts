@@ -3,14 +3,14 @@
 // `MeshSocket` there is this class. Same API as the Node MeshSocket, minus listening.
 import { EMPTY, type Observable } from 'rxjs';
 import { WebDirectory, type NodeView } from '../actors/web.js';
-import type { MeshEvent, Packet, Router, RouterStats } from '../actors/router.js';
+import type { MeshEvent, Packet, RouterStats } from '../actors/router.js';
 import { InvalidArgumentError } from '../errors.js';
 import { resolveOptions, type MeshOptions, type ResolvedOptions } from '../options.js';
 import { nodeId } from '../protocol/ids.js';
 import { Protocol } from '../protocol/protocol.js';
 import type { Message, MessageServer } from '../protocol/user-message.js';
 import { SocketCore, type SendOptions } from '../socket-core.js';
-import type { Connection } from '../streams/connection.js';
+import { MeshFacade } from '../socket-facade.js';
 import { parseWsUrl, WsTransport, type WebSocketLike } from '../transport/ws.js';
 
 export { Protocol, type Message, type MeshEvent, type NodeView, type Packet, type RouterStats, type SendOptions };
@@ -44,7 +44,7 @@ export interface BrowserMeshOptions extends Omit<MeshOptions, 'webSocket' | 'tls
  * node.send('hello from a tab');
  * ```
  */
-export class BrowserMeshSocket implements MessageServer {
+export class BrowserMeshSocket extends MeshFacade implements MessageServer {
   /** The protocol (subnet and encryption): Plaintext, the WebSocket carries any TLS. */
   readonly protocol: Protocol;
   /** Every option, resolved with its default. */
@@ -62,11 +62,7 @@ export class BrowserMeshSocket implements MessageServer {
   /** WebSocket URLs and who is linked to whom, as rx2p peers tell it. */
   readonly directory: WebDirectory;
   /** The router and the user API over it, shared with the Node MeshSocket (src/socket-core.ts). */
-  private readonly core: SocketCore;
-  /** The core's router, for specs that look inside (spec/web/safety.spec.ts). */
-  protected get router(): Router {
-    return this.core.router;
-  }
+  protected readonly core: SocketCore;
   private readonly follow: boolean;
   /** ws:// dials (the node's own transport: re-dials and advertised URLs), and wss:// ones. */
   private readonly plain: WsTransport;
@@ -76,6 +72,7 @@ export class BrowserMeshSocket implements MessageServer {
   private readonly followed = new Map<string, string>();
 
   constructor(options: BrowserMeshOptions = {}) {
+    super();
     const { webSocket, followAdvertisements, queueMessages, ...meshOptions } = options;
     // asyncZlibMinBytes 0: pako for every body (node:zlib is not in the browser build).
     this.options = resolveOptions({ reconnectIntervalMs: 0, asyncZlibMinBytes: 0, ...meshOptions });
@@ -115,22 +112,6 @@ export class BrowserMeshSocket implements MessageServer {
     this.ready = Promise.resolve(this);
   }
 
-  /** The handshaken peers, {id: connection}. */
-  get routingTable(): ReadonlyMap<string, Connection> {
-    return this.core.routingTable;
-  }
-  /** The handshaken peers (py2p's routing_table). */
-  get routing_table(): ReadonlyMap<string, Connection> {
-    return this.core.routingTable;
-  }
-  /** Counters: frames, deliveries, duplicates dropped, errors by code. */
-  get stats(): RouterStats {
-    return this.core.stats;
-  }
-  /** 'Nominal', or the recent errors (at most maxErrors) when there were any. */
-  get status(): 'Nominal' | Error[] {
-    return this.core.status;
-  }
   /** Every node this one knows of (itself first), as rx2p peers tell it. */
   get topology(): NodeView[] {
     return this.directory.snapshot();
@@ -139,46 +120,12 @@ export class BrowserMeshSocket implements MessageServer {
   reachable(): string[] {
     return this.directory.reachable();
   }
-  /** True once close() has been called. */
-  get closed(): boolean {
-    return this.core.closed;
-  }
-
   /** Joins the node listening at a ws:// or wss:// URL; resolves true once handshaken. */
   connect(url: string): Promise<boolean> {
     const target = typeof url === 'string' ? parseWsUrl(url) : undefined;
     if (target === undefined) return Promise.reject(new InvalidArgumentError('url must be a ws:// or wss:// URL'));
     this.dialled.add(url);
     return this.core.connect(target.host, target.port, target.secure ? this.secure : this.plain);
-  }
-
-  /**
-   * Broadcasts one message, each argument a packet (string as UTF-8, or bytes); a last
-   * `{ type, flag }` sets the subflag and the main flag. Checks its arguments as the Node
-   * MeshSocket's send() does (InvalidArgumentError); false when a peer is behind.
-   */
-  send(...args: Array<Packet | SendOptions>): boolean {
-    return this.core.send(args);
-  }
-
-  /** Whispers to node `id` (directly when connected, else through py2p's request route). */
-  whisper(id: string, ...packets: Packet[]): Promise<void> {
-    return this.core.whisper(id, packets);
-  }
-
-  /** message.reply(): a whisper to the message's original sender. */
-  replyTo(msg: Message, packets: Packet[]): Promise<void> {
-    return this.whisper(msg.sender, ...packets);
-  }
-
-  /** As the Node MeshSocket's recv(): one message (or undefined), or a list for other quantities. */
-  recv(): Promise<Message | undefined>;
-  /** One message, or undefined once timeoutMs passes (or the socket closes). */
-  recv(quantity: 1, timeoutMs?: number): Promise<Message | undefined>;
-  /** `quantity` messages as a list, or what there is once timeoutMs passes (or the socket closes). */
-  recv(quantity: number, timeoutMs?: number): Promise<Message[]>;
-  recv(quantity = 1, timeoutMs?: number): Promise<Message | undefined | Message[]> {
-    return this.core.recv(quantity, timeoutMs);
   }
 
   /** Closes every connection, completes both streams, settles pending calls. */
