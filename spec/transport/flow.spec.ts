@@ -1,6 +1,6 @@
 // Flow control in the transport seam, for every transport: the per-turn read budget
-// (a connection hands on at most READ_BUDGET_BYTES, plus the chunk that crossed it, per
-// turn of the event loop) and pause(): while paused, bytes$ gets nothing more, the
+// (a connection's chunks get at most READ_BUDGET_MS of handling, and it hands on at most
+// READ_BUDGET_BYTES, plus the chunk that crossed either, per turn of the event loop) and pause(): while paused, bytes$ gets nothing more, the
 // medium stops reading and the sender's own backlog grows; resume() delivers it all.
 import { expect } from 'chai';
 import { asyncScheduler } from 'rxjs';
@@ -8,7 +8,7 @@ import {
   MemoryNetwork, MemoryTransport, TcpTransport, TlsTransport,
   type Transport, type TransportConnection,
 } from '../../src/index.js';
-import { READ_BUDGET_BYTES } from '../../src/transport/byte-source.js';
+import { ByteSource, READ_BUDGET_BYTES, READ_BUDGET_MS } from '../../src/transport/byte-source.js';
 import { nodeWsTransport } from '../../src/transport/ws-listener.js';
 import { waitFor } from '../helpers.js';
 
@@ -104,7 +104,7 @@ describe('transport seam flow control', function () {
       const whilePaused = got;
       try {
         if (t.socket) expect(dialled.writableLength, 'the sender is held back').to.be.at.least(MiB);
-        expect(whilePaused).to.be.at.most(READ_BUDGET_BYTES + 64 * 1024);
+        expect(whilePaused).to.be.at.most(64 * 1024);
         accepted.resume!();
         await waitFor(() => got >= sent, 20_000, 'every byte after resume');
       } finally {
@@ -115,4 +115,73 @@ describe('transport seam flow control', function () {
       expect(ordered).to.equal(true);
     });
   }
+});
+
+describe('the per-turn handling budget (time, not bytes)', function () {
+  this.timeout(30_000);
+
+  it('pauses the medium once the chunks of one turn took READ_BUDGET_MS to handle, and resumes it on the next turn (a clock of its own)', () => {
+    let clock = 0;
+    const calls: string[] = [];
+    let turn: (() => void) | undefined;
+    const source = new ByteSource(
+      { pause: () => calls.push('pause'), resume: () => calls.push('resume') },
+      { now: () => clock, nextTurn: (fn) => { turn = fn; return () => { turn = undefined; }; } },
+    );
+    const handled: number[] = [];
+    // Each chunk takes 1 ms of the subscriber's work (the clock moves while it handles it).
+    source.bytes$.subscribe((b) => { handled.push(b.length); clock += 1; });
+    calls.length = 0; // the subscription resumed the medium
+    const chunk = Buffer.alloc(1024);
+    source.push(chunk);
+    expect(calls, 'one chunk, 1 ms: within the budget').to.deep.equal([]);
+    for (let i = 1; i < READ_BUDGET_MS; i++) source.push(chunk);
+    expect(calls, `${READ_BUDGET_MS} ms used: paused until the next turn`).to.deep.equal(['pause']);
+    expect(source.paused).to.equal(true);
+    turn!();
+    expect(calls).to.deep.equal(['pause', 'resume']);
+    expect(source.paused).to.equal(false);
+    expect(handled.length).to.equal(READ_BUDGET_MS);
+    // Chunks that take no time are held by the byte budget alone.
+    clock = 0;
+    const free = new ByteSource({ pause: () => calls.push('pause free'), resume: () => undefined }, { now: () => clock, nextTurn: () => () => undefined });
+    free.bytes$.subscribe(() => undefined);
+    for (let i = 0; i * 64 * 1024 < READ_BUDGET_BYTES - 64 * 1024; i++) free.push(Buffer.alloc(64 * 1024));
+    expect(free.paused).to.equal(false);
+    free.push(Buffer.alloc(64 * 1024));
+    expect(free.paused).to.equal(true);
+  });
+
+  it('TCP: a connection whose chunks each take 1 ms of handling hands on at most READ_BUDGET_MS of them (plus one) per turn', async () => {
+    const { accepted, dialled, close } = await pair(new TcpTransport());
+    let chunks = 0;
+    let maxChunks = 0;
+    let got = 0;
+    let imm: NodeJS.Immediate;
+    const tick = () => {
+      maxChunks = Math.max(maxChunks, chunks);
+      chunks = 0;
+      imm = setImmediate(tick);
+    };
+    imm = setImmediate(tick);
+    accepted.bytes$.subscribe({
+      next: (b) => {
+        chunks++;
+        got += b.length;
+        const until = performance.now() + 1;
+        while (performance.now() < until) { /* the handling of one chunk: 1 ms of the loop */ }
+      },
+      error: () => undefined,
+    });
+    const total = 8 * MiB;
+    try {
+      await writeAll(dialled, total);
+      await waitFor(() => got >= total, 20_000, 'every byte read');
+    } finally {
+      clearImmediate(imm!);
+      await close();
+    }
+    console.log(`      TCP, 1 ms per chunk: at most ${maxChunks} chunks in one turn (budget ${READ_BUDGET_MS} ms)`);
+    expect(maxChunks).to.be.at.most(READ_BUDGET_MS + 1);
+  });
 });

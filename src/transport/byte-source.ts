@@ -1,20 +1,32 @@
 // One byte source for every transport: what a medium (a net.Socket, a WebSocket, an
 // in-memory pipe) receives becomes a connection's bytes$, under two kinds of flow
 // control. The per-turn read budget yields the medium to other connections and timers
-// once it has handed on READ_BUDGET_BYTES in one turn; the reader's pause() (the
+// once its bytes have taken READ_BUDGET_MS to handle (or READ_BUDGET_BYTES were handed
+// on) in one turn; the reader's pause() (the
 // connection pipeline, when frames wait for the thread pool) stops it until resume().
 // Either way the medium stops reading: TCP's window then slows the sender, as a Node
 // stream or ws does, instead of the bytes piling up here.
 import { Observable, type Subscriber } from 'rxjs';
 
 /**
- * Bytes one connection may hand on in one turn of the event loop. libuv reads a ready
- * socket up to 32 times (64 KiB each) before it returns to timers and other sockets: a
- * peer flooding small frames had a node decode ~2 MiB of them, half a second of work,
- * per turn (spec/hostile/flood.spec.ts). Past this budget the medium is paused until
- * the next turn, so other peers and timers get their share.
+ * Time one connection's bytes may take to handle in one turn of the event loop (ms):
+ * the work its chunks set off synchronously (deframe, parse, de-duplicate, route,
+ * relay), measured around each chunk. libuv reads a ready socket up to 32 times
+ * (64 KiB each) before it returns to timers and other sockets: a peer flooding small
+ * frames had a node decode ~2 MiB of them, half a second of work, per turn
+ * (spec/hostile/flood.spec.ts). Once a connection has used this much of a turn, its
+ * medium is paused until the next one, so other peers and timers get their share.
+ * Time, not bytes, is what is shared: 64 KiB of tiny frames is hundreds of messages,
+ * 64 KiB of a 1 MiB frame a copy (pausing after every such chunk cost a tenth of W2's
+ * throughput in wakeups and read stops).
  */
-export const READ_BUDGET_BYTES = 64 * 1024;
+export const READ_BUDGET_MS = 2;
+
+/**
+ * Bytes one connection may hand on in one turn, however cheap they are to handle: a
+ * bound on what one turn can take in when the work is elsewhere (the thread pool).
+ */
+export const READ_BUDGET_BYTES = 1024 * 1024;
 
 /** What a byte source drives: the medium's own reading. */
 export interface ByteMedium {
@@ -26,6 +38,10 @@ export interface ByteMedium {
 export interface ByteSourceOptions {
   /** The per-turn read budget (bytes). Default READ_BUDGET_BYTES. */
   budget?: number;
+  /** The per-turn handling budget (ms of the subscriber's synchronous work). Default READ_BUDGET_MS. */
+  budgetMs?: number;
+  /** The clock the handling budget is measured with (ms). Default performance.now. */
+  now?: () => number;
   /** Runs fn on the next turn; returns a cancel. Default setImmediate (virtual time: the scheduler). */
   nextTurn?: (fn: () => void) => () => void;
 }
@@ -52,14 +68,19 @@ export class ByteSource {
   private early: Uint8Array[] | undefined = [];
   private ending: { error?: Error } | undefined;
   private turnBytes = 0;
+  private turnMs = 0;
   private cancelTurn: (() => void) | undefined;
   private readerPaused = false;
   private mediumPaused = false;
   private readonly budget: number;
+  private readonly budgetMs: number;
+  private readonly now: () => number;
   private readonly nextTurn: (fn: () => void) => () => void;
 
   constructor(private readonly medium: ByteMedium, options: ByteSourceOptions = {}) {
     this.budget = options.budget ?? READ_BUDGET_BYTES;
+    this.budgetMs = options.budgetMs ?? READ_BUDGET_MS;
+    this.now = options.now ?? (() => performance.now());
     this.nextTurn = options.nextTurn ?? nextImmediate;
     this.bytes$ = new Observable<Uint8Array>((subscriber) => {
       if (this.sink !== undefined || this.early === undefined) {
@@ -91,9 +112,11 @@ export class ByteSource {
       if (this.early !== undefined && this.ending === undefined) this.early.push(chunk);
       return;
     }
+    const started = this.now();
     sink.next(chunk);
+    this.turnMs += this.now() - started;
     this.turnBytes += chunk.length;
-    if (this.turnBytes >= this.budget && this.cancelTurn === undefined && this.sink !== undefined) {
+    if ((this.turnBytes >= this.budget || this.turnMs >= this.budgetMs) && this.cancelTurn === undefined && this.sink !== undefined) {
       this.cancelTurn = this.nextTurn(this.onNextTurn);
       this.update();
     }
@@ -127,6 +150,7 @@ export class ByteSource {
   private readonly onNextTurn = (): void => {
     this.cancelTurn = undefined;
     this.turnBytes = 0;
+    this.turnMs = 0;
     this.update();
   };
 

@@ -56,6 +56,9 @@ export class MemoryConnection implements TransportConnection {
         const sub = net.scheduler.schedule(fn, 0);
         return () => sub.unsubscribe();
       },
+      // The network's clock: under virtual time no work takes time, so a replay yields
+      // by bytes alone, the same way every run.
+      now: () => net.scheduler.now(),
     });
     this.bytes$ = this.source.bytes$;
   }
