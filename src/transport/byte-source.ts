@@ -14,8 +14,10 @@ import { Observable, type Subscriber } from 'rxjs';
  * relay), measured around each chunk. libuv reads a ready socket up to 32 times
  * (64 KiB each) before it returns to timers and other sockets: a peer flooding small
  * frames had a node decode ~2 MiB of them, half a second of work, per turn
- * (spec/hostile/flood.spec.ts). Once a connection has used this much of a turn, its
- * medium is paused until the next one, so other peers and timers get their share.
+ * (spec/hostile/flood.spec.ts). Once a connection's chunks have taken this long to
+ * handle since it last yielded, its medium is paused until the next turn, so other
+ * peers and timers get their share: no turn gives it more (plus the chunk that crossed
+ * the budget), and a connection that is always busy yields at most once per budget.
  * Time, not bytes, is what is shared: 64 KiB of tiny frames is hundreds of messages,
  * 64 KiB of a 1 MiB frame a copy (pausing after every such chunk cost a tenth of W2's
  * throughput in wakeups and read stops).
