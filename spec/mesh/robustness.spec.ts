@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PathfindingMessage, pyJsonDumps } from '../../src/index.js';
+import { PathfindingMessage, Protocol, pyJsonDumps } from '../../src/index.js';
 import { Nodes, link, waitFor } from '../helpers.js';
 import { RawPeer } from './raw-peer.js';
 
@@ -11,7 +11,7 @@ describe('router robustness', function () {
   async function handshaken(port: number, protocolId: string, pid: string) {
     const peer = await RawPeer.connect(port);
     await peer.next();
-    peer.send(new PathfindingMessage({ id: protocolId } as never, 'whisper', pid, ['handshake', pid, protocolId, pyJsonDumps(['127.0.0.1', 1]), '[]'], []).string);
+    peer.send(new PathfindingMessage(new Protocol('mesh', 'Plaintext'), 'whisper', pid, ['handshake', pid, protocolId, pyJsonDumps(['127.0.0.1', 1]), '[]'], []).string);
     await peer.next();
     return peer;
   }
