@@ -46,32 +46,51 @@ async function writeAll(conn: TransportConnection, total: number): Promise<void>
   }
 }
 
+/**
+ * Sends `total` bytes over a fresh pair and reads them, `work` run on each chunk: the
+ * most bytes and the most chunks one turn of the event loop handed on.
+ */
+async function perTurn(t: Transport, total: number, work: () => void = () => undefined): Promise<{ bytes: number; chunks: number }> {
+  const { accepted, dialled, close } = await pair(t);
+  let bytes = 0;
+  let chunks = 0;
+  const most = { bytes: 0, chunks: 0 };
+  let got = 0;
+  let imm: NodeJS.Immediate;
+  const tick = () => {
+    most.bytes = Math.max(most.bytes, bytes);
+    most.chunks = Math.max(most.chunks, chunks);
+    bytes = 0;
+    chunks = 0;
+    imm = setImmediate(tick);
+  };
+  imm = setImmediate(tick);
+  accepted.bytes$.subscribe({
+    next: (b) => {
+      bytes += b.length;
+      chunks++;
+      got += b.length;
+      work();
+    },
+    error: () => undefined,
+  });
+  try {
+    await writeAll(dialled, total);
+    await waitFor(() => got >= total, 20_000, 'every byte read');
+  } finally {
+    clearImmediate(imm!);
+    await close();
+  }
+  return most;
+}
+
 describe('transport seam flow control', function () {
   this.timeout(30_000);
 
   for (const t of transports) {
     if (t.socket) {
       it(`${t.name}: hands on at most the read budget (plus one chunk) per turn of the event loop`, async () => {
-        const { accepted, dialled, close } = await pair(t.make());
-        let turn = 0;
-        let maxTurn = 0;
-        let got = 0;
-        let imm: NodeJS.Immediate;
-        const tick = () => {
-          maxTurn = Math.max(maxTurn, turn);
-          turn = 0;
-          imm = setImmediate(tick);
-        };
-        imm = setImmediate(tick);
-        accepted.bytes$.subscribe({ next: (b) => { turn += b.length; got += b.length; }, error: () => undefined });
-        const total = 16 * MiB;
-        try {
-          await writeAll(dialled, total);
-          await waitFor(() => got >= total, 20_000, 'every byte read');
-        } finally {
-          clearImmediate(imm!);
-          await close();
-        }
+        const maxTurn = (await perTurn(t.make(), 16 * MiB)).bytes;
         console.log(`      ${t.name}: 16 MiB read, at most ${(maxTurn / 1024).toFixed(0)} KiB in one turn (budget ${READ_BUDGET_BYTES / 1024} KiB)`);
         expect(maxTurn).to.be.at.most(READ_BUDGET_BYTES + 64 * 1024);
       });
@@ -153,34 +172,10 @@ describe('the per-turn handling budget (time, not bytes)', function () {
   });
 
   it('TCP: a connection whose chunks each take 1 ms of handling hands on at most READ_BUDGET_MS of them (plus one) per turn', async () => {
-    const { accepted, dialled, close } = await pair(new TcpTransport());
-    let chunks = 0;
-    let maxChunks = 0;
-    let got = 0;
-    let imm: NodeJS.Immediate;
-    const tick = () => {
-      maxChunks = Math.max(maxChunks, chunks);
-      chunks = 0;
-      imm = setImmediate(tick);
-    };
-    imm = setImmediate(tick);
-    accepted.bytes$.subscribe({
-      next: (b) => {
-        chunks++;
-        got += b.length;
-        const until = performance.now() + 1;
-        while (performance.now() < until) { /* the handling of one chunk: 1 ms of the loop */ }
-      },
-      error: () => undefined,
-    });
-    const total = 8 * MiB;
-    try {
-      await writeAll(dialled, total);
-      await waitFor(() => got >= total, 20_000, 'every byte read');
-    } finally {
-      clearImmediate(imm!);
-      await close();
-    }
+    const maxChunks = (await perTurn(new TcpTransport(), 8 * MiB, () => {
+      const until = performance.now() + 1;
+      while (performance.now() < until) { /* the handling of one chunk: 1 ms of the loop */ }
+    })).chunks;
     console.log(`      TCP, 1 ms per chunk: at most ${maxChunks} chunks in one turn (budget ${READ_BUDGET_MS} ms)`);
     expect(maxChunks).to.be.at.most(READ_BUDGET_MS + 1);
   });
