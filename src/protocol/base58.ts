@@ -41,6 +41,8 @@ function encodeSmall(n: number): string {
 }
 
 const ALPHABET_CODES = Uint8Array.from(base_58, (c) => c.charCodeAt(0));
+/** Bytes of one base_58 input a CodecScratch holds (a longer one gets buffers of its own). */
+export const BASE58_SCRATCH_BYTES = 128;
 const B58_CHUNK = 58 ** 3; // 195,112: three digits per division pass
 const B58_CHUNK_INV = 1 / B58_CHUNK;
 /**
@@ -81,7 +83,7 @@ function encodeRange(bytes: Uint8Array, from: number, to: number, scratch: Codec
   }
   // Digits are written from the end, least significant first, as ASCII; the string
   // is made once from the bytes (a flat string, not a chain of concatenations).
-  const digits = scratch !== undefined && n <= scratch.keyBytes.length ? scratch.digits : Buffer.allocUnsafe(Math.ceil(n * 1.3657) + 5);
+  const digits = scratch !== undefined && n <= BASE58_SCRATCH_BYTES ? scratch.digits : Buffer.allocUnsafe(Math.ceil(n * 1.3657) + 5);
   let pos = digits.length;
   let head = 0;
   while (head < nLimbs) {

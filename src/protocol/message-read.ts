@@ -23,7 +23,7 @@ export function feedString(
   compressions: readonly string[] | null = null, limits?: Partial<CodecLimits>, zlib?: ZlibEngine,
 ): PathfindingMessage {
   const lim = resolveLimits(limits);
-  const [plain, compressionFail] = decompressBody(sanitizeBody(string, sizeless, lim), compressions, lim, zlib ?? (compressions?.length ? protocol.scratch.zlib : undefined));
+  const [plain, compressionFail] = decompressBody(sanitizeBody(string, sizeless, lim), compressions, lim, zlib ?? protocol.scratch.zlib);
   const msg = fromBody(protocol, plain, compressions, lim);
   msg.compressionFail = compressionFail;
   return msg;

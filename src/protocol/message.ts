@@ -13,7 +13,7 @@ import { toPacket, toTime, type PacketInput } from './limits.js';
 import type { Protocol } from './protocol.js';
 import { payloadViews, regionEquals, serializePackets } from './wire-parse.js';
 import { decompressString, encodeMessage, feedString, fromBody, fromPackets, processString, sanitizeString } from './message-read.js';
-import { compressedFrame, contentKeyOf, ownPayload, plainFrame, retypedFrame, retypedPieces } from './wire-relay.js';
+import { compressedFrame, contentKeyOf, ownPayload, plainFrame, retypedFrame, retypedPieces, retypedPlainFrame } from './wire-relay.js';
 import { negotiateCompression, type ZlibEngine } from './zlib-format.js';
 
 export { defaultLimits, toPacket, type CodecLimits, type PacketInput } from './limits.js';
@@ -322,7 +322,7 @@ export class PathfindingMessage {
    */
   relayAndCompact(msgType: string): { frame: Buffer; message: PathfindingMessage } | undefined {
     if (!this.#retypable(msgType)) return undefined;
-    const frame = retypedFrame(this.#body!, 4 * this.#count, msgType, null, undefined);
+    const frame = retypedPlainFrame(this.#body!, 4 * this.#count, msgType);
     const type = this.msgType;
     const message = this.#rebind(frame.subarray(4));
     message.#msgType = type;

@@ -3,13 +3,11 @@
 // engine for a caller that passes none. Owned by whoever builds messages (each
 // Protocol holds one, made when first asked for), never by a module: two owners never
 // share one, and an owner's is let go of with it.
-import { Time58Cache } from './base58.js';
+import { BASE58_SCRATCH_BYTES, Time58Cache } from './base58.js';
 import { SyncZlib } from './sync-zlib.js';
 
 /** Bytes of one digest's input copied whole into `hash` (a larger input is hashed in pieces). */
 export const HASH_SCRATCH_BYTES = 16 * 1024;
-/** Bytes of one base_58 input held in `keyBytes`, `limbs` and `digits` (a longer one gets its own). */
-export const BASE58_SCRATCH_BYTES = 128;
 
 /**
  * Buffers filled and read within one synchronous call (nothing carries from one call to

@@ -5,7 +5,6 @@ import { FrameTooLargeError } from './errors.js';
 import { encodeFrame, MAX_WIRE_FRAME_BYTES } from './framing.js';
 import { digestOf } from './digests.js';
 import type { CodecScratch } from './scratch.js';
-import { SyncZlib } from './sync-zlib.js';
 import { serializePackets } from './wire-parse.js';
 import { assertSupported, type ZlibEngine } from './zlib-format.js';
 
@@ -25,15 +24,18 @@ export function compressedFrame(packets: ReadonlyArray<Buffer | string>, method:
 
 /**
  * The plain body `b` as a frame whose type packet (at `typeAt`, of msgType's length) is
- * `msgType`: a copy with the size header, or, for a method, the copy compressed.
+ * `msgType`: a copy with the size header, or, for a method, the copy compressed with `zlib`.
  */
-export function retypedFrame(b: Buffer, typeAt: number, msgType: string, method: string | null, zlib: ZlibEngine | undefined): Buffer {
-  if (method !== null) {
-    const plain = Buffer.from(b);
-    plain.write(msgType, typeAt, 'latin1');
-    assertSupported(method);
-    return encodeFrame((zlib ?? new SyncZlib()).deflate(plain));
-  }
+export function retypedFrame(b: Buffer, typeAt: number, msgType: string, method: string | null, zlib: ZlibEngine): Buffer {
+  if (method === null) return retypedPlainFrame(b, typeAt, msgType);
+  const plain = Buffer.from(b);
+  plain.write(msgType, typeAt, 'latin1');
+  assertSupported(method);
+  return encodeFrame(zlib.deflate(plain));
+}
+
+/** retypedFrame(…, null): the plain body `b` with its type packet replaced, as a frame of its own. */
+export function retypedPlainFrame(b: Buffer, typeAt: number, msgType: string): Buffer {
   if (b.length > MAX_WIRE_FRAME_BYTES) throw new FrameTooLargeError(b.length, MAX_WIRE_FRAME_BYTES);
   const out = Buffer.allocUnsafe(4 + b.length);
   out.set(b, 4);
