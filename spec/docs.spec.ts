@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderOptionsPage } from '../scripts/options-doc.js';
 import { extractDocModel, undocumented } from '../scripts/api-docs.js';
+import { CodecScratch, Protocol } from '../src/index.js';
+import { READ_BUDGET_BYTES, READ_BUDGET_MS } from '../src/transport/byte-source.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (f: string) => readFileSync(join(root, f), 'utf8');
@@ -128,6 +130,18 @@ describe('documentation', function () {
       }
     }
     expect(missing).to.deep.equal([]);
+  });
+
+  it('gives the read budget as src/transport/byte-source.ts sets it (docs/backpressure.md, docs/hardening.md, docs/architecture.md)', () => {
+    const back = readFileSync(join(root, 'docs/backpressure.md'), 'utf8');
+    expect(back).to.include(`\`READ_BUDGET_MS\` (${READ_BUDGET_MS} ms)`);
+    expect(back).to.include(`\`READ_BUDGET_BYTES\` (${READ_BUDGET_BYTES / (1024 * 1024)} MiB)`);
+    expect(readFileSync(join(root, 'docs/hardening.md'), 'utf8').replace(/\s+/g, ' ')).to.include(`at most ${READ_BUDGET_MS} ms of handling (and ${READ_BUDGET_BYTES / (1024 * 1024)} MiB) per turn`);
+    expect(readFileSync(join(root, 'docs/architecture.md'), 'utf8').replace(/\s+/g, ' ')).to.include('`READ_BUDGET_MS` of handling (and `READ_BUDGET_BYTES`) per turn');
+    // What the docs say the scratch is: each Protocol's, made on first use.
+    expect(readFileSync(join(root, 'docs/architecture.md'), 'utf8')).to.include('`protocol.scratch`');
+    const p = new Protocol('docs', 'Plaintext');
+    expect(p.scratch).to.be.instanceOf(CodecScratch);
   });
 
   it('names no absolute path of a machine in any file of the repository', () => {
