@@ -64,7 +64,7 @@ export interface Stages {
   /** A broadcast this node sent (send()), after it went to every peer. */
   readonly sent: Array<(s: RouterState, msg: PathfindingMessage) => void>;
   /**
-   * A broadcast admitted from a peer (new, in time), after it was delivered and relayed;
+   * A broadcast admitted from a peer (new, in time), after it was delivered, before it is relayed;
    * `frame` is the plain waterfall frame made for it while it was delivered, if one was.
    */
   readonly admitted: Array<(s: RouterState, msg: PathfindingMessage, from: Connection, frame: Buffer | undefined) => void>;

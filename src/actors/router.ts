@@ -299,10 +299,13 @@ export class Router {
         // per peer, and the user's latency need not include them. Delivering it may
         // make its plain relay frame, which the relay and the admitted stage then use.
         const frame = handleMessage(s, msg, conn, true);
-        relay(s, msg, conn, frame);
-        if (type === flags.broadcast) s.dedup.noteContent(msg);
+        // The admitted stage next, before the relay's socket writes: the data directory's
+        // record follows the user's delivery as closely as it can (a kill between the two
+        // shows that one message again after a restart).
         const admitted = stages.admitted;
         if (admitted.length !== 0) for (const f of admitted) f(s, msg, conn, frame);
+        relay(s, msg, conn, frame);
+        if (type === flags.broadcast) s.dedup.noteContent(msg);
         return;
       }
       case flags.whisper:
