@@ -7,7 +7,7 @@ import {
   InvalidArgumentError, MeshSocket, Protocol, TcpTransport, TlsTransport,
   type Listener, type RouterComponent, RouterState, type Transport, type TransportConnection,
 } from '../../src/index.js';
-import { Nodes, link, waitFor } from '../helpers.js';
+import { Nodes, countDeliveries, link, waitFor } from '../helpers.js';
 
 function sources(path: string): string[] {
   if (statSync(path).isFile()) return [path];
@@ -104,5 +104,24 @@ describe('transport seam', function () {
     await b.close();
     await waitFor(() => seen.includes('closed true'), 5000, 'closed hook');
     expect(seen).to.deep.equal(['peer in', 'admitted hi', 'closed true']);
+  });
+
+  it('runs the admitted stage after the delivery and before the relay (docs/persistence.md: no socket write between the user and the record)', async () => {
+    const a = await nodes.make();
+    const b = await nodes.make();
+    const c = await nodes.make();
+    const state = (a as unknown as { router: { state: RouterState } }).router.state;
+    const at: Record<string, { delivered: number; framesOut: number }> = {};
+    const mark = (where: string) => { at[where] ??= { delivered: state.stats.delivered, framesOut: state.stats.framesOut }; };
+    state.stages.accept.push((_s, msg) => { if (msg.payload[1]?.toString() === 'ordered') mark('accept'); return true; });
+    state.stages.admitted.push((_s, msg) => { if (msg.payload[1]?.toString() === 'ordered') mark('admitted'); });
+    await link(a, b);
+    await link(a, c);
+    const gotC = countDeliveries(c);
+    b.send('ordered');
+    await waitFor(() => gotC.has('ordered'), 5000, 'c to get it through a');
+    expect(at.admitted!.delivered, 'delivered before the admitted stage').to.equal(at.accept!.delivered + 1);
+    expect(at.admitted!.framesOut, 'not yet relayed at the admitted stage').to.equal(at.accept!.framesOut);
+    expect(state.stats.framesOut, 'relayed to c after it').to.be.above(at.admitted!.framesOut);
   });
 });
