@@ -11,6 +11,7 @@ import { base_58, encodeLength, type MeshOptions, type MeshSocket } from '../../
 import { hostileHarness } from './harness.js';
 import { fakeId, handshakePayload, RawPeer } from './raw-peer.js';
 import { prng, randomBuffer } from '../prng.js';
+import { exposeGc } from '../../bench/memory.js';
 
 /** The random field contents: the same bytes every run. */
 const seeded = prng(41);
@@ -138,8 +139,11 @@ describe('the cost of one hostile frame (300 KB and 16 MiB fields, real sockets)
       filter((e) => e.type === 'error'),
       timeout({ first: 30_000, with: () => { throw new Error(`no error recorded for the ${field.name} frame`); } }),
     ));
+    // The garbage of earlier tests in this process is collected now, not inside the window.
+    exposeGc()();
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     void peer.write(frame);
     const event = await handled;
@@ -148,8 +152,13 @@ describe('the cost of one hostile frame (300 KB and 16 MiB fields, real sockets)
     // histogram sees a block only when the next timer fires late.
     await new Promise((r) => setTimeout(r, 30));
     histogram.disable();
+    const cpu = process.cpuUsage(cpu0);
     expect(event.type).to.equal('error');
-    return { ms, maxDelayMs: histogram.max / 1e6, bytes: n };
+    // A block of the loop by this process's own work used at least as much CPU time; a
+    // longer delay is time the machine gave to other processes (the suite's other job, its
+    // children), not the frame's cost.
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    return { ms, maxDelayMs: Math.min(histogram.max / 1e6, cpuMs), bytes: n };
   }
 
   /**
