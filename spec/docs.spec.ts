@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { renderOptionsPage } from '../scripts/options-doc.js';
 import { extractDocModel, undocumented } from '../scripts/api-docs.js';
 import { CodecScratch, Protocol } from '../src/index.js';
-import { READ_BUDGET_BYTES, READ_BUDGET_MS } from '../src/transport/byte-source.js';
+import { READ_BUDGET_BYTES, READ_BUDGET_MS, READ_SLICE_BYTES } from '../src/transport/byte-source.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (f: string) => readFileSync(join(root, f), 'utf8');
@@ -132,10 +132,12 @@ describe('documentation', function () {
     expect(missing).to.deep.equal([]);
   });
 
-  it('gives the read budget as src/transport/byte-source.ts sets it (docs/backpressure.md, docs/hardening.md, docs/architecture.md)', () => {
+  it('gives the read budget and slice as src/transport/byte-source.ts sets them (docs/backpressure.md, docs/hardening.md, docs/architecture.md)', () => {
     const back = readFileSync(join(root, 'docs/backpressure.md'), 'utf8');
     expect(back).to.include(`\`READ_BUDGET_MS\` (${READ_BUDGET_MS} ms)`);
     expect(back).to.include(`\`READ_BUDGET_BYTES\` (${READ_BUDGET_BYTES / (1024 * 1024)} MiB)`);
+    expect(back).to.include(`\`READ_SLICE_BYTES\` (${READ_SLICE_BYTES / 1024} KiB)`);
+    expect(readFileSync(join(root, 'docs/hardening.md'), 'utf8').replace(/\s+/g, ' ')).to.include(`plus the ${READ_SLICE_BYTES / 1024} KiB slice that crossed it`);
     expect(readFileSync(join(root, 'docs/hardening.md'), 'utf8').replace(/\s+/g, ' ')).to.include(`at most ${READ_BUDGET_MS} ms of handling (and ${READ_BUDGET_BYTES / (1024 * 1024)} MiB) per turn`);
     expect(readFileSync(join(root, 'docs/architecture.md'), 'utf8').replace(/\s+/g, ' ')).to.include('`READ_BUDGET_MS` of handling (and `READ_BUDGET_BYTES`) per turn');
     // What the docs say the scratch is: each Protocol's, made on first use.

@@ -8,7 +8,7 @@ import {
   MemoryNetwork, MemoryTransport, TcpTransport, TlsTransport,
   type Transport, type TransportConnection,
 } from '../../src/index.js';
-import { ByteSource, READ_BUDGET_BYTES, READ_BUDGET_MS } from '../../src/transport/byte-source.js';
+import { ByteSource, READ_BUDGET_BYTES, READ_BUDGET_MS, READ_SLICE_BYTES } from '../../src/transport/byte-source.js';
 import { nodeWsTransport } from '../../src/transport/ws-listener.js';
 import { waitFor } from '../helpers.js';
 
@@ -169,6 +169,53 @@ describe('the per-turn handling budget (time, not bytes)', function () {
     expect(free.paused).to.equal(false);
     free.push(Buffer.alloc(64 * 1024));
     expect(free.paused).to.equal(true);
+  });
+
+  it('hands a chunk larger than READ_SLICE_BYTES on in slices, the budget checked between them: the rest waits for the next turn, in order, and the end after it', () => {
+    let clock = 0;
+    let turn: (() => void) | undefined;
+    const calls: string[] = [];
+    const source = new ByteSource(
+      { pause: () => calls.push('pause'), resume: () => calls.push('resume') },
+      { now: () => clock, nextTurn: (fn) => { turn = fn; return () => { turn = undefined; }; } },
+    );
+    // One 16 MiB chunk (a WebSocket message), its bytes numbered; each slice takes 1 ms.
+    const big = Buffer.alloc(16 * MiB);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i >> 12) & 0xff;
+    const pieces: Buffer[] = [];
+    let completed = false;
+    source.bytes$.subscribe({ next: (b) => { pieces.push(Buffer.from(b)); clock += 1; }, complete: () => { completed = true; } });
+    source.push(big);
+    source.end();
+    const perTurn: number[] = [pieces.length];
+    for (let guard = 0; turn !== undefined && guard < 10_000; guard++) {
+      const before = pieces.length;
+      turn();
+      perTurn.push(pieces.length - before);
+    }
+    expect(Math.max(...pieces.map((p) => p.length))).to.equal(READ_SLICE_BYTES);
+    expect(Math.max(...perTurn), 'slices handed on in one turn').to.equal(READ_BUDGET_MS);
+    expect(Buffer.concat(pieces).equals(big), 'every byte, in order').to.equal(true);
+    expect(completed, 'the end after the last slice').to.equal(true);
+    expect(calls[0], 'the medium paused while the rest waits').to.equal('pause');
+  });
+
+  it('holds what is left of a chunk when the reader pauses inside it, and hands it on after resume()', () => {
+    let turn: (() => void) | undefined;
+    const source = new ByteSource({ pause: () => undefined, resume: () => undefined }, { nextTurn: (fn) => { turn = fn; return () => { turn = undefined; }; } });
+    let got = 0;
+    source.bytes$.subscribe((b) => {
+      got += b.length;
+      if (got === 2 * READ_SLICE_BYTES) source.pause();
+    });
+    source.push(Buffer.alloc(8 * READ_SLICE_BYTES));
+    expect(got, 'nothing past the pause').to.equal(2 * READ_SLICE_BYTES);
+    expect(source.paused).to.equal(true);
+    source.resume();
+    expect(got, 'the rest goes on in a turn of its own').to.equal(2 * READ_SLICE_BYTES);
+    turn!();
+    expect(got).to.equal(8 * READ_SLICE_BYTES);
+    expect(source.paused).to.equal(false);
   });
 
   it('TCP: a connection whose chunks each take 1 ms of handling hands on at most READ_BUDGET_MS of them (plus one) per turn', async () => {

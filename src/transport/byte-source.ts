@@ -2,10 +2,12 @@
 // in-memory pipe) receives becomes a connection's bytes$, under two kinds of flow
 // control. The per-turn read budget yields the medium to other connections and timers
 // once its bytes have taken READ_BUDGET_MS to handle (or READ_BUDGET_BYTES were handed
-// on) in one turn; the reader's pause() (the
-// connection pipeline, when frames wait for the thread pool) stops it until resume().
-// Either way the medium stops reading: TCP's window then slows the sender, as a Node
-// stream or ws does, instead of the bytes piling up here.
+// on) in one turn; the reader's pause() (the connection pipeline, when frames wait for
+// the thread pool) stops it until resume(). Either way the medium stops reading: TCP's
+// window then slows the sender, as a Node stream or ws does, instead of the bytes piling
+// up here. A chunk larger than READ_SLICE_BYTES (a WebSocket message is one chunk, up to
+// maxFrameBytes) is handed on in slices of that size, and what is left of it when the
+// budget is spent or the reader pauses waits here for the next turn.
 import { Observable, type Subscriber } from 'rxjs';
 
 /**
@@ -32,6 +34,15 @@ export const READ_BUDGET_MS = 10;
  */
 export const READ_BUDGET_BYTES = 1024 * 1024;
 
+/**
+ * The largest piece of a chunk handed on at once, so that the budget is checked within
+ * a large chunk too: a 16 MiB WebSocket message packed with tiny broadcasts was over a
+ * second of work in one turn (spec/hostile/backpressure.spec.ts). 64 KiB, what one read
+ * of a socket gives: TCP and TLS chunks are never cut. A frame that came whole in a
+ * larger chunk is put back together by the deframer (one copy).
+ */
+export const READ_SLICE_BYTES = 64 * 1024;
+
 /** What a byte source drives: the medium's own reading. */
 export interface ByteMedium {
   /** Stops reading (a medium that cannot stop, a browser's WebSocket, does nothing). */
@@ -44,6 +55,8 @@ export interface ByteSourceOptions {
   budget?: number;
   /** The per-turn handling budget (ms of the subscriber's synchronous work). Default READ_BUDGET_MS. */
   budgetMs?: number;
+  /** The largest piece of a chunk handed on at once. Default READ_SLICE_BYTES. */
+  slice?: number;
   /** The clock the handling budget is measured with (ms). Default performance.now. */
   now?: () => number;
   /** Runs fn on the next turn; returns a cancel. Default setImmediate (virtual time: the scheduler). */
@@ -69,39 +82,39 @@ const nextImmediate = typeof setImmediate === 'function'
 export class ByteSource {
   readonly bytes$: Observable<Uint8Array>;
   private sink: Subscriber<Uint8Array> | undefined;
-  private early: Uint8Array[] | undefined = [];
+  private subscribed = false;
+  /** Bytes received and not handed on yet, in order: before the subscriber, or past the budget or a pause. */
+  private held: Uint8Array[] = [];
   private ending: { error?: Error } | undefined;
   private turnBytes = 0;
   private turnMs = 0;
   private cancelTurn: (() => void) | undefined;
   private readerPaused = false;
   private mediumPaused = false;
+  private pumping = false;
   private readonly budget: number;
   private readonly budgetMs: number;
+  private readonly slice: number;
   private readonly now: () => number;
   private readonly nextTurn: (fn: () => void) => () => void;
 
   constructor(private readonly medium: ByteMedium, options: ByteSourceOptions = {}) {
     this.budget = options.budget ?? READ_BUDGET_BYTES;
     this.budgetMs = options.budgetMs ?? READ_BUDGET_MS;
+    this.slice = options.slice ?? READ_SLICE_BYTES;
     this.now = options.now ?? (() => performance.now());
     this.nextTurn = options.nextTurn ?? nextImmediate;
     this.bytes$ = new Observable<Uint8Array>((subscriber) => {
-      if (this.sink !== undefined || this.early === undefined) {
+      if (this.subscribed) {
         subscriber.error(new Error('bytes$ has one subscriber'));
         return undefined;
       }
-      const early = this.early;
-      this.early = undefined;
+      this.subscribed = true;
       this.sink = subscriber;
-      for (const chunk of early) subscriber.next(chunk);
-      if (this.ending !== undefined) {
-        this.finish();
-        return undefined;
-      }
-      this.update();
+      this.pump();
       return () => {
         this.sink = undefined;
+        this.held = [];
         this.cancelTurn?.();
         this.cancelTurn = undefined;
       };
@@ -111,28 +124,28 @@ export class ByteSource {
 
   /** A chunk from the medium. */
   push(chunk: Uint8Array): void {
-    const sink = this.sink;
-    if (sink === undefined) {
-      if (this.early !== undefined && this.ending === undefined) this.early.push(chunk);
+    if (this.ending !== undefined || (this.subscribed && this.sink === undefined)) return;
+    if (this.held.length === 0 && !this.pumping && this.sink !== undefined && !this.readerPaused && this.cancelTurn === undefined && chunk.length <= this.slice) {
+      // The common case: a socket's read, handed on as it is.
+      this.pumping = true;
+      try {
+        this.handOn(this.sink, chunk);
+      } finally {
+        this.pumping = false;
+      }
+      if (this.held.length !== 0 || this.ending !== undefined) this.pump();
+      else this.update();
       return;
     }
-    const started = this.now();
-    sink.next(chunk);
-    this.turnMs += this.now() - started;
-    this.turnBytes += chunk.length;
-    if ((this.turnBytes >= this.budget || this.turnMs >= this.budgetMs) && this.cancelTurn === undefined && this.sink !== undefined) {
-      this.cancelTurn = this.nextTurn(this.onNextTurn);
-      this.update();
-    }
+    this.held.push(chunk);
+    this.pump();
   }
 
-  /** The medium closed: cleanly, or with error. Later pushes are ignored. */
+  /** The medium closed: cleanly, or with error. Later pushes are ignored; bytes held still go first. */
   end(error?: Error): void {
     if (this.ending !== undefined) return;
     this.ending = error ? { error } : {};
-    this.cancelTurn?.();
-    this.cancelTurn = undefined;
-    if (this.sink !== undefined) this.finish();
+    this.pump();
   }
 
   /** The reader's flow control: no more bytes until resume() (the medium stops reading). */
@@ -142,11 +155,15 @@ export class ByteSource {
   }
 
   resume(): void {
+    if (!this.readerPaused) return;
     this.readerPaused = false;
+    // Bytes held past the pause go on in a turn of their own: resume() may be called
+    // from inside the reader's own handling of a chunk.
+    if (this.held.length !== 0 && this.cancelTurn === undefined && this.sink !== undefined) this.cancelTurn = this.nextTurn(this.onNextTurn);
     this.update();
   }
 
-  /** True while the medium is told to stop reading (budget spent, reader paused, or no reader yet). */
+  /** True while the medium is told to stop reading (budget spent, reader paused, bytes held, or no reader yet). */
   get paused(): boolean {
     return this.mediumPaused;
   }
@@ -155,12 +172,47 @@ export class ByteSource {
     this.cancelTurn = undefined;
     this.turnBytes = 0;
     this.turnMs = 0;
-    this.update();
+    this.pump();
   };
+
+  /** Hands on one piece, and starts waiting for the next turn once the budget is spent. */
+  private handOn(sink: Subscriber<Uint8Array>, piece: Uint8Array): void {
+    const started = this.now();
+    sink.next(piece);
+    this.turnMs += this.now() - started;
+    this.turnBytes += piece.length;
+    if ((this.turnBytes >= this.budget || this.turnMs >= this.budgetMs) && this.cancelTurn === undefined && this.sink !== undefined) {
+      this.cancelTurn = this.nextTurn(this.onNextTurn);
+    }
+  }
+
+  /** Hands on held bytes, a slice at a time, while the budget and the reader allow; then the end. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const held = this.held;
+      while (held.length !== 0 && this.sink !== undefined && !this.readerPaused && this.cancelTurn === undefined) {
+        const chunk = held[0]!;
+        let piece = chunk;
+        if (chunk.length > this.slice) {
+          piece = chunk.subarray(0, this.slice);
+          held[0] = chunk.subarray(this.slice);
+        } else held.shift();
+        this.handOn(this.sink, piece);
+      }
+      if (this.held.length === 0 && this.ending !== undefined && this.sink !== undefined) this.finish();
+    } finally {
+      this.pumping = false;
+    }
+    this.update();
+  }
 
   private finish(): void {
     const sink = this.sink!;
     this.sink = undefined;
+    this.cancelTurn?.();
+    this.cancelTurn = undefined;
     const error = this.ending!.error;
     if (error) sink.error(error);
     else sink.complete();
@@ -168,7 +220,7 @@ export class ByteSource {
 
   private update(): void {
     if (this.ending !== undefined) return;
-    const pause = this.readerPaused || this.cancelTurn !== undefined || this.sink === undefined;
+    const pause = this.readerPaused || this.cancelTurn !== undefined || this.sink === undefined || this.held.length !== 0;
     if (pause === this.mediumPaused) return;
     this.mediumPaused = pause;
     if (pause) this.medium.pause();
