@@ -373,6 +373,24 @@ describe('Deframer', function () {
     expect(copy!.toString()).to.equal('abc');
   });
 
+  it('returns a view, not a copy, of a frame whose pieces lie end to end in one buffer (a large chunk handed on in slices)', function () {
+    const body = Buffer.alloc(200 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = i % 251;
+    const chunk = Buffer.concat([encodeFrame(body), encodeFrame(Buffer.from('next'))]);
+    const deframer = new Deframer({ maxFrameBytes: 1024 * 1024 });
+    const frames: Buffer[] = [];
+    for (let at = 0; at < chunk.length; at += 64 * 1024) deframer.push(chunk.subarray(at, at + 64 * 1024), frames);
+    expect(frames.map((f) => f.length)).to.deep.equal([body.length, 4]);
+    expect(frames[0]!.equals(body)).to.equal(true);
+    expect(frames[0]!.buffer, 'a view of the chunk').to.equal(chunk.buffer);
+    // Pieces from separate buffers are joined into one of the frame's own.
+    const split = new Deframer({ maxFrameBytes: 1024 * 1024 });
+    const joined: Buffer[] = [];
+    for (let at = 0; at < chunk.length; at += 64 * 1024) split.push(Buffer.from(chunk.subarray(at, at + 64 * 1024)), joined);
+    expect(joined[0]!.equals(body)).to.equal(true);
+    expect(joined[0]!.buffer).to.not.equal(chunk.buffer);
+  });
+
   it('validates its options and its input', function () {
     expect(() => new Deframer({ maxFrameBytes: -1 })).to.throw(RangeError);
     expect(() => new Deframer({ maxFrameBytes: 2 ** 32 })).to.throw(RangeError);

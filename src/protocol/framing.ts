@@ -210,6 +210,17 @@ export class Deframer {
     this.#flushStage();
     const pieces = this.#pieces;
     this.#pieces = [];
+    // Pieces that lie end to end in one buffer (a large chunk handed on in slices, as a
+    // byte source does with a WebSocket message) are already the body: a view of them.
+    const first = pieces[0]!;
+    let end = first.byteOffset + first.length;
+    let contiguous = true;
+    for (let i = 1; i < pieces.length && contiguous; i++) {
+      const p = pieces[i]!;
+      contiguous = p.buffer === first.buffer && p.byteOffset === end;
+      end += p.length;
+    }
+    if (contiguous) return Buffer.from(first.buffer, first.byteOffset, this.#bodyFill);
     const body = Buffer.allocUnsafe(this.#bodyFill);
     let at = 0;
     for (const p of pieces) {

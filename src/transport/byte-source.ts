@@ -39,7 +39,8 @@ export const READ_BUDGET_BYTES = 1024 * 1024;
  * a large chunk too: a 16 MiB WebSocket message packed with tiny broadcasts was over a
  * second of work in one turn (spec/hostile/backpressure.spec.ts). 64 KiB, what one read
  * of a socket gives: TCP and TLS chunks are never cut. A frame that came whole in a
- * larger chunk is put back together by the deframer (one copy).
+ * larger chunk is still a view of it, not a copy: the deframer sees that its slices lie
+ * end to end in one buffer.
  */
 export const READ_SLICE_BYTES = 64 * 1024;
 
