@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { MeshSocket, Protocol, defaultOptions, encodeLength, type MeshOptions } from '../../src/index.js';
 import { waitFor } from '../helpers.js';
 import { NodeProcess } from './child.js';
-import { RawPeer, fakeId, frameOf } from './raw-peer.js';
+import { RawPeer, fakeId, frameOf, handshakePayload } from './raw-peer.js';
 import { authProtocol } from '../trust/auth-peer.js';
 
 const LONG = process.env.RX2P_BACKPRESSURE_LONG === '1';
@@ -270,7 +270,7 @@ describe('backpressure and fair admission (node in a child process)', function (
     sock.on('error', () => undefined);
     const id = fakeId();
     const from = victim.events.length;
-    sock.send(frameOf(protocol, 'whisper', id, ['handshake', id, protocol.id, '["127.0.0.1", 1]', '[]']));
+    sock.send(frameOf(protocol, 'whisper', id, handshakePayload({ protocol }, id)));
     await victim.next((e) => e.event === 'peer-connected' && e.id === id, 10_000, from, 'attacker handshaken');
     // Tiny broadcasts from made-up origins, each new to the node (its own id and time).
     const now = Math.floor(Date.now() / 1000);

@@ -85,7 +85,7 @@ export class ByteSource {
   private sink: Subscriber<Uint8Array> | undefined;
   private subscribed = false;
   /** Bytes received and not handed on yet, in order: before the subscriber, or past the budget or a pause. */
-  private held: Uint8Array[] = [];
+  private readonly held: Uint8Array[] = [];
   private ending: { error?: Error } | undefined;
   private turnBytes = 0;
   private turnMs = 0;
@@ -115,7 +115,7 @@ export class ByteSource {
       this.pump();
       return () => {
         this.sink = undefined;
-        this.held = [];
+        this.held.length = 0;
         this.cancelTurn?.();
         this.cancelTurn = undefined;
       };
@@ -126,18 +126,6 @@ export class ByteSource {
   /** A chunk from the medium. */
   push(chunk: Uint8Array): void {
     if (this.ending !== undefined || (this.subscribed && this.sink === undefined)) return;
-    if (this.held.length === 0 && !this.pumping && this.sink !== undefined && !this.readerPaused && this.cancelTurn === undefined && chunk.length <= this.slice) {
-      // The common case: a socket's read, handed on as it is.
-      this.pumping = true;
-      try {
-        this.handOn(this.sink, chunk);
-      } finally {
-        this.pumping = false;
-      }
-      if (this.held.length !== 0 || this.ending !== undefined) this.pump();
-      else this.update();
-      return;
-    }
     this.held.push(chunk);
     this.pump();
   }
@@ -202,7 +190,7 @@ export class ByteSource {
         } else held.shift();
         this.handOn(this.sink, piece);
       }
-      if (this.held.length === 0 && this.ending !== undefined && this.sink !== undefined) this.finish();
+      if (held.length === 0 && this.ending !== undefined && this.sink !== undefined) this.finish();
     } finally {
       this.pumping = false;
     }
