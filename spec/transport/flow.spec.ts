@@ -11,6 +11,9 @@ import {
 import { ByteSource, READ_BUDGET_BYTES, READ_BUDGET_MS, READ_SLICE_BYTES } from '../../src/transport/byte-source.js';
 import { nodeWsTransport } from '../../src/transport/ws-listener.js';
 import { waitFor } from '../helpers.js';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { sharedCertificate } from '../../src/transport/certificates.js';
 
 const MiB = 1024 * 1024;
 const transports: Array<{ name: string; make: () => Transport; socket: boolean }> = [
@@ -198,6 +201,29 @@ describe('the per-turn handling budget (time, not bytes)', function () {
     expect(Buffer.concat(pieces).equals(big), 'every byte, in order').to.equal(true);
     expect(completed, 'the end after the last slice').to.equal(true);
     expect(calls[0], 'the medium paused while the rest waits').to.equal('pause');
+  });
+
+  it('TCP and TLS sockets read at most READ_SLICE_BYTES at a time: the slicing never cuts their chunks', async () => {
+    const { cert, key } = sharedCertificate();
+    for (const kind of ['TCP', 'TLS'] as const) {
+      let largest = 0;
+      let got = 0;
+      const server = kind === 'TCP'
+        ? net.createServer((s) => s.on('data', (b: Buffer) => { largest = Math.max(largest, b.length); got += b.length; }))
+        : tls.createServer({ cert, key }, (s) => s.on('data', (b: Buffer) => { largest = Math.max(largest, b.length); got += b.length; }));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const port = (server.address() as net.AddressInfo).port;
+      const client = kind === 'TCP' ? net.connect({ host: '127.0.0.1', port }) : tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      try {
+        await new Promise<void>((r) => client.once(kind === 'TCP' ? 'connect' : 'secureConnect', () => r()));
+        client.write(Buffer.alloc(8 * MiB, 3));
+        await waitFor(() => got >= 8 * MiB, 20_000, `${kind}: every byte read`);
+      } finally {
+        client.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+      expect(largest, `${kind}: largest read`).to.be.at.most(READ_SLICE_BYTES);
+    }
   });
 
   it('holds what is left of a chunk when the reader pauses inside it, and hands it on after resume()', () => {
