@@ -17,8 +17,6 @@ export interface NodeSpec {
   gzip: boolean;
   /** rx2p waterfallCacheSize (default: rx2p's). */
   waterfallCacheSize?: number;
-  /** W4: remember which (origin, seq) were delivered, to check exactly-once. */
-  track?: boolean;
   /** rx2p: compression options to set (bench/zlib.ts compares node:zlib with pako). */
   zlib?: { asyncZlibMinBytes?: number; compressMinBytes?: number; skipIncompressible?: boolean };
   /** rx2p: listen on WebSocket too (MeshOptions.webSocket), for links dialled over it. */
@@ -88,7 +86,10 @@ export function makePayload(size: number, kind: number, origin: number, seq: num
 
 export interface FloodResult { sent: number; startMs: number; endMs: number }
 export interface Counters {
+  /** Payloads delivered here, each (kind, origin, seq) counted once: a second delivery is not throughput. */
   received: number;
+  /** Payloads delivered here a second time (or more). */
+  duplicateDeliveries: number;
   bytes: number;
   firstMs: number;
   lastMs: number;
@@ -122,7 +123,6 @@ export class Agent {
   private waiters: Waiter[] = [];
   private seenKeys = new Map<number, Uint8Array>();
   private duplicateDeliveries = 0;
-  private uniqueDeliveries = 0;
   private sinceDrain = 0;
 
   async start(spec: NodeSpec): Promise<{ port: number; wsPort?: number }> {
@@ -208,7 +208,6 @@ export class Agent {
     this.latencies = [];
     this.seenKeys.clear();
     this.duplicateDeliveries = 0;
-    this.uniqueDeliveries = 0;
     if (this.mesh || this.base) {
       this.framesOut0 = this.framesOutNow();
       this.framesIn0 = this.framesInNow();
@@ -220,7 +219,7 @@ export class Agent {
 
   counters(): Counters {
     return {
-      received: this.received, bytes: this.bytes, firstMs: this.firstMs, lastMs: this.lastMs,
+      received: this.received, duplicateDeliveries: this.duplicateDeliveries, bytes: this.bytes, firstMs: this.firstMs, lastMs: this.lastMs,
       framesOut: this.framesOutNow() - this.framesOut0,
       framesIn: this.framesInNow() - this.framesIn0,
       duplicates: this.duplicatesNow() - this.duplicates0,
@@ -231,29 +230,39 @@ export class Agent {
 
   private onPayload(p: Buffer): void {
     const t = nowMs();
+    // Each payload (kind, origin, seq) is counted once, in a bitmap per kind and origin:
+    // a duplicate delivery is reported, never counted as throughput or as a latency.
+    if (this.seenBefore(p)) {
+      this.duplicateDeliveries++;
+      return;
+    }
     this.received++;
     this.bytes += p.length;
     if (this.firstMs === 0) this.firstMs = t;
     this.lastMs = t;
     if (p[0] === KIND_LATENCY) this.latencies.push(t - p.readDoubleBE(7));
-    if (this.spec!.track) {
-      const origin = p.readUInt16BE(1);
-      const seq = p.readUInt32BE(3);
-      let bits = this.seenKeys.get(origin);
-      if (!bits || bits.length * 8 <= seq) {
-        const grown = new Uint8Array(Math.max(1024, (seq >> 3) * 2 + 1));
-        if (bits) grown.set(bits);
-        this.seenKeys.set(origin, (bits = grown));
-      }
-      const mask = 1 << (seq & 7);
-      if (bits[seq >> 3]! & mask) this.duplicateDeliveries++;
-      else { bits[seq >> 3]! |= mask; this.uniqueDeliveries++; }
-    }
     while (this.waiters.length && this.received >= this.waiters[0]!.target) {
       const w = this.waiters.shift()!;
       clearTimeout(w.timer);
       w.resolve();
     }
+  }
+
+  /** Whether payload p (its kind, origin and seq) was delivered here before; it is marked as delivered. */
+  private seenBefore(p: Buffer): boolean {
+    if (p.length < HEADER) return false;
+    const key = (p[0]! << 16) | p.readUInt16BE(1);
+    const seq = p.readUInt32BE(3);
+    let bits = this.seenKeys.get(key);
+    if (!bits || bits.length * 8 <= seq) {
+      const grown = new Uint8Array(Math.max(1024, (seq >> 3) * 2 + 1));
+      if (bits) grown.set(bits);
+      this.seenKeys.set(key, (bits = grown));
+    }
+    const mask = 1 << (seq & 7);
+    if (bits[seq >> 3]! & mask) return true;
+    bits[seq >> 3]! |= mask;
+    return false;
   }
 
   /** Resolves with the counters once `target` messages were delivered here, or at the timeout. */
@@ -326,7 +335,7 @@ export class Agent {
   }
 
   track(): Track {
-    return { unique: this.uniqueDeliveries, duplicateDeliveries: this.duplicateDeliveries };
+    return { unique: this.received, duplicateDeliveries: this.duplicateDeliveries };
   }
 
   /** Ids held for de-duplication: rx2p's waterfall cache (and its re-timed-copy cache), or the baseline's Set. */

@@ -106,14 +106,15 @@ function mergeThroughput(xs: ThroughputResult[]): ThroughputResult {
   const mean = (f: (x: ThroughputResult) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
   return {
     msgsPerSec: mean((x) => x.msgsPerSec), minMsgsPerSec: Math.min(...xs.map((x) => x.minMsgsPerSec)), mbPerSec: mean((x) => x.mbPerSec),
-    sent, delivered: xs.reduce((a, x) => a + x.delivered * x.sent, 0) / sent, framesPerMsg: mean((x) => x.framesPerMsg),
+    sent, delivered: xs.reduce((a, x) => a + x.delivered * x.sent, 0) / sent,
+    duplicateDeliveries: xs.reduce((a, x) => a + x.duplicateDeliveries, 0), framesPerMsg: mean((x) => x.framesPerMsg),
     seconds: xs.reduce((a, x) => a + x.seconds, 0), wireBytesPerMsg: mean((x) => x.wireBytesPerMsg),
     repairTraffic: xs.reduce((a, x) => a + (x.repairTraffic ?? 0), 0),
   };
 }
 
 function describeThroughput(x: ThroughputResult): string {
-  return `${fmt(x.msgsPerSec)} msg/s, ${x.mbPerSec.toFixed(1)} MB/s per receiver (sent ${x.sent}, delivered ${(100 * x.delivered).toFixed(1)}%, ${x.framesPerMsg.toFixed(2)} frames/msg)`;
+  return `${fmt(x.msgsPerSec)} msg/s, ${x.mbPerSec.toFixed(1)} MB/s per receiver (sent ${x.sent}, delivered ${(100 * x.delivered).toFixed(1)}%${x.duplicateDeliveries ? `, ${fmt(x.duplicateDeliveries)} delivered twice` : ''}, ${x.framesPerMsg.toFixed(2)} frames/msg)`;
 }
 
 function mergeLatency(xs: LatencyResult[]): LatencyResult {

@@ -120,8 +120,10 @@ export interface ThroughputResult {
   /** Payload MB/s (10^6 bytes) per receiver, the mean. */
   mbPerSec: number;
   sent: number;
-  /** Fraction of (sent x receivers) delivered before the deadline. */
+  /** Fraction of (sent x receivers) delivered before the deadline, each message counted once per receiver. */
   delivered: number;
+  /** Deliveries of a message a receiver already had (not counted in the rates or in `delivered`). */
+  duplicateDeliveries: number;
   framesPerMsg: number;
   seconds: number;
   /** Bytes the sender's sockets wrote per message sent, over all its peers. */
@@ -150,6 +152,7 @@ export async function throughput(
     const rates = counters.map((c) => (c.received ? c.received / ((c.lastMs - r.startMs) / 1000) : 0));
     const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
     const delivered = counters.reduce((a, c) => a + c.received, 0) / (r.sent * receivers.length);
+    const duplicateDeliveries = counters.reduce((a, c) => a + c.duplicateDeliveries, 0);
     const frames = counters.reduce((a, c) => a + c.framesOut, senderCounters.framesOut);
     const repairTraffic = counters.reduce((a, c) => a + c.repairTraffic, senderCounters.repairTraffic);
     return {
@@ -158,6 +161,7 @@ export async function throughput(
       mbPerSec: (mean * size) / 1e6,
       sent: r.sent,
       delivered,
+      duplicateDeliveries,
       framesPerMsg: frames / r.sent,
       repairTraffic,
       seconds: (Math.max(...counters.map((c) => c.lastMs)) - r.startMs) / 1000,
@@ -219,7 +223,7 @@ export async function scale(place: Placement, impl: Impl, n: number, degree: num
   const handles = await place.handles(n, impl);
   const edges = randomRegular(n, degree);
   try {
-    await build(handles, spec(impl, 'plain', { track: true }), edges);
+    await build(handles, spec(impl, 'plain'), edges);
     await Promise.all(handles.map((h) => h.resetCounters()));
     // Every node originates its share of the broadcasts, all at once.
     const share = handles.map((_, i) => Math.floor(broadcasts / n) + (i < broadcasts % n ? 1 : 0));
