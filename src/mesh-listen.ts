@@ -16,10 +16,11 @@ export function defaultTransport(protocol: Protocol, o: ResolvedOptions): Transp
   return usesTls(protocol)
     ? new TlsTransport({
       keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls,
+      readBudgetMs: o.readBudgetMs, readBudgetBytes: o.readBudgetBytes,
       // The authenticated protocol binds its proofs to TLS 1.3's exported keying material.
       minVersion: isAuthenticated(protocol) ? 'TLSv1.3' : undefined,
     })
-    : new TcpTransport({ keepAliveMs: o.keepAliveMs });
+    : new TcpTransport({ keepAliveMs: o.keepAliveMs, readBudgetMs: o.readBudgetMs, readBudgetBytes: o.readBudgetBytes });
 }
 
 /** What listen() started: both listeners once bound, the WebSocket transport, and the router's view of them. */
@@ -44,6 +45,8 @@ export function listen(transport: Transport, addr: string, port: number, options
     }),
     upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
     onRequest: wsOptions.onRequest,
+    readBudgetMs: options.readBudgetMs,
+    readBudgetBytes: options.readBudgetBytes,
   });
   const wsListening = ws ? ws.listen(wsOptions!.host ?? addr, wsOptions!.port) : Promise.resolve(undefined);
   const listening = Promise.all([tcpListening, wsListening]).catch(async (err: unknown) => {

@@ -14,6 +14,9 @@ import { waitFor } from '../helpers.js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { sharedCertificate } from '../../src/transport/certificates.js';
+import { defaultTransport, listen } from '../../src/mesh-listen.js';
+import { resolveOptions } from '../../src/options.js';
+import { Protocol } from '../../src/protocol/protocol.js';
 
 const MiB = 1024 * 1024;
 const transports: Array<{ name: string; make: () => Transport; socket: boolean }> = [
@@ -53,11 +56,11 @@ async function writeAll(conn: TransportConnection, total: number): Promise<void>
  * Sends `total` bytes over a fresh pair and reads them, `work` run on each chunk: the
  * most bytes and the most chunks one turn of the event loop handed on.
  */
-async function perTurn(t: Transport, total: number, work: () => void = () => undefined): Promise<{ bytes: number; chunks: number }> {
+async function perTurn(t: Transport, total: number, work: () => void = () => undefined): Promise<{ bytes: number; chunks: number; chunk: number }> {
   const { accepted, dialled, close } = await pair(t);
   let bytes = 0;
   let chunks = 0;
-  const most = { bytes: 0, chunks: 0 };
+  const most = { bytes: 0, chunks: 0, chunk: 0 };
   let got = 0;
   let imm: NodeJS.Immediate;
   const tick = () => {
@@ -73,6 +76,7 @@ async function perTurn(t: Transport, total: number, work: () => void = () => und
       bytes += b.length;
       chunks++;
       got += b.length;
+      most.chunk = Math.max(most.chunk, b.length);
       work();
     },
     error: () => undefined,
@@ -241,6 +245,43 @@ describe('the per-turn handling budget (time, not bytes)', function () {
     expect(got, 'the rest goes on in a turn of its own').to.equal(2 * READ_SLICE_BYTES);
     turn!();
     expect(got).to.equal(8 * READ_SLICE_BYTES);
+    expect(source.paused).to.equal(false);
+  });
+
+  it('readBudgetBytes reaches the default TCP, TLS and WebSocket transports: a 16 KiB budget bounds every turn', async () => {
+    const budget = 16 * 1024;
+    const o = resolveOptions({ readBudgetBytes: budget, webSocket: { port: 0 } });
+    const l = listen(new TcpTransport(), '127.0.0.1', 0, o);
+    const [tcpListener] = await l.listening;
+    try {
+      for (const [name, t] of [
+        ['TCP', defaultTransport(new Protocol('mesh', 'Plaintext'), o)],
+        ['TLS', defaultTransport(new Protocol('mesh', 'SSL'), o)],
+        ['WebSocket', l.ws!],
+      ] as const) {
+        const most = await perTurn(t, 8 * MiB);
+        console.log(`      ${name}, readBudgetBytes 16 KiB: at most ${(most.bytes / 1024).toFixed(0)} KiB in one turn (chunks up to ${(most.chunk / 1024).toFixed(0)} KiB)`);
+        expect(most.bytes, name).to.be.at.most(budget + most.chunk);
+      }
+    } finally {
+      await tcpListener.close();
+    }
+  });
+
+  it('a budget of 0 is none: 32 chunks of 64 KiB in one turn, each handled for 1 ms, never pause the medium', () => {
+    let pauses = 0;
+    const source = new ByteSource({ pause: () => { pauses++; }, resume: () => undefined }, { budget: 0, budgetMs: 0 });
+    let got = 0;
+    source.bytes$.subscribe((b) => {
+      got += b.length;
+      const until = performance.now() + 1;
+      while (performance.now() < until) { /* 1 ms of handling */ }
+    });
+    // (Until it has a subscriber, a source holds its medium paused.)
+    pauses = 0;
+    for (let i = 0; i < 32; i++) source.push(new Uint8Array(READ_SLICE_BYTES));
+    expect(got).to.equal(32 * READ_SLICE_BYTES);
+    expect(pauses).to.equal(0);
     expect(source.paused).to.equal(false);
   });
 

@@ -3,6 +3,7 @@
 // (src/options/table.ts, src/options.ts).
 import { defaultJsonLimits } from '../protocol/bounds.js';
 import { defaultLimits } from '../protocol/message.js';
+import { READ_BUDGET_BYTES, READ_BUDGET_MS } from '../transport/byte-source.js';
 import { int, oneOf } from './table.js';
 
 /** Every bound on what peers send and on what this node keeps. */
@@ -77,6 +78,23 @@ export const limitOptions = {
   py2pRelayMaxAgeSeconds: int(0),
   /** Unsent bytes to one peer, at most; a peer that does not read is dropped. Default 64 MiB. */
   maxSendBufferBytes: int(64 * 1024 * 1024, 1024),
+  /**
+   * The per-turn read budget, in time: once one connection's chunks have taken this long
+   * to handle (deframe, parse, de-duplicate, deliver, relay) in one turn of the event
+   * loop, it stops reading until the next turn, so that other peers and timers get their
+   * share and a peer that floods slows only itself. 0 turns it off, for a mesh of trusted
+   * peers only: then a peer can hold the loop for as long as its bytes take (a 16 MiB
+   * WebSocket message of tiny broadcasts held it over a second), and a saturated full mesh
+   * skips more of its redundant relays (W1 about 5 % faster, docs/backpressure.md). Applies to
+   * the default TCP and TLS transports and the WebSocket listener. Default 10 ms.
+   */
+  readBudgetMs: int(READ_BUDGET_MS),
+  /**
+   * The per-turn read budget, in bytes: one connection hands on at most this much (plus
+   * the chunk that crossed it) in one turn, however cheap it is to handle. 0 turns it
+   * off (see readBudgetMs). Default 1 MiB.
+   */
+  readBudgetBytes: int(READ_BUDGET_BYTES),
   /**
    * Bytes one connection has read and not yet handled (frames waiting for the thread
    * pool to inflate or digest them), at most: past it reading pauses until the pipeline

@@ -89,7 +89,7 @@ export const environmentOptions = {
   tls: opt<CertificatePair>(),
   /**
    * What carries bytes between nodes (see src/transport/transport.ts). Default: TCP for
-   * the Plaintext protocol, TLS for SSL, with keepAliveMs, handshakeTimeoutMs and tls
+   * the Plaintext protocol, TLS for SSL, with keepAliveMs, handshakeTimeoutMs, tls and the read budget
    * from these options; a transport given here has its own settings for those.
    */
   transport: opt<Transport>(checkTransport),

@@ -44,6 +44,22 @@ export const READ_BUDGET_BYTES = 1024 * 1024;
  */
 export const READ_SLICE_BYTES = 64 * 1024;
 
+/**
+ * A transport's per-turn read budget (MeshOptions.readBudgetMs and readBudgetBytes):
+ * each of its connections' byte sources gets it. 0 turns that half of the budget off.
+ */
+export interface ReadBudget {
+  /** Handling time one connection's chunks may take in one turn (ms). Default READ_BUDGET_MS; 0: none. */
+  readBudgetMs?: number;
+  /** Bytes one connection may hand on in one turn. Default READ_BUDGET_BYTES; 0: none. */
+  readBudgetBytes?: number;
+}
+
+/** ByteSource options for a transport's read budget. */
+export function budgetOptions(r: ReadBudget | undefined): ByteSourceOptions {
+  return { budget: r?.readBudgetBytes, budgetMs: r?.readBudgetMs };
+}
+
 /** What a byte source drives: the medium's own reading. */
 export interface ByteMedium {
   /** Stops reading (a medium that cannot stop, a browser's WebSocket, does nothing). */
@@ -52,9 +68,9 @@ export interface ByteMedium {
 }
 
 export interface ByteSourceOptions {
-  /** The per-turn read budget (bytes). Default READ_BUDGET_BYTES. */
+  /** The per-turn read budget (bytes). Default READ_BUDGET_BYTES; 0: none. */
   budget?: number;
-  /** The per-turn handling budget (ms of the subscriber's synchronous work). Default READ_BUDGET_MS. */
+  /** The per-turn handling budget (ms of the subscriber's synchronous work). Default READ_BUDGET_MS; 0: none. */
   budgetMs?: number;
   /** The largest piece of a chunk handed on at once. Default READ_SLICE_BYTES. */
   slice?: number;
@@ -100,8 +116,11 @@ export class ByteSource {
   private readonly nextTurn: (fn: () => void) => () => void;
 
   constructor(private readonly medium: ByteMedium, options: ByteSourceOptions = {}) {
-    this.budget = options.budget ?? READ_BUDGET_BYTES;
-    this.budgetMs = options.budgetMs ?? READ_BUDGET_MS;
+    // 0 (or less): that half of the budget is off.
+    const budget = options.budget ?? READ_BUDGET_BYTES;
+    const budgetMs = options.budgetMs ?? READ_BUDGET_MS;
+    this.budget = budget > 0 ? budget : Number.POSITIVE_INFINITY;
+    this.budgetMs = budgetMs > 0 ? budgetMs : Number.POSITIVE_INFINITY;
     this.slice = options.slice ?? READ_SLICE_BYTES;
     this.now = options.now ?? (() => performance.now());
     this.nextTurn = options.nextTurn ?? nextImmediate;

@@ -2,11 +2,11 @@
 // TLS (tls.ts) reuses both: a TLSSocket is a net.Socket.
 import * as net from 'node:net';
 import { Subject, type Observable } from 'rxjs';
-import { ByteSource } from './byte-source.js';
+import { budgetOptions, ByteSource, type ReadBudget } from './byte-source.js';
 import type { BoundAddress, Listener, ListenerNotice, Transport, TransportConnection } from './transport.js';
 
-/** Settings of a TcpTransport. */
-export interface TcpTransportOptions {
+/** Settings of a TcpTransport (and its per-turn read budget). */
+export interface TcpTransportOptions extends ReadBudget {
   /**
    * TCP keepalive idle time on every connection, both ends; 0 for none. The kernel's
    * probe notices a vanished peer without a write (py2p peers send nothing when idle).
@@ -25,7 +25,7 @@ export class SocketConnection implements TransportConnection {
   private failure: Error | undefined;
   private readonly source: ByteSource;
 
-  constructor(readonly socket: net.Socket, keepAliveMs: number) {
+  constructor(readonly socket: net.Socket, keepAliveMs: number, budget?: ReadBudget) {
     socket.setNoDelay(true);
     if (keepAliveMs > 0) socket.setKeepAlive(true, keepAliveMs);
     this.remember();
@@ -41,7 +41,7 @@ export class SocketConnection implements TransportConnection {
     this.source = new ByteSource({
       pause: () => { if (!socket.destroyed) socket.pause(); },
       resume: () => { if (!socket.destroyed) socket.resume(); },
-    });
+    }, budgetOptions(budget));
     socket.on('data', (chunk: Buffer) => this.source.push(chunk));
     socket.once('close', () => this.source.end(this.failure));
     this.bytes$ = this.source.bytes$;
@@ -136,14 +136,14 @@ export class SocketListener implements Listener {
   private readonly rawSockets = new Set<net.Socket>();
   private bound: BoundAddress = { address: '', port: 0 };
 
-  constructor(protected readonly server: net.Server, readyEvent: 'connection' | 'secureConnection', keepAliveMs: number) {
+  constructor(protected readonly server: net.Server, readyEvent: 'connection' | 'secureConnection', keepAliveMs: number, budget?: ReadBudget) {
     this.accepted$ = this.acceptedSubject.asObservable();
     this.notices$ = this.noticeSubject.asObservable();
     server.on('connection', (socket: net.Socket) => {
       this.rawSockets.add(socket);
       socket.once('close', () => this.rawSockets.delete(socket));
     });
-    server.on(readyEvent, (socket: net.Socket) => this.acceptedSubject.next(new SocketConnection(socket, keepAliveMs)));
+    server.on(readyEvent, (socket: net.Socket) => this.acceptedSubject.next(new SocketConnection(socket, keepAliveMs, budget)));
   }
 
   /** Binds the server; resolves once it listens, rejects if it cannot. */
@@ -180,18 +180,20 @@ export class TcpTransport implements Transport {
   /** {@inheritDoc Transport.name} */
   readonly name = 'tcp';
   private readonly keepAliveMs: number;
+  private readonly budget: ReadBudget;
 
   constructor(options: TcpTransportOptions = {}) {
     this.keepAliveMs = options.keepAliveMs ?? 0;
+    this.budget = { readBudgetMs: options.readBudgetMs, readBudgetBytes: options.readBudgetBytes };
   }
 
   /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {
-    return new SocketListener(net.createServer(), 'connection', this.keepAliveMs).listen(host, port);
+    return new SocketListener(net.createServer(), 'connection', this.keepAliveMs, this.budget).listen(host, port);
   }
 
   /** {@inheritDoc Transport.dial} */
   dial(host: string, port: number): TransportConnection {
-    return new SocketConnection(net.connect({ host, port }), this.keepAliveMs);
+    return new SocketConnection(net.connect({ host, port }), this.keepAliveMs, this.budget);
   }
 }

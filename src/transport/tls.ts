@@ -5,11 +5,12 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { HandshakeTimeoutError, TlsError } from '../errors.js';
 import { get_socket, nodeTls, type CertificatePair } from './certificates.js';
+import type { ReadBudget } from './byte-source.js';
 import { SocketConnection, SocketListener } from './tcp.js';
 import type { Listener, PendingConnection, Transport, TransportConnection } from './transport.js';
 
-/** Settings of a TlsTransport: keepalive, TLS handshake bound, certificate, lowest TLS version. */
-export interface TlsTransportOptions {
+/** Settings of a TlsTransport: keepalive, TLS handshake bound, certificate, lowest TLS version, per-turn read budget. */
+export interface TlsTransportOptions extends ReadBudget {
   /** TCP keepalive idle time on every connection; 0 for none (see TcpTransportOptions). */
   keepAliveMs?: number;
   /** A TLS handshake not finished in this long fails with HandshakeTimeoutError. Default 10,000 ms. */
@@ -47,8 +48,8 @@ class PendingSocket implements PendingConnection {
 }
 
 class TlsListener extends SocketListener {
-  constructor(server: tls.Server, keepAliveMs: number, handshakeTimeoutMs: number) {
-    super(server, 'secureConnection', keepAliveMs);
+  constructor(server: tls.Server, keepAliveMs: number, handshakeTimeoutMs: number, budget: ReadBudget) {
+    super(server, 'secureConnection', keepAliveMs, budget);
     server.on('connection', (socket: net.Socket) => this.noticeSubject.next({ type: 'pending', conn: new PendingSocket(socket) }));
     // The TLSSocket given here wraps the raw socket of the 'connection' event: the same
     // remote address and port, by which the mesh knows it.
@@ -69,22 +70,24 @@ export class TlsTransport implements Transport {
   private readonly handshakeTimeoutMs: number;
   private readonly certificate: CertificatePair | undefined;
   private readonly minVersion: { minVersion?: tls.SecureVersion };
+  private readonly budget: ReadBudget;
 
   constructor(options: TlsTransportOptions = {}) {
     this.minVersion = options.minVersion === undefined ? {} : { minVersion: options.minVersion };
     this.keepAliveMs = options.keepAliveMs ?? 0;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.certificate = options.certificate;
+    this.budget = { readBudgetMs: options.readBudgetMs, readBudgetBytes: options.readBudgetBytes };
   }
 
   /** {@inheritDoc Transport.listen} */
   listen(host: string, port: number): Promise<Listener> {
     const server = nodeTls().createServer({ ...get_socket(true, this.certificate), handshakeTimeout: this.handshakeTimeoutMs, ...this.minVersion });
-    return new TlsListener(server, this.keepAliveMs, this.handshakeTimeoutMs).listen(host, port);
+    return new TlsListener(server, this.keepAliveMs, this.handshakeTimeoutMs, this.budget).listen(host, port);
   }
 
   /** {@inheritDoc Transport.dial} */
   dial(host: string, port: number): TransportConnection {
-    return new SocketConnection(nodeTls().connect({ host, port, ...get_socket(false), ...this.minVersion }), this.keepAliveMs);
+    return new SocketConnection(nodeTls().connect({ host, port, ...get_socket(false), ...this.minVersion }), this.keepAliveMs, this.budget);
   }
 }

@@ -12,10 +12,11 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { HandshakeTimeoutError } from '../errors.js';
 import type { BoundAddress, Listener, ListenerNotice, PendingConnection, TransportConnection } from './transport.js';
 import { NotWebSocketError, WebSocketHostError, WebSocketOriginError } from './ws-errors.js';
+import type { ReadBudget } from './byte-source.js';
 import { OriginPolicy } from './ws-origin.js';
 import { WsConnection, WsTransport, type WebSocketLike } from './ws.js';
 
-export interface WsListenerOptions {
+export interface WsListenerOptions extends ReadBudget {
   /** Largest WebSocket message accepted (ws refuses a longer one before buffering it). */
   maxMessageBytes: number;
   /** Origins admitted besides the page's own (see ws-origin.ts); an upgrade with no Origin is not a browser's. */
@@ -153,6 +154,8 @@ export class WsListener implements Listener {
         maxMessageBytes: this.options.maxMessageBytes,
         highWaterMark: this.options.highWaterMark,
         binaryType: 'nodebuffer',
+        readBudgetMs: this.options.readBudgetMs,
+        readBudgetBytes: this.options.readBudgetBytes,
         // It may be a browser: it cannot be dialled at the address it gives.
         listed: false,
       }));
@@ -212,5 +215,7 @@ export function nodeWsTransport(options: WsListenerOptions): WsTransport {
     listen: (host, port) => new WsListener(options).listen(host, port),
     maxMessageBytes: options.maxMessageBytes,
     binaryType: 'nodebuffer',
+    readBudgetMs: options.readBudgetMs,
+    readBudgetBytes: options.readBudgetBytes,
   });
 }

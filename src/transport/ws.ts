@@ -4,7 +4,7 @@
 // too, so one connection class serves a browser tab and a Node node. This module is
 // browser-safe; the listener (Node only) is in ws-listener.ts.
 import type { Observable } from 'rxjs';
-import { ByteSource } from './byte-source.js';
+import { budgetOptions, ByteSource, type ReadBudget } from './byte-source.js';
 import { WebSocketMessageTooLargeError, WebSocketProtocolError, WebSocketTextMessageError } from './ws-errors.js';
 import type { Listener, Transport, TransportConnection } from './transport.js';
 
@@ -37,7 +37,7 @@ const OPEN = 1;
 /** How often a full send buffer is looked at again (WebSocket has no 'drain' event). */
 const DRAIN_POLL_MS = 5;
 
-export interface WsConnectionOptions {
+export interface WsConnectionOptions extends ReadBudget {
   /** The peer's address, when known (server side: the HTTP request's socket). */
   remoteAddress?: string;
   remotePort?: number;
@@ -119,7 +119,7 @@ export class WsConnection implements TransportConnection {
     this.source = new ByteSource({
       pause: () => { if (ws.readyState === OPEN) ws.pause?.(); },
       resume: () => { if (ws.readyState === OPEN) ws.resume?.(); },
-    });
+    }, budgetOptions(options));
     this.bytes$ = this.source.bytes$;
   }
 
@@ -264,8 +264,8 @@ export class WsConnection implements TransportConnection {
   }
 }
 
-/** Settings of a WsTransport: how it dials and listens, wss://, message size bound. */
-export interface WsTransportOptions {
+/** Settings of a WsTransport: how it dials and listens, wss://, message size bound, per-turn read budget. */
+export interface WsTransportOptions extends ReadBudget {
   /** Makes the WebSocket for a URL. Default: the global WebSocket (a browser's, or Node 22's). */
   connect?: (url: string) => WebSocketLike;
   /** Binds a listener (Node: ws-listener.ts); without it listen() rejects (a browser cannot listen). */
@@ -305,7 +305,11 @@ export class WsTransport implements Transport {
     } catch (err) {
       ws = failedSocket(err as Error);
     }
-    return new WsConnection(ws, { remoteAddress: host, remotePort: port, maxMessageBytes: this.options.maxMessageBytes, binaryType: this.options.binaryType });
+    const o = this.options;
+    return new WsConnection(ws, {
+      remoteAddress: host, remotePort: port, maxMessageBytes: o.maxMessageBytes, binaryType: o.binaryType,
+      readBudgetMs: o.readBudgetMs, readBudgetBytes: o.readBudgetBytes,
+    });
   }
 }
 
