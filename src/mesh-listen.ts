@@ -3,6 +3,7 @@
 import { EMPTY, from, mergeMap, type Observable } from 'rxjs';
 import type { ResolvedOptions } from './options.js';
 import type { Protocol } from './protocol/protocol.js';
+import type { ReadBudget } from './transport/byte-source.js';
 import { TcpTransport } from './transport/tcp.js';
 import { TlsTransport } from './transport/tls.js';
 import type { Listener, ListenerNotice, Transport, TransportConnection } from './transport/transport.js';
@@ -11,16 +12,21 @@ import { urlHost } from './transport/ws-origin.js';
 import type { WsTransport } from './transport/ws.js';
 import { isAuthenticated, usesTls } from './trust/protocol.js';
 
-/** TCP for py2p's Plaintext, TLS for its SSL; keepalive and certificates from the options. */
+/** The per-turn read budget of the options, as every transport takes it. */
+function readBudget(o: ResolvedOptions): ReadBudget {
+  return { readBudgetMs: o.readBudgetMs, readBudgetBytes: o.readBudgetBytes };
+}
+
+/** TCP for py2p's Plaintext, TLS for its SSL; keepalive, certificates and read budget from the options. */
 export function defaultTransport(protocol: Protocol, o: ResolvedOptions): Transport {
   return usesTls(protocol)
     ? new TlsTransport({
       keepAliveMs: o.keepAliveMs, handshakeTimeoutMs: o.handshakeTimeoutMs, certificate: o.tls,
-      readBudgetMs: o.readBudgetMs, readBudgetBytes: o.readBudgetBytes,
+      ...readBudget(o),
       // The authenticated protocol binds its proofs to TLS 1.3's exported keying material.
       minVersion: isAuthenticated(protocol) ? 'TLSv1.3' : undefined,
     })
-    : new TcpTransport({ keepAliveMs: o.keepAliveMs, readBudgetMs: o.readBudgetMs, readBudgetBytes: o.readBudgetBytes });
+    : new TcpTransport({ keepAliveMs: o.keepAliveMs, ...readBudget(o) });
 }
 
 /** What listen() started: both listeners once bound, the WebSocket transport, and the router's view of them. */
@@ -45,8 +51,7 @@ export function listen(transport: Transport, addr: string, port: number, options
     }),
     upgradeTimeoutMs: wsOptions.upgradeTimeoutMs,
     onRequest: wsOptions.onRequest,
-    readBudgetMs: options.readBudgetMs,
-    readBudgetBytes: options.readBudgetBytes,
+    ...readBudget(options),
   });
   const wsListening = ws ? ws.listen(wsOptions!.host ?? addr, wsOptions!.port) : Promise.resolve(undefined);
   const listening = Promise.all([tcpListening, wsListening]).catch(async (err: unknown) => {

@@ -184,7 +184,7 @@ export class TcpTransport implements Transport {
 
   constructor(options: TcpTransportOptions = {}) {
     this.keepAliveMs = options.keepAliveMs ?? 0;
-    this.budget = { readBudgetMs: options.readBudgetMs, readBudgetBytes: options.readBudgetBytes };
+    this.budget = options;
   }
 
   /** {@inheritDoc Transport.listen} */

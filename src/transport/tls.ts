@@ -77,7 +77,7 @@ export class TlsTransport implements Transport {
     this.keepAliveMs = options.keepAliveMs ?? 0;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.certificate = options.certificate;
-    this.budget = { readBudgetMs: options.readBudgetMs, readBudgetBytes: options.readBudgetBytes };
+    this.budget = options;
   }
 
   /** {@inheritDoc Transport.listen} */
